@@ -1,0 +1,572 @@
+import ConnwatchCore
+import Foundation
+
+/// The result of a successful load: the configuration and the files it came from.
+public struct LoadedConfiguration: Sendable {
+    public var configuration: Configuration
+    public var files: [String]
+}
+
+/// Loads `connwatch.toml` plus `connectors.d/*.toml` (in name order), validates every
+/// key, resolves every secret, and reports all problems at once (SPEC §4).
+public struct ConfigLoader: Sendable {
+    public static let defaultPath = "/etc/connwatch/connwatch.toml"
+
+    /// `$CREDENTIALS_DIRECTORY`, or the `--credentials-dir` override.
+    public var credentialsDirectory: String?
+
+    public init(credentialsDirectory: String?) {
+        self.credentialsDirectory = credentialsDirectory
+    }
+
+    /// The credentials directory from an override, else the environment.
+    public static func credentialsDirectory(override: String?, environment: [String: String]) -> String? {
+        if let override, !override.isEmpty { return override }
+        if let env = environment["CREDENTIALS_DIRECTORY"], !env.isEmpty { return env }
+        return nil
+    }
+
+    public func load(path: String) throws(ConfigErrors) -> LoadedConfiguration {
+        let sink = ErrorSink()
+        var config = Configuration()
+        var files: [String] = [path]
+        var connectorTables: [(TableReader, Int)] = []
+        var webhookTables: [TableReader] = []
+
+        // Main file.
+        if let (root, lines) = parseFile(path, sink: sink) {
+            let top = TableReader(table: root, file: path, lines: lines, path: "", label: "", sink: sink)
+            if let t = section(top, "daemon") { config.daemon = readDaemon(t) }
+            if let t = section(top, "cloud") { config.cloud = readCloud(t) }
+            if let t = section(top, "alerts") { config.alerts = readAlerts(t) }
+            webhookTables = arrayOfTables(top, "webhook")
+            connectorTables += arrayOfTables(top, "connector").enumerated().map { ($1, $0) }
+            for key in root.keys.sorted() where !["daemon", "cloud", "alerts", "webhook", "connector"].contains(key) {
+                sink.add(
+                    ConfigError(
+                        file: path, line: lines.line(key), key: key,
+                        message:
+                            "unknown table or key; the main file holds [daemon], [cloud], [alerts], [[webhook]] and [[connector]]"
+                    ))
+            }
+        }
+
+        // Drop-ins.
+        let dropInDir = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+            "connectors.d")
+        for file in dropIns(dropInDir, sink: sink) {
+            files.append(file)
+            guard let (root, lines) = parseFile(file, sink: sink) else { continue }
+            let top = TableReader(table: root, file: file, lines: lines, path: "", label: "", sink: sink)
+            connectorTables += arrayOfTables(top, "connector").enumerated().map { ($1, $0) }
+            for key in root.keys.sorted() where key != "connector" {
+                sink.add(
+                    ConfigError(
+                        file: file, line: lines.line(key), key: key,
+                        message:
+                            "only [[connector]] tables belong in connectors.d/ files; move this to \((path as NSString).lastPathComponent)"
+                    ))
+            }
+        }
+
+        // Connectors, with names unique across all files.
+        var seen: [String: SourceLocation] = [:]
+        for (reader, _) in connectorTables {
+            guard let connector = readConnector(reader) else { continue }
+            if let first = seen[connector.name] {
+                sink.add(
+                    ConfigError(
+                        file: reader.file, line: reader.line("name"), key: reader.keyName("name"),
+                        message: "duplicate connector name (first defined at \(first)); connector names must be unique"))
+                continue
+            }
+            seen[connector.name] = connector.source
+            config.connectors.append(connector)
+        }
+
+        // Webhooks, whose connector filters must name real connectors.
+        var webhookNames: Set<String> = []
+        for reader in webhookTables {
+            guard let hook = readWebhook(reader, connectorNames: Set(seen.keys), connectorsValid: true) else {
+                continue
+            }
+            if !webhookNames.insert(hook.name).inserted {
+                reader.error("name", "duplicate webhook name; webhook names must be unique")
+                continue
+            }
+            config.webhooks.append(hook)
+        }
+
+        if !sink.errors.isEmpty { throw ConfigErrors(sink.errors) }
+        return LoadedConfiguration(configuration: config, files: files)
+    }
+
+    // MARK: Files
+
+    private func parseFile(_ path: String, sink: ErrorSink) -> ([String: TOMLNode], LineIndex)? {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let why = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            sink.add(ConfigError(file: path, line: nil, key: "", message: "cannot read the file: \(why)"))
+            return nil
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            sink.add(ConfigError(file: path, line: nil, key: "", message: "not UTF-8 text"))
+            return nil
+        }
+        do {
+            return (try TOMLNode.parse(text), LineIndex(text: text))
+        } catch {
+            sink.add(ConfigError(file: path, line: error.line, key: "", message: "TOML syntax error: \(error.message)"))
+            return nil
+        }
+    }
+
+    private func dropIns(_ dir: String, sink: ErrorSink) -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { return [] }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+            sink.add(ConfigError(file: dir, line: nil, key: "", message: "cannot list the directory"))
+            return []
+        }
+        return names.filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted()
+            .map { (dir as NSString).appendingPathComponent($0) }
+    }
+
+    private func section(_ top: TableReader, _ name: String) -> TableReader? {
+        guard let node = top.table[name] else { return nil }
+        guard case .table(let t) = node else {
+            top.error(name, "expected a table [\(name)], got \(node.typeName)")
+            return nil
+        }
+        return TableReader(table: t, file: top.file, lines: top.lines, path: name, label: name, sink: top.sink)
+    }
+
+    private func arrayOfTables(_ top: TableReader, _ name: String) -> [TableReader] {
+        guard let node = top.table[name] else { return [] }
+        switch node {
+        case .array(let items):
+            var out: [TableReader] = []
+            for (i, item) in items.enumerated() {
+                guard case .table(let t) = item else {
+                    top.error(name, "expected [[\(name)]] tables, found \(item.typeName)")
+                    continue
+                }
+                out.append(
+                    TableReader(
+                        table: t, file: top.file, lines: top.lines, path: "\(name)#\(i)",
+                        label: "\(name) #\(i + 1)", sink: top.sink))
+            }
+            return out
+        default:
+            top.error(name, "expected [[\(name)]] (an array of tables), got [\(name)] (\(node.typeName)); write [[\(name)]]")
+            return []
+        }
+    }
+
+    // MARK: Sections
+
+    private func readDaemon(_ t: TableReader) -> DaemonSettings {
+        var d = DaemonSettings()
+        if let v = t.duration("check_interval", minimum: .seconds(10)) { d.checkInterval = v }
+        if let v = t.int("concurrency", range: 1...1024) { d.concurrency = v }
+        if let v = t.string("database") {
+            if v.hasPrefix("/") { d.database = v } else { t.error("database", "\"\(v)\" must be an absolute path") }
+        }
+        if let v = t.string("socket") {
+            if !v.hasPrefix("/") {
+                t.error("socket", "\"\(v)\" must be an absolute path")
+            } else if v.utf8.count > 107 {
+                t.error("socket", "path is \(v.utf8.count) bytes; a Unix socket path has at most 107")
+            } else {
+                d.socket = v
+            }
+        }
+        if let v = t.string("socket_group") {
+            if isAccountName(v) { d.socketGroup = v } else { t.error("socket_group", "\"\(v)\" is not a group name") }
+        }
+        if let v = t.duration("history_retention", minimum: .days(1)) { d.historyRetention = v }
+        if let v = t.string("ca_file") {
+            let path = SecretResolver(credentialsDirectory: nil, baseDirectory: dir(t)).absolute(v)
+            if FileManager.default.isReadableFile(atPath: path) {
+                d.caFile = path
+            } else {
+                t.error("ca_file", "\(path): no such file or not readable; give a PEM file of extra trust anchors")
+            }
+        }
+        if let v = t.string("proxy") {
+            if Validators.isHTTPURL(v) {
+                d.proxy = v
+            } else {
+                t.error("proxy", "not an http:// or https:// URL (e.g. \"http://proxy.example:3128\")")
+            }
+        }
+        if let v = t.stringArray("operators") {
+            for op in v {
+                let name = op.hasPrefix("@") ? String(op.dropFirst()) : op
+                if !isAccountName(name) {
+                    t.error("operators", "\"\(op)\" is neither a user name nor an @group")
+                }
+            }
+            d.operators = v
+        }
+        if let v = t.int("failure_threshold", range: 1...100) { d.failureThreshold = v }
+        t.finish()
+        return d
+    }
+
+    private func readCloud(_ t: TableReader) -> CloudSettings {
+        var name = CloudName.global
+        if let v = t.string("name") {
+            if let c = CloudName(rawValue: v) {
+                name = c
+            } else {
+                t.error("name", "unknown cloud \"\(v)\"; use \"global\", \"usgov\" or \"china\"")
+            }
+        }
+        var endpoints = name.defaultEndpoints
+        func endpoint(_ key: String, _ set: (inout CloudEndpoints, String) -> Void) {
+            guard let v = t.string(key) else { return }
+            if Validators.isHTTPURL(v, allowHTTP: false) {
+                set(&endpoints, v.hasSuffix("/") ? String(v.dropLast()) : v)
+            } else {
+                t.error(key, "\"\(v)\" is not an https:// URL")
+            }
+        }
+        endpoint("login_endpoint") { $0.login = $1 }
+        endpoint("graph_endpoint") { $0.graph = $1 }
+        endpoint("management_endpoint") { $0.management = $1 }
+        endpoint("office_management_endpoint") { $0.officeManagement = $1 }
+        t.finish()
+        return CloudSettings(name: name, endpoints: endpoints)
+    }
+
+    private func readAlerts(_ t: TableReader) -> AlertSettings {
+        var a = AlertSettings()
+        let warning = t.int("warning_days", range: 0...3650)
+        let critical = t.int("critical_days", range: 0...3650)
+        if let warning { a.warningDays = warning }
+        if let critical { a.criticalDays = critical }
+        if warning != nil || critical != nil, a.criticalDays >= a.warningDays {
+            t.error(
+                critical != nil ? "critical_days" : "warning_days",
+                "thresholds out of order: critical_days (\(a.criticalDays)) must be less than warning_days (\(a.warningDays))"
+            )
+        }
+        if let ladder = t.intArray("ladder_days") {
+            if ladder.isEmpty {
+                t.error("ladder_days", "must list at least one day count, e.g. [60, 30, 14, 7, 3, 1, 0]")
+            } else if ladder.contains(where: { $0 < 0 || $0 > 3650 }) {
+                t.error("ladder_days", "day counts must be between 0 and 3650")
+            } else if zip(ladder, ladder.dropFirst()).contains(where: { $0 <= $1 }) {
+                t.error("ladder_days", "thresholds out of order: list distinct day counts from largest to smallest, e.g. [60, 30, 14, 7, 3, 1, 0]")
+            } else {
+                a.ladderDays = ladder
+            }
+        }
+        if let v = t.duration("repeat_critical", minimum: .minutes(1)) { a.repeatCritical = v }
+        if let v = t.bool("send_resolved") { a.sendResolved = v }
+        t.finish()
+        return a
+    }
+
+    private func readWebhook(_ t: TableReader, connectorNames: Set<String>, connectorsValid: Bool) -> WebhookConfig? {
+        var ok = true
+        let name = t.string("name")
+        if let name {
+            if Validators.isName(name) {
+                t.label = "webhook \"\(name)\""
+            } else {
+                t.error("name", "\"\(name)\" is not a valid name; use lowercase letters, digits and '-'")
+                ok = false
+            }
+        } else if !t.has("name") {
+            t.error("name", "missing; give the webhook a name, e.g. name = \"soc\"")
+            ok = false
+        } else {
+            ok = false
+        }
+        let resolver = SecretResolver(credentialsDirectory: credentialsDirectory, baseDirectory: dir(t))
+        var url: Secret?
+        if let inline = t.string("url") {
+            if t.has("url_credential") || t.has("url_file") {
+                t.error("url", "set one of url, url_credential or url_file, not several")
+                _ = t.string("url_credential")
+                _ = t.string("url_file")
+                ok = false
+            } else if Validators.isHTTPURL(inline) {
+                url = Secret(inline)
+            } else {
+                t.error("url", "not an http:// or https:// URL")
+                ok = false
+            }
+        } else if t.has("url") {
+            ok = false
+        } else {
+            switch resolver.resolve(
+                t, base: "url", inline: nil, required: true, what: "the webhook URL",
+                fix: "set url = \"https://…\", or url_credential = \"<id>\" when the URL holds a token (Slack, Teams)")
+            {
+            case .secret(let s):
+                if s.withValue({ Validators.isHTTPURL($0) }) {
+                    url = s
+                } else {
+                    t.error(t.has("url_credential") ? "url_credential" : "url_file", "the stored URL is not an http:// or https:// URL")
+                    ok = false
+                }
+            case .absent, .failed: ok = false
+            }
+        }
+
+        var signing: [Secret] = []
+        if t.has("secret") {
+            t.error("secret", "inline secrets are refused; store the whsec_ key in a systemd credential and set secret_credential = \"<id>\" (or secret_file = \"/path\", mode 0600)")
+            ok = false
+        }
+        let credIDs = t.stringOrStringArray("secret_credential") ?? []
+        let files = t.stringOrStringArray("secret_file") ?? []
+        for id in credIDs {
+            if case .secret(let s) = resolver.fromCredential(t, key: "secret_credential", id: id, what: "the signing key") {
+                signing.append(s)
+            } else { ok = false }
+        }
+        for f in files {
+            if case .secret(let s) = resolver.fromFile(t, key: "secret_file", path: f, what: "the signing key") {
+                signing.append(s)
+            } else { ok = false }
+        }
+        for (i, s) in signing.enumerated() where !ConfigLoader.isStandardWebhooksKey(s) {
+            let key = i < credIDs.count ? "secret_credential" : "secret_file"
+            t.error(key, "the signing key is not a Standard Webhooks key; expected \"whsec_\" followed by base64 of 24 to 64 random bytes")
+            ok = false
+        }
+
+        var format = WebhookFormat.standard
+        if let v = t.string("format") {
+            if let f = WebhookFormat(rawValue: v) { format = f } else {
+                t.error("format", "unknown format \"\(v)\"; use \"standard\", \"slack\" or \"teams\"")
+                ok = false
+            }
+        }
+        var minSeverity = Severity.warning
+        if let v = t.string("min_severity") {
+            if let s = Severity(rawValue: v), s != .info { minSeverity = s } else {
+                t.error("min_severity", "unknown severity \"\(v)\"; use \"warning\" or \"critical\"")
+                ok = false
+            }
+        }
+        let connectors = t.stringArray("connectors") ?? []
+        if connectorsValid {
+            for c in connectors where !connectorNames.contains(c) {
+                t.error("connectors", "\"\(c)\" is not a configured connector")
+                ok = false
+            }
+        }
+        let labels = t.stringTable("labels") ?? [:]
+        let timeout = t.duration("timeout", minimum: .seconds(1))
+        if let timeout, timeout > .minutes(5) {
+            t.error("timeout", "\(timeout) is too long; use at most 5m")
+            ok = false
+        }
+        t.finish()
+        guard ok, let name, let url else { return nil }
+        var hook = WebhookConfig(name: name, url: url, signingSecrets: signing, source: SourceLocation(file: t.file, line: t.line(nil)))
+        hook.format = format
+        hook.minSeverity = minSeverity
+        hook.connectors = connectors
+        hook.labels = labels
+        if let timeout { hook.timeout = timeout }
+        return hook
+    }
+
+    private func readConnector(_ t: TableReader) -> ConnectorConfig? {
+        var ok = true
+        let name = t.string("name")
+        if let name {
+            if Validators.isName(name) {
+                t.label = "connector \"\(name)\""
+            } else {
+                t.error("name", "\"\(name)\" is not a valid name; use 1 to 63 lowercase letters, digits and '-', e.g. \"contoso-onedrive\"")
+                ok = false
+            }
+        } else if !t.has("name") {
+            t.error("name", "missing; every connector needs a unique name, e.g. name = \"contoso-onedrive\"")
+            ok = false
+        } else { ok = false }
+
+        var kind: ConnectorKind?
+        if let v = t.string("kind") {
+            kind = ConnectorKind(rawValue: v)
+            if kind == nil {
+                let kinds = ConnectorKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                t.error("kind", "unknown kind \"\(v)\"; use one of \(kinds)")
+                ok = false
+            }
+        } else if !t.has("kind") {
+            t.error("kind", "missing; set kind to one of \(ConnectorKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            ok = false
+        } else { ok = false }
+
+        func guid(_ key: String, what: String, required: Bool) -> String? {
+            if let v = t.string(key) {
+                if Validators.isGUID(v) { return v.lowercased() }
+                t.error(key, "\"\(v)\" is not a GUID (8-4-4-4-12 hex digits); copy \(what)")
+                ok = false
+            } else if t.has(key) {
+                ok = false
+            } else if required {
+                t.error(key, "missing; copy \(what)")
+                ok = false
+            }
+            return nil
+        }
+
+        var tenant: String?
+        if let v = t.string("tenant_id") {
+            if Validators.isGUID(v) {
+                tenant = v.lowercased()
+            } else if Validators.isHostName(v) {
+                tenant = v.lowercased()
+            } else {
+                t.error("tenant_id", "\"\(v)\" is neither a GUID nor a tenant domain (e.g. contoso.onmicrosoft.com); copy the Directory (tenant) ID from the app's Overview page (reference step 1a)")
+                ok = false
+            }
+        } else if t.has("tenant_id") {
+            ok = false
+        } else {
+            t.error("tenant_id", "missing; copy the Directory (tenant) ID from the app's Overview page (reference step 1a)")
+            ok = false
+        }
+        let client = guid("client_id", what: "the Application (client) ID from the app's Overview page (reference step 1a)", required: true)
+
+        let resolver = SecretResolver(credentialsDirectory: credentialsDirectory, baseDirectory: dir(t))
+        var secret: Secret?
+        switch resolver.resolve(
+            t, base: "client_secret", inline: "client_secret", required: true, what: "the client secret",
+            fix: "set client_secret_credential = \"<id>\" (a systemd credential) or client_secret_file = \"/path\" (mode 0600) holding the secret value from reference step 1b")
+        {
+        case .secret(let s): secret = s
+        case .absent, .failed: ok = false
+        }
+
+        var expires: CalendarDate?
+        if let node = t.table["secret_expires"] {
+            _ = t.has("secret_expires")
+            switch node {
+            case .string(let s):
+                expires = CalendarDate(parsing: s)
+                if expires == nil {
+                    t.error("secret_expires", "\"\(s)\" is not a date; use YYYY-MM-DD, the Expires date shown under Certificates & secrets")
+                    ok = false
+                }
+            case .date(let y, let m, let d):
+                expires = CalendarDate(year: y, month: m, day: d)
+                if expires == nil { t.error("secret_expires", "not a valid date"); ok = false }
+            default:
+                t.error("secret_expires", "expected a date (\"YYYY-MM-DD\"), got \(node.typeName)")
+                ok = false
+            }
+        }
+
+        var keyFile: String?
+        if let v = t.string("key_file") {
+            if kind != nil, kind != .sharepoint {
+                t.error("key_file", "only sharepoint connectors use a key file; remove it")
+                ok = false
+            } else {
+                let path = resolver.absolute(v)
+                if !FileManager.default.fileExists(atPath: path) {
+                    t.error("key_file", "\(path): no such file; create it with connwatchctl keyfile create (reference step 5)")
+                    ok = false
+                } else if let mode = SecretResolver.looseMode(path) {
+                    t.error("key_file", "\(path) holds a private key and is readable by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))); run: chmod 600 \(path)")
+                    ok = false
+                } else {
+                    keyFile = path
+                }
+            }
+        } else if !t.has("key_file"), kind == .sharepoint {
+            t.error("key_file", "missing; a sharepoint connector needs the private key JSON file of reference step 5 (connwatchctl keyfile create)")
+            ok = false
+        }
+
+        var spHost: String?
+        if let v = t.string("sharepoint_host") {
+            if kind != nil, kind != .sharepoint {
+                t.error("sharepoint_host", "only sharepoint connectors use sharepoint_host; remove it")
+                ok = false
+            } else if Validators.isHostName(v) {
+                spHost = v.lowercased()
+            } else {
+                t.error("sharepoint_host", "\"\(v)\" is not a host name; use e.g. \"contoso.sharepoint.com\"")
+                ok = false
+            }
+        }
+
+        var subscription: String?
+        if t.has("subscription_id"), kind != nil, kind != .azureBlob {
+            _ = t.string("subscription_id")
+            t.error("subscription_id", "only azure-blob connectors use subscription_id; remove it")
+            ok = false
+        } else {
+            subscription = guid(
+                "subscription_id", what: "the subscription ID where the storage roles are assigned (reference step 3)",
+                required: kind == .azureBlob)
+        }
+
+        var redirect: String?
+        if let v = t.string("redirect_uri") {
+            if Validators.isHTTPURL(v) { redirect = v } else {
+                t.error("redirect_uri", "\"\(v)\" is not an http(s) URL; use the Redirect URI registered on the app (reference step 1a), e.g. \"https://admin.zscalertwo.net/\"")
+                ok = false
+            }
+        }
+        let labels = t.stringTable("labels") ?? [:]
+        for key in labels.keys.sorted() where !ConfigLoader.isLabelKey(key) {
+            t.error("labels", "label name \"\(key)\" is invalid; use letters, digits and '_'")
+            ok = false
+        }
+        t.finish()
+
+        guard ok, let name, let kind, let tenant, let client, let secret else { return nil }
+        var c = ConnectorConfig(
+            name: name, kind: kind, tenantId: tenant, clientId: client, clientSecret: secret,
+            source: SourceLocation(file: t.file, line: t.line(nil)))
+        c.secretExpires = expires
+        c.keyFile = keyFile
+        c.sharePointHost = spHost ?? (kind == .sharepoint ? ConfigLoader.derivedSharePointHost(tenant: tenant) : nil)
+        c.subscriptionId = subscription
+        c.redirectURI = redirect
+        c.labels = labels
+        return c
+    }
+
+    // MARK: Helpers
+
+    private func dir(_ t: TableReader) -> String { (t.file as NSString).deletingLastPathComponent }
+
+    /// `contoso.onmicrosoft.com` → `contoso.sharepoint.com`; nil for GUID tenants.
+    static func derivedSharePointHost(tenant: String) -> String? {
+        let suffix = ".onmicrosoft.com"
+        guard tenant.hasSuffix(suffix) else { return nil }
+        let prefix = tenant.dropLast(suffix.count)
+        guard !prefix.isEmpty, !prefix.contains(".") else { return nil }
+        return "\(prefix).sharepoint.com"
+    }
+
+    static func isLabelKey(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 63 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
+    /// `whsec_` + base64 of 24–64 bytes (ops-facts §2.1).
+    static func isStandardWebhooksKey(_ s: Secret) -> Bool {
+        s.withValue { v in
+            guard v.hasPrefix("whsec_"), let data = Data(base64Encoded: String(v.dropFirst(6))) else { return false }
+            return (24...64).contains(data.count)
+        }
+    }
+
+    private func isAccountName(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 32 && s.first != "-"
+            && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+}

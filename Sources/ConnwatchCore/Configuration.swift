@@ -1,0 +1,254 @@
+/// The validated configuration model (SPEC §4). Built by `ConnwatchConfig.ConfigLoader`
+/// from TOML; every value here has passed validation and every secret is resolved.
+public struct Configuration: Sendable {
+    public var daemon: DaemonSettings
+    public var cloud: CloudSettings
+    public var alerts: AlertSettings
+    public var webhooks: [WebhookConfig]
+    public var connectors: [ConnectorConfig]
+
+    public init(
+        daemon: DaemonSettings = .init(), cloud: CloudSettings = .init(), alerts: AlertSettings = .init(),
+        webhooks: [WebhookConfig] = [], connectors: [ConnectorConfig] = []
+    ) {
+        self.daemon = daemon
+        self.cloud = cloud
+        self.alerts = alerts
+        self.webhooks = webhooks
+        self.connectors = connectors
+    }
+}
+
+/// Where a value came from, for error messages and `--check-config` output.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+
+    public init(file: String, line: Int? = nil) {
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { line.map { "\(file):\($0)" } ?? file }
+}
+
+/// `[daemon]`
+public struct DaemonSettings: Sendable, Equatable {
+    public static let defaultSocket = "/run/connwatch/connwatch.sock"
+    public static let defaultDatabase = "/var/lib/connwatch/connwatch.sqlite"
+
+    public var checkInterval: ConfigDuration = .hours(1)
+    public var concurrency: Int = 16
+    /// nil: `$STATE_DIRECTORY/connwatch.sqlite`, else ``defaultDatabase``.
+    public var database: String?
+    public var socket: String = DaemonSettings.defaultSocket
+    /// Group owning the control socket (mode 0660).
+    public var socketGroup: String = "connwatch"
+    public var historyRetention: ConfigDuration = .days(400)
+    public var caFile: String?
+    /// nil: `HTTPS_PROXY` / `https_proxy` from the environment.
+    public var proxy: String?
+    /// Users, and `@groups`, allowed to mutate over the socket besides root and the daemon's uid.
+    public var operators: [String] = []
+    /// Consecutive transient failures before a check turns `unknown`.
+    public var failureThreshold: Int = 3
+
+    public init() {}
+
+    /// The database path given the environment's `STATE_DIRECTORY` (SPEC §1).
+    public func databasePath(stateDirectory: String?) -> String {
+        if let database { return database }
+        if let dir = stateDirectory?.split(separator: ":").first, !dir.isEmpty {
+            return String(dir) + "/connwatch.sqlite"
+        }
+        return DaemonSettings.defaultDatabase
+    }
+}
+
+/// The Microsoft cloud a connector lives in. Presets give endpoints; `[cloud]` keys
+/// override the endpoints only, never the token scopes (SPEC §4).
+public enum CloudName: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case global
+    case usgov
+    case china
+
+    public var description: String { rawValue }
+
+    /// Base URLs of the national cloud (Microsoft's "national cloud deployments" table;
+    /// usgov is GCC High).
+    public var defaultEndpoints: CloudEndpoints {
+        switch self {
+        case .global:
+            CloudEndpoints(
+                login: "https://login.microsoftonline.com", graph: "https://graph.microsoft.com",
+                management: "https://management.azure.com", officeManagement: "https://manage.office.com")
+        case .usgov:
+            CloudEndpoints(
+                login: "https://login.microsoftonline.us", graph: "https://graph.microsoft.us",
+                management: "https://management.usgovcloudapi.net", officeManagement: "https://manage.office365.us")
+        case .china:
+            CloudEndpoints(
+                login: "https://login.chinacloudapi.cn", graph: "https://microsoftgraph.chinacloudapi.cn",
+                management: "https://management.chinacloudapi.cn", officeManagement: "https://manage.office.cn")
+        }
+    }
+}
+
+public struct CloudEndpoints: Sendable, Equatable {
+    public var login: String
+    public var graph: String
+    public var management: String
+    public var officeManagement: String
+
+    public init(login: String, graph: String, management: String, officeManagement: String) {
+        self.login = login
+        self.graph = graph
+        self.management = management
+        self.officeManagement = officeManagement
+    }
+}
+
+/// `[cloud]`
+public struct CloudSettings: Sendable, Equatable {
+    public var name: CloudName = .global
+    public var endpoints: CloudEndpoints = CloudName.global.defaultEndpoints
+
+    public init() {}
+
+    public init(name: CloudName, endpoints: CloudEndpoints? = nil) {
+        self.name = name
+        self.endpoints = endpoints ?? name.defaultEndpoints
+    }
+}
+
+/// `[alerts]`
+public struct AlertSettings: Sendable, Equatable {
+    public var warningDays: Int = 30
+    public var criticalDays: Int = 7
+    /// Descending, distinct, ≥ 0: one notification per step crossed.
+    public var ladderDays: [Int] = [60, 30, 14, 7, 3, 1, 0]
+    public var repeatCritical: ConfigDuration = .hours(24)
+    public var sendResolved: Bool = true
+
+    public init() {}
+}
+
+public enum WebhookFormat: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case standard
+    case slack
+    case teams
+
+    public var description: String { rawValue }
+}
+
+/// `[[webhook]]`
+public struct WebhookConfig: Sendable {
+    public var name: String
+    /// The endpoint. A Secret, because Slack and Teams URLs carry a token.
+    public var url: Secret
+    /// Standard Webhooks keys (`whsec_…`); several during a key rotation, all signatures sent.
+    public var signingSecrets: [Secret]
+    public var format: WebhookFormat = .standard
+    public var minSeverity: Severity = .warning
+    /// Only these connectors (empty: all).
+    public var connectors: [String] = []
+    /// Only connectors carrying all of these labels (empty: all).
+    public var labels: [String: String] = [:]
+    public var timeout: ConfigDuration = .seconds(15)
+    public var source: SourceLocation
+
+    public init(name: String, url: Secret, signingSecrets: [Secret] = [], source: SourceLocation) {
+        self.name = name
+        self.url = url
+        self.signingSecrets = signingSecrets
+        self.source = source
+    }
+}
+
+/// A calendar date without time (`secret_expires = "2027-05-01"`), taken as 00:00 UTC.
+public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1970...9999).contains(year), (1...12).contains(month) else { return nil }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses exactly `YYYY-MM-DD`.
+    public init?(parsing s: String) {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.map(\.count) == [4, 2, 2], parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
+        else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public var description: String {
+        func pad(_ n: Int, _ w: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+
+    /// Days since 1970-01-01 (proleptic Gregorian).
+    public var daysSinceEpoch: Int {
+        // Howard Hinnant's days_from_civil.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    /// Seconds since the Unix epoch at 00:00 UTC of this date.
+    public var unixTime: Int64 { Int64(daysSinceEpoch) * 86400 }
+
+    public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
+}
+
+/// `[[connector]]`
+public struct ConnectorConfig: Sendable {
+    public var name: String
+    public var kind: ConnectorKind
+    /// Directory (tenant) ID: a GUID or a verified domain.
+    public var tenantId: String
+    /// Application (client) ID.
+    public var clientId: String
+    public var clientSecret: Secret
+    /// The operator's record of the secret's expiry, used when Graph cannot tell.
+    public var secretExpires: CalendarDate?
+    /// SharePoint only: the reference step 5 key file (private key + certificate).
+    public var keyFile: String?
+    /// SharePoint only: e.g. `contoso.sharepoint.com`.
+    public var sharePointHost: String?
+    /// azure-blob only: where the two storage roles must be assigned.
+    public var subscriptionId: String?
+    /// The redirect URI registered on the app, for `consent-url`.
+    public var redirectURI: String?
+    public var labels: [String: String] = [:]
+    public var source: SourceLocation
+
+    public init(
+        name: String, kind: ConnectorKind, tenantId: String, clientId: String, clientSecret: Secret,
+        source: SourceLocation
+    ) {
+        self.name = name
+        self.kind = kind
+        self.tenantId = tenantId
+        self.clientId = clientId
+        self.clientSecret = clientSecret
+        self.source = source
+    }
+
+    public var requirements: KindRequirements { PermissionCatalog.requirements(for: kind) }
+}

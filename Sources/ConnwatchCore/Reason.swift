@@ -1,0 +1,79 @@
+/// A stable machine reason code (SPEC §3). These strings are API: they appear in
+/// JSON, journal fields and webhook bodies. Add new ones; never rename.
+public enum Reason: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    // any check
+    case ok
+    case pending
+    case unreachable
+    case throttled
+    case badResponse = "bad_response"
+
+    // credential
+    case secretInvalid = "secret_invalid"
+    case secretExpired = "secret_expired"
+    case appNotFound = "app_not_found"
+    case tenantNotFound = "tenant_not_found"
+    case tenantInvalid = "tenant_invalid"
+    case appDisabled = "app_disabled"
+    case certRejected = "cert_rejected"
+    case clockSkew = "clock_skew"
+    case resourceMissing = "resource_missing"
+    case blockedByPolicy = "blocked_by_policy"
+    case idpError = "idp_error"
+
+    // secret_expiry
+    case secretExpiring = "secret_expiring"
+    case expiryUnreadable = "expiry_unreadable"
+    case rotationPending = "rotation_pending"
+
+    // certificate
+    case certExpiring = "cert_expiring"
+    case certExpired = "cert_expired"
+    case certNotRegistered = "cert_not_registered"
+    case keyfileInvalid = "keyfile_invalid"
+    case keyMismatch = "key_mismatch"
+
+    // consent
+    case consentMissing = "consent_missing"
+    case consentNone = "consent_none"
+    case excessPermissions = "excess_permissions"
+
+    // roles
+    case roleMissing = "role_missing"
+    case rolesUnreadable = "roles_unreadable"
+
+    // probe
+    case probeForbidden = "probe_forbidden"
+    case probeFailed = "probe_failed"
+
+    // zscaler
+    case zscalerValidationFailed = "zscaler_validation_failed"
+    case zscalerReauthRequired = "zscaler_reauth_required"
+    case zscalerInactive = "zscaler_inactive"
+    case zscalerTenantDeleted = "zscaler_tenant_deleted"
+    case zscalerUnmatched = "zscaler_unmatched"
+
+    public var description: String { rawValue }
+
+    /// Reasons that describe a passing condition outside the network's control:
+    /// transient ones turn into `unknown` only after N consecutive failures.
+    public var isTransient: Bool {
+        switch self {
+        case .unreachable, .throttled: true
+        default: false
+        }
+    }
+}
+
+/// The checks connwatch runs (SPEC §3).
+public enum CheckKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case credential
+    case secretExpiry = "secret_expiry"
+    case certificate
+    case consent
+    case roles
+    case probe
+    case zscaler
+
+    public var description: String { rawValue }
+}

@@ -1,0 +1,46 @@
+/// A plain aligned text table for human output (no colour: callers add it on a TTY).
+public struct TextTable: Sendable {
+    public var headers: [String]
+    public var rows: [[String]]
+
+    public init(headers: [String], rows: [[String]] = []) {
+        self.headers = headers
+        self.rows = rows
+    }
+
+    public mutating func append(_ row: [String]) { rows.append(row) }
+
+    /// Columns separated by two spaces, the last column not padded, lines without
+    /// trailing spaces. A cell may hold several lines; the row then spans them.
+    public func render() -> String {
+        let columns = headers.count
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (i, cell) in row.prefix(columns).enumerated() {
+                widths[i] = max(widths[i], cell.split(separator: "\n", omittingEmptySubsequences: false).map(\.count).max() ?? 0)
+            }
+        }
+        func line(_ cells: [String]) -> String {
+            var out = ""
+            for i in 0..<columns {
+                let cell = i < cells.count ? cells[i] : ""
+                if i == columns - 1 {
+                    out += cell
+                } else {
+                    out += cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+                }
+            }
+            while out.last == " " { out.removeLast() }
+            return out
+        }
+        var lines = [line(headers)]
+        for row in rows {
+            let split = row.map { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            let height = split.map(\.count).max() ?? 1
+            for h in 0..<height {
+                lines.append(line(split.map { h < $0.count ? $0[h] : "" }))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,8 @@
+import ConnwatchCLI
+
+@main
+struct ConnwatchctlMain {
+    static func main() async {
+        await Connwatchctl.main()
+    }
+}
