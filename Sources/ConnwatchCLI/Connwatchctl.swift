@@ -52,7 +52,8 @@ struct ConfigCheckCommand: ParsableCommand {
     var credentialsDir: String?
 
     func run() throws {
-        let dir = ConfigLoader.credentialsDirectory(override: credentialsDir, environment: ProcessInfo.processInfo.environment)
+        let dir = ConfigLoader.credentialsDirectory(
+            override: credentialsDir, environment: ProcessInfo.processInfo.environment)
         let result = ConfigCheckReport.run(configPath: config, credentialsDirectory: dir)
         if result.isError {
             FileHandle.standardError.write(Data(result.text.utf8))

@@ -83,11 +83,15 @@ public enum PermissionsReport {
         var res = TextTable(headers: ["API", "APP ID", "SCOPE", "CREDENTIAL"])
         for id in req.resources {
             let r = PermissionCatalog.resource(id)
-            res.append([r.displayName, r.appId, r.defaultScope(), r.certificateOnly ? "certificate only" : "secret or certificate"])
+            res.append([
+                r.displayName, r.appId, r.defaultScope(),
+                r.certificateOnly ? "certificate only" : "secret or certificate",
+            ])
         }
         out += res.render()
         if req.permissions.contains(where: { $0.type == .delegated }) {
-            out += "\nDelegated permissions never appear in an app-only token; connwatch judges them through the role assignments.\n"
+            out +=
+                "\nDelegated permissions never appear in an app-only token; connwatch judges them through the role assignments.\n"
         }
         return out
     }

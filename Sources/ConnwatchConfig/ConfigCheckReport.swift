@@ -6,13 +6,16 @@ public enum ConfigCheckReport {
     public static let exitConfigError: Int32 = 78
 
     /// Loads and validates; returns the text to print, where to print it, and the exit code.
-    public static func run(configPath: String, credentialsDirectory: String?) -> (text: String, isError: Bool, exitCode: Int32) {
+    public static func run(
+        configPath: String, credentialsDirectory: String?
+    ) -> (text: String, isError: Bool, exitCode: Int32) {
         do {
             let loaded = try ConfigLoader(credentialsDirectory: credentialsDirectory).load(path: configPath)
             return (success(loaded), false, 0)
         } catch {
             let n = error.errors.count
-            let text = error.errors.map(\.description).joined(separator: "\n")
+            let text =
+                error.errors.map(\.description).joined(separator: "\n")
                 + "\n\(n) error\(n == 1 ? "" : "s") in the configuration; nothing was loaded\n"
             return (text, true, exitConfigError)
         }

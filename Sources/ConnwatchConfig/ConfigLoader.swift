@@ -69,19 +69,22 @@ public struct ConfigLoader: Sendable {
             }
         }
 
-        // Connectors, with names unique across all files.
+        // Connectors, with names unique across all files (checked even for connectors
+        // with other errors, so every problem shows up in one run).
         var seen: [String: SourceLocation] = [:]
         for (reader, _) in connectorTables {
-            guard let connector = readConnector(reader) else { continue }
-            if let first = seen[connector.name] {
+            let connector = readConnector(reader)
+            guard case .string(let name) = reader.table["name"], Validators.isName(name) else { continue }
+            if let first = seen[name] {
                 sink.add(
                     ConfigError(
                         file: reader.file, line: reader.line("name"), key: reader.keyName("name"),
-                        message: "duplicate connector name (first defined at \(first)); connector names must be unique"))
+                        message: "duplicate connector name (first defined at \(first)); connector names must be unique")
+                )
                 continue
             }
-            seen[connector.name] = connector.source
-            config.connectors.append(connector)
+            seen[name] = SourceLocation(file: reader.file, line: reader.line(nil))
+            if let connector { config.connectors.append(connector) }
         }
 
         // Webhooks, whose connector filters must name real connectors.
@@ -97,7 +100,18 @@ public struct ConfigLoader: Sendable {
             config.webhooks.append(hook)
         }
 
-        if !sink.errors.isEmpty { throw ConfigErrors(sink.errors) }
+        if !sink.errors.isEmpty {
+            // Report in reading order: file by file, top to bottom (a stable sort keeps
+            // the order of errors on one line, and those without a line, as found).
+            let order = Dictionary(files.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            let sorted = sink.errors.enumerated().sorted { a, b in
+                let fa = order[a.element.file] ?? Int.max, fb = order[b.element.file] ?? Int.max
+                if fa != fb { return fa < fb }
+                let la = a.element.line ?? 0, lb = b.element.line ?? 0
+                return la != lb ? la < lb : a.offset < b.offset
+            }
+            throw ConfigErrors(sorted.map(\.element))
+        }
         return LoadedConfiguration(configuration: config, files: files)
     }
 
@@ -158,7 +172,8 @@ public struct ConfigLoader: Sendable {
             }
             return out
         default:
-            top.error(name, "expected [[\(name)]] (an array of tables), got [\(name)] (\(node.typeName)); write [[\(name)]]")
+            top.error(
+                name, "expected [[\(name)]] (an array of tables), got [\(name)] (\(node.typeName)); write [[\(name)]]")
             return []
         }
     }
@@ -258,7 +273,10 @@ public struct ConfigLoader: Sendable {
             } else if ladder.contains(where: { $0 < 0 || $0 > 3650 }) {
                 t.error("ladder_days", "day counts must be between 0 and 3650")
             } else if zip(ladder, ladder.dropFirst()).contains(where: { $0 <= $1 }) {
-                t.error("ladder_days", "thresholds out of order: list distinct day counts from largest to smallest, e.g. [60, 30, 14, 7, 3, 1, 0]")
+                t.error(
+                    "ladder_days",
+                    "thresholds out of order: list distinct day counts from largest to smallest, e.g. [60, 30, 14, 7, 3, 1, 0]"
+                )
             } else {
                 a.ladderDays = ladder
             }
@@ -310,7 +328,9 @@ public struct ConfigLoader: Sendable {
                 if s.withValue({ Validators.isHTTPURL($0) }) {
                     url = s
                 } else {
-                    t.error(t.has("url_credential") ? "url_credential" : "url_file", "the stored URL is not an http:// or https:// URL")
+                    t.error(
+                        t.has("url_credential") ? "url_credential" : "url_file",
+                        "the stored URL is not an http:// or https:// URL")
                     ok = false
                 }
             case .absent, .failed: ok = false
@@ -319,37 +339,53 @@ public struct ConfigLoader: Sendable {
 
         var signing: [Secret] = []
         if t.has("secret") {
-            t.error("secret", "inline secrets are refused; store the whsec_ key in a systemd credential and set secret_credential = \"<id>\" (or secret_file = \"/path\", mode 0600)")
+            t.error(
+                "secret",
+                "inline secrets are refused; store the whsec_ key in a systemd credential and set secret_credential = \"<id>\" (or secret_file = \"/path\", mode 0600)"
+            )
             ok = false
         }
         let credIDs = t.stringOrStringArray("secret_credential") ?? []
         let files = t.stringOrStringArray("secret_file") ?? []
         for id in credIDs {
-            if case .secret(let s) = resolver.fromCredential(t, key: "secret_credential", id: id, what: "the signing key") {
+            if case .secret(let s) = resolver.fromCredential(
+                t, key: "secret_credential", id: id, what: "the signing key")
+            {
                 signing.append(s)
-            } else { ok = false }
+            } else {
+                ok = false
+            }
         }
         for f in files {
             if case .secret(let s) = resolver.fromFile(t, key: "secret_file", path: f, what: "the signing key") {
                 signing.append(s)
-            } else { ok = false }
+            } else {
+                ok = false
+            }
         }
         for (i, s) in signing.enumerated() where !ConfigLoader.isStandardWebhooksKey(s) {
             let key = i < credIDs.count ? "secret_credential" : "secret_file"
-            t.error(key, "the signing key is not a Standard Webhooks key; expected \"whsec_\" followed by base64 of 24 to 64 random bytes")
+            t.error(
+                key,
+                "the signing key is not a Standard Webhooks key; expected \"whsec_\" followed by base64 of 24 to 64 random bytes"
+            )
             ok = false
         }
 
         var format = WebhookFormat.standard
         if let v = t.string("format") {
-            if let f = WebhookFormat(rawValue: v) { format = f } else {
+            if let f = WebhookFormat(rawValue: v) {
+                format = f
+            } else {
                 t.error("format", "unknown format \"\(v)\"; use \"standard\", \"slack\" or \"teams\"")
                 ok = false
             }
         }
         var minSeverity = Severity.warning
         if let v = t.string("min_severity") {
-            if let s = Severity(rawValue: v), s != .info { minSeverity = s } else {
+            if let s = Severity(rawValue: v), s != .info {
+                minSeverity = s
+            } else {
                 t.error("min_severity", "unknown severity \"\(v)\"; use \"warning\" or \"critical\"")
                 ok = false
             }
@@ -367,9 +403,10 @@ public struct ConfigLoader: Sendable {
             t.error("timeout", "\(timeout) is too long; use at most 5m")
             ok = false
         }
-        t.finish()
+        t.finish(allowed: ConfigLoader.webhookKeys)
         guard ok, let name, let url else { return nil }
-        var hook = WebhookConfig(name: name, url: url, signingSecrets: signing, source: SourceLocation(file: t.file, line: t.line(nil)))
+        var hook = WebhookConfig(
+            name: name, url: url, signingSecrets: signing, source: SourceLocation(file: t.file, line: t.line(nil)))
         hook.format = format
         hook.minSeverity = minSeverity
         hook.connectors = connectors
@@ -385,13 +422,18 @@ public struct ConfigLoader: Sendable {
             if Validators.isName(name) {
                 t.label = "connector \"\(name)\""
             } else {
-                t.error("name", "\"\(name)\" is not a valid name; use 1 to 63 lowercase letters, digits and '-', e.g. \"contoso-onedrive\"")
+                t.error(
+                    "name",
+                    "\"\(name)\" is not a valid name; use 1 to 63 lowercase letters, digits and '-', e.g. \"contoso-onedrive\""
+                )
                 ok = false
             }
         } else if !t.has("name") {
             t.error("name", "missing; every connector needs a unique name, e.g. name = \"contoso-onedrive\"")
             ok = false
-        } else { ok = false }
+        } else {
+            ok = false
+        }
 
         var kind: ConnectorKind?
         if let v = t.string("kind") {
@@ -402,9 +444,12 @@ public struct ConfigLoader: Sendable {
                 ok = false
             }
         } else if !t.has("kind") {
-            t.error("kind", "missing; set kind to one of \(ConnectorKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            t.error(
+                "kind", "missing; set kind to one of \(ConnectorKind.allCases.map(\.rawValue).joined(separator: ", "))")
             ok = false
-        } else { ok = false }
+        } else {
+            ok = false
+        }
 
         func guid(_ key: String, what: String, required: Bool) -> String? {
             if let v = t.string(key) {
@@ -427,22 +472,30 @@ public struct ConfigLoader: Sendable {
             } else if Validators.isHostName(v) {
                 tenant = v.lowercased()
             } else {
-                t.error("tenant_id", "\"\(v)\" is neither a GUID nor a tenant domain (e.g. contoso.onmicrosoft.com); copy the Directory (tenant) ID from the app's Overview page (reference step 1a)")
+                t.error(
+                    "tenant_id",
+                    "\"\(v)\" is neither a GUID nor a tenant domain (e.g. contoso.onmicrosoft.com); copy the Directory (tenant) ID from the app's Overview page (reference step 1a)"
+                )
                 ok = false
             }
         } else if t.has("tenant_id") {
             ok = false
         } else {
-            t.error("tenant_id", "missing; copy the Directory (tenant) ID from the app's Overview page (reference step 1a)")
+            t.error(
+                "tenant_id", "missing; copy the Directory (tenant) ID from the app's Overview page (reference step 1a)")
             ok = false
         }
-        let client = guid("client_id", what: "the Application (client) ID from the app's Overview page (reference step 1a)", required: true)
+        let client = guid(
+            "client_id", what: "the Application (client) ID from the app's Overview page (reference step 1a)",
+            required: true)
 
         let resolver = SecretResolver(credentialsDirectory: credentialsDirectory, baseDirectory: dir(t))
         var secret: Secret?
         switch resolver.resolve(
             t, base: "client_secret", inline: "client_secret", required: true, what: "the client secret",
-            fix: "set client_secret_credential = \"<id>\" (a systemd credential) or client_secret_file = \"/path\" (mode 0600) holding the secret value from reference step 1b")
+            fix:
+                "set client_secret_credential = \"<id>\" (a systemd credential) or client_secret_file = \"/path\" (mode 0600) holding the secret value from reference step 1b"
+        )
         {
         case .secret(let s): secret = s
         case .absent, .failed: ok = false
@@ -455,7 +508,9 @@ public struct ConfigLoader: Sendable {
             case .string(let s):
                 expires = CalendarDate(parsing: s)
                 if expires == nil {
-                    t.error("secret_expires", "\"\(s)\" is not a date; use YYYY-MM-DD, the Expires date shown under Certificates & secrets")
+                    t.error(
+                        "secret_expires",
+                        "\"\(s)\" is not a date; use YYYY-MM-DD, the Expires date shown under Certificates & secrets")
                     ok = false
                 }
             case .date(let y, let m, let d):
@@ -475,17 +530,25 @@ public struct ConfigLoader: Sendable {
             } else {
                 let path = resolver.absolute(v)
                 if !FileManager.default.fileExists(atPath: path) {
-                    t.error("key_file", "\(path): no such file; create it with connwatchctl keyfile create (reference step 5)")
+                    t.error(
+                        "key_file",
+                        "\(path): no such file; create it with connwatchctl keyfile create (reference step 5)")
                     ok = false
                 } else if let mode = SecretResolver.looseMode(path) {
-                    t.error("key_file", "\(path) holds a private key and is readable by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))); run: chmod 600 \(path)")
+                    t.error(
+                        "key_file",
+                        "\(path) holds a private key and is readable by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))); run: chmod 600 \(path)"
+                    )
                     ok = false
                 } else {
                     keyFile = path
                 }
             }
         } else if !t.has("key_file"), kind == .sharepoint {
-            t.error("key_file", "missing; a sharepoint connector needs the private key JSON file of reference step 5 (connwatchctl keyfile create)")
+            t.error(
+                "key_file",
+                "missing; a sharepoint connector needs the private key JSON file of reference step 5 (connwatchctl keyfile create)"
+            )
             ok = false
         }
 
@@ -515,8 +578,13 @@ public struct ConfigLoader: Sendable {
 
         var redirect: String?
         if let v = t.string("redirect_uri") {
-            if Validators.isHTTPURL(v) { redirect = v } else {
-                t.error("redirect_uri", "\"\(v)\" is not an http(s) URL; use the Redirect URI registered on the app (reference step 1a), e.g. \"https://admin.zscalertwo.net/\"")
+            if Validators.isHTTPURL(v) {
+                redirect = v
+            } else {
+                t.error(
+                    "redirect_uri",
+                    "\"\(v)\" is not an http(s) URL; use the Redirect URI registered on the app (reference step 1a), e.g. \"https://admin.zscalertwo.net/\""
+                )
                 ok = false
             }
         }
@@ -525,7 +593,7 @@ public struct ConfigLoader: Sendable {
             t.error("labels", "label name \"\(key)\" is invalid; use letters, digits and '_'")
             ok = false
         }
-        t.finish()
+        t.finish(allowed: ConfigLoader.connectorKeys)
 
         guard ok, let name, let kind, let tenant, let client, let secret else { return nil }
         var c = ConnectorConfig(
@@ -541,6 +609,15 @@ public struct ConfigLoader: Sendable {
     }
 
     // MARK: Helpers
+
+    static let connectorKeys = [
+        "name", "kind", "tenant_id", "client_id", "client_secret_credential", "client_secret_file", "secret_expires",
+        "key_file", "sharepoint_host", "subscription_id", "redirect_uri", "labels",
+    ]
+    static let webhookKeys = [
+        "name", "url", "url_credential", "url_file", "secret_credential", "secret_file", "format", "min_severity",
+        "connectors", "labels", "timeout",
+    ]
 
     private func dir(_ t: TableReader) -> String { (t.file as NSString).deletingLastPathComponent }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Finds the line of a key in a TOML file, for error messages.
 ///
 /// TOMLKit reports lines only for syntax errors, so this scans the text: table headers
@@ -16,8 +18,9 @@ struct LineIndex {
             lineNo += 1
             let line = LineIndex.stripComment(String(raw)).trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
-            if line.hasPrefix("[[") , let end = line.range(of: "]]") {
-                let name = LineIndex.normalizeKey(String(line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound]))
+            if line.hasPrefix("[["), let end = line.range(of: "]]") {
+                let name = LineIndex.normalizeKey(
+                    String(line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound]))
                 let n = arrayCounts[name, default: 0]
                 arrayCounts[name] = n + 1
                 current = "\(name)#\(n)"
@@ -81,5 +84,3 @@ struct LineIndex {
         return line
     }
 }
-
-import Foundation

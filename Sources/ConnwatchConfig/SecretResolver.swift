@@ -19,7 +19,9 @@ struct SecretResolver {
     /// - Parameters:
     ///   - inline: a key holding the secret itself, refused with a pointer to the right keys.
     ///   - what: "the client secret" — used in messages.
-    func resolve(_ reader: TableReader, base: String, inline: String?, required: Bool, what: String, fix: String)
+    func resolve(
+        _ reader: TableReader, base: String, inline: String?, required: Bool, what: String, fix: String
+    )
         -> Outcome
     {
         let credKey = "\(base)_credential"
@@ -102,7 +104,9 @@ struct SecretResolver {
         return mode & 0o077 != 0 ? mode & 0o7777 : nil
     }
 
-    private func read(_ reader: TableReader, key: String, path: String, shown: String, what: String, checkMode: Bool)
+    private func read(
+        _ reader: TableReader, key: String, path: String, shown: String, what: String, checkMode: Bool
+    )
         -> Outcome
     {
         if checkMode, let mode = SecretResolver.looseMode(path) {

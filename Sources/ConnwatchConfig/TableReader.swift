@@ -27,7 +27,7 @@ final class TableReader {
 
     func keyName(_ key: String?) -> String {
         guard let key else { return label }
-        return "\(label).\(key)"
+        return label.isEmpty ? key : "\(label).\(key)"
     }
 
     func error(_ key: String?, _ message: String) {
@@ -160,16 +160,22 @@ final class TableReader {
     }
 
     /// Reports keys that no accessor asked for, with a spelling suggestion.
-    func finish(knownKeys extra: [String] = []) {
-        let all = Set(known + extra)
+    /// - Parameter allowed: every key this table may hold, so that suggestions work for
+    ///   keys read only conditionally.
+    func finish(allowed: [String] = []) {
+        let all = Set(known + allowed)
+        let offered = all.subtracting(TableReader.refusedKeys)
         for key in table.keys.sorted() where !all.contains(key) {
-            if let hint = TableReader.suggestion(for: key, among: all) {
+            if let hint = TableReader.suggestion(for: key, among: offered) {
                 error(key, "unknown key; did you mean \"\(hint)\"?")
             } else {
-                error(key, "unknown key; known keys here: \(all.sorted().joined(separator: ", "))")
+                error(key, "unknown key; known keys here: \(offered.sorted().joined(separator: ", "))")
             }
         }
     }
+
+    /// Keys recognised only to refuse them (inline secrets): never suggested.
+    static let refusedKeys: Set<String> = ["client_secret", "secret"]
 
     static func suggestion(for key: String, among candidates: Set<String>) -> String? {
         let scored = candidates.map { ($0, editDistance(key, $0)) }.filter { $0.1 <= 2 }

@@ -18,7 +18,8 @@ public enum ReferenceStep: String, Sendable, Codable, CaseIterable, CustomString
         case .registerApp: "register the application in Entra ID"
         case .clientSecret: "create a new client secret"
         case .apiPermissions: "add the API permissions and grant admin consent"
-        case .roleAssignments: "assign Storage Blob Data Contributor and Storage Account Contributor on the subscription"
+        case .roleAssignments:
+            "assign Storage Blob Data Contributor and Storage Account Contributor on the subscription"
         case .authorize: "re-authorize the tenant in the Zscaler Admin Portal"
         case .keyFile: "rebuild the private key JSON file and upload the certificate"
         }

@@ -43,7 +43,8 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, Codable, CustomStr
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = ConfigDuration(parsing: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad duration \(text)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "bad duration \(text)"))
         }
         self = parsed
     }

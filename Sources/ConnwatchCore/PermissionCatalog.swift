@@ -71,7 +71,9 @@ public enum PermissionCatalog {
 
     // MARK: Per kind
 
-    private static func app(_ resource: ResourceID, _ name: String, _ actions: [String], inferred: Bool = false)
+    private static func app(
+        _ resource: ResourceID, _ name: String, _ actions: [String], inferred: Bool = false
+    )
         -> RequiredPermission
     {
         RequiredPermission(resource: resource, name: name, type: .application, actions: actions, inferred: inferred)
@@ -114,7 +116,9 @@ public enum PermissionCatalog {
             app(.graph, "Group.Read.All", scanning, inferred: inferred),
             app(.graph, "Sites.Manage.All", scanning, inferred: inferred),
             app(.graph, "Sites.ReadWrite.All", sharingRemediation, inferred: inferred),
-            app(.graph, "Files.ReadWrite.All", ["Scanning and Quarantine", "Quarantine to User Root Folder"], inferred: inferred),
+            app(
+                .graph, "Files.ReadWrite.All", ["Scanning and Quarantine", "Quarantine to User Root Folder"],
+                inferred: inferred),
             app(.graph, "Directory.Read.All", scanning, inferred: inferred),
             app(.graph, "GroupMember.Read.All", scanning, inferred: inferred),
             app(.graph, "Organization.Read.All", scanning, inferred: inferred),

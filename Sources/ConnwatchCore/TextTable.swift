@@ -17,7 +17,8 @@ public struct TextTable: Sendable {
         var widths = headers.map(\.count)
         for row in rows {
             for (i, cell) in row.prefix(columns).enumerated() {
-                widths[i] = max(widths[i], cell.split(separator: "\n", omittingEmptySubsequences: false).map(\.count).max() ?? 0)
+                widths[i] = max(
+                    widths[i], cell.split(separator: "\n", omittingEmptySubsequences: false).map(\.count).max() ?? 0)
             }
         }
         func line(_ cells: [String]) -> String {

@@ -38,7 +38,9 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
             throw ExitCode(result.exitCode)
         }
         FileHandle.standardError.write(
-            Data("connwatchd: the configuration is valid, but the check scheduler is not built yet (issue #4); exiting\n".utf8))
+            Data(
+                "connwatchd: the configuration is valid, but the check scheduler is not built yet (issue #4); exiting\n"
+                    .utf8))
         throw ExitCode(69)
     }
 }

@@ -31,12 +31,18 @@ import Testing
         ],
         .azureBlob: [
             ("Azure Storage", "user_impersonation", .delegated, ["Discover Storage Account", "Scanning"]),
-            ("Windows Azure Service Management", "user_impersonation", .delegated, ["Discover Storage Account", "Scanning"]),
+            (
+                "Windows Azure Service Management", "user_impersonation", .delegated,
+                ["Discover Storage Account", "Scanning"]
+            ),
         ],
         .mip: [
             (g, "InformationProtectionPolicy.Read.All", .application, scan),
             ("Microsoft Information Protection Sync Service", "UnifiedPolicy.Tenant.Read", .application, scan),
-            ("Microsoft Rights Management Services", "Content.DelegatedWriter", .application, ["Apply MIP Labels to File"]),
+            (
+                "Microsoft Rights Management Services", "Content.DelegatedWriter", .application,
+                ["Apply MIP Labels to File"]
+            ),
             ("Microsoft Rights Management Services", "Content.Writer", .application, ["Apply MIP Labels to File"]),
             ("Microsoft Rights Management Services", "Content.SuperUser", .application, scan),
             ("Microsoft Rights Management Services", "Content.DelegatedReader", .application, scan),
@@ -121,7 +127,8 @@ import Testing
     }
 
     static func referenceText() throws -> String {
-        let url = try #require(Bundle.module.url(forResource: "Fixtures/zscaler-custom-connector-microsoft", withExtension: "txt"))
+        let url = try #require(
+            Bundle.module.url(forResource: "Fixtures/zscaler-custom-connector-microsoft", withExtension: "txt"))
         return try String(contentsOf: url, encoding: .utf8)
     }
 
@@ -149,8 +156,12 @@ import Testing
             .graph: ("00000003-0000-0000-c000-000000000000", "https://graph.microsoft.com/.default", false),
             .office365Management: ("c5393580-f805-4401-95e8-94b7a6ef2fc2", "https://manage.office.com/.default", false),
             .azureStorage: ("e406a681-f3d4-42a8-90b6-c2b029497af1", "https://storage.azure.com/.default", false),
-            .azureServiceManagement: ("797f4846-ba00-4fd7-ba43-dac1f8f63013", "https://management.azure.com/.default", false),
-            .mipSyncService: ("870c4f2e-85b6-4d43-bdda-6ed9a579b725", "https://syncservice.o365syncservice.com/.default", false),
+            .azureServiceManagement: (
+                "797f4846-ba00-4fd7-ba43-dac1f8f63013", "https://management.azure.com/.default", false
+            ),
+            .mipSyncService: (
+                "870c4f2e-85b6-4d43-bdda-6ed9a579b725", "https://syncservice.o365syncservice.com/.default", false
+            ),
             .rightsManagement: ("00000012-0000-0000-c000-000000000000", "https://aadrm.com/.default", false),
             .sharePoint: ("00000003-0000-0ff1-ce00-000000000000", "https://contoso.sharepoint.com/.default", true),
         ]
@@ -184,7 +195,10 @@ import Testing
     @Test func azureBlobNeedsBothStorageRoles() {
         let roles = PermissionCatalog.requirements(for: .azureBlob).roles
         #expect(roles.map(\.name) == ["Storage Blob Data Contributor", "Storage Account Contributor"])
-        #expect(roles.map(\.roleDefinitionId) == ["ba92f5b4-2d11-453d-a403-e96b0029c9fe", "17d1049b-9a84-46fb-8f53-869881c3d3ab"])
+        #expect(
+            roles.map(\.roleDefinitionId) == [
+                "ba92f5b4-2d11-453d-a403-e96b0029c9fe", "17d1049b-9a84-46fb-8f53-869881c3d3ab",
+            ])
         #expect(roles.allSatisfy { $0.scope == "subscription" })
         for kind in ConnectorKind.allCases where kind != .azureBlob {
             #expect(PermissionCatalog.requirements(for: kind).roles.isEmpty)
@@ -192,7 +206,10 @@ import Testing
     }
 
     @Test func whoCanReadApplications() {
-        #expect(ConnectorKind.allCases.filter(PermissionCatalog.canReadApplications) == [.exchange, .onedrive, .sharepoint, .teams])
+        #expect(
+            ConnectorKind.allCases.filter(PermissionCatalog.canReadApplications) == [
+                .exchange, .onedrive, .sharepoint, .teams,
+            ])
     }
 
     @Test func noDuplicatePermissionsWithinAKind() {

@@ -44,7 +44,8 @@ enum ReferenceTableParser {
         for (i, p) in positions.enumerated() {
             let end = i + 1 < positions.count ? positions[i + 1].range.lowerBound : flat.endIndex
             var body = String(flat[p.range.upperBound..<end])
-            body = body.replacingOccurrences(of: "Microsoft API Microsoft Permission Associated Zscaler Actions", with: "")
+            body = body.replacingOccurrences(
+                of: "Microsoft API Microsoft Permission Associated Zscaler Actions", with: "")
             out[p.kind] = rows(body)
         }
         return out

@@ -1,0 +1,64 @@
+import Foundation
+
+@testable import ConnwatchConfig
+@testable import ConnwatchCore
+
+/// A temporary directory holding one configuration fixture plus the secret files the
+/// fixtures refer to, created with real modes at test time.
+struct FixtureSandbox {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let clientSecretValue = "Xq8~fixture.client-secret_value"
+    static let signingKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    let root: URL
+    let credentials: URL
+    var configPath: String { root.appendingPathComponent("connwatch.toml").path }
+
+    init(fixture relative: String) throws {
+        let fm = FileManager.default
+        root = fm.temporaryDirectory.appendingPathComponent("connwatch-fixture-\(UUID().uuidString)")
+        credentials = root.appendingPathComponent("credentials")
+        try fm.createDirectory(at: credentials, withIntermediateDirectories: true)
+        let source = FixtureSandbox.fixtures.appendingPathComponent(relative)
+        var isDir: ObjCBool = false
+        _ = fm.fileExists(atPath: source.path, isDirectory: &isDir)
+        if isDir.boolValue {
+            for item in try fm.contentsOfDirectory(atPath: source.path) {
+                try fm.copyItem(at: source.appendingPathComponent(item), to: root.appendingPathComponent(item))
+            }
+        } else {
+            try fm.copyItem(at: source, to: root.appendingPathComponent("connwatch.toml"))
+        }
+        try write("credentials/c1", FixtureSandbox.clientSecretValue + "\n", mode: 0o600)
+        try write("credentials/hook", FixtureSandbox.signingKey + "\n", mode: 0o600)
+        try write("credentials/hook-url", "https://hooks.slack.example/services/T0/B0/tok3n\n", mode: 0o600)
+        try write("loose-secret", FixtureSandbox.clientSecretValue, mode: 0o644)
+        try write("tight-secret", FixtureSandbox.clientSecretValue, mode: 0o600)
+        try write("empty-secret", "\n", mode: 0o600)
+        try write("keyfile.json", "{}", mode: 0o600)
+        try write("loose-keyfile.json", "{}", mode: 0o644)
+    }
+
+    func write(_ path: String, _ text: String, mode: Int) throws {
+        let url = root.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
+    }
+
+    func load(withCredentials: Bool = true) throws(ConfigErrors) -> LoadedConfiguration {
+        try ConfigLoader(credentialsDirectory: withCredentials ? credentials.path : nil).load(path: configPath)
+    }
+
+    /// Error lines with the sandbox path replaced by `<dir>`.
+    func errorLines(withCredentials: Bool = true) -> [String]? {
+        do {
+            _ = try load(withCredentials: withCredentials)
+            return nil
+        } catch {
+            return error.errors.map { $0.description.replacingOccurrences(of: root.path, with: "<dir>") }
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: root) }
+}
