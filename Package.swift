@@ -3,18 +3,27 @@ import PackageDescription
 
 let package = Package(
     name: "connwatch",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "connwatchd", targets: ["connwatchd"]),
         .executable(name: "connwatchctl", targets: ["connwatchctl"]),
+        .executable(name: "connwatch-sim", targets: ["connwatch-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        // Pure domain: catalog, checks, reasons, config model. Foundation only.
+        // Pure domain: catalog, checks, reasons, alert state machine, config model. Foundation only.
         .target(name: "ConnwatchCore"),
         // TOML loading, strict validation, secret resolution.
         .target(
@@ -27,12 +36,60 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // Microsoft adapter: token client, Graph/ARM/O365 readers, error mapping.
+        .target(
+            name: "ConnwatchEntra",
+            dependencies: [
+                "ConnwatchCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // SQLite adapter: history, alert state, delivery outbox, retention.
+        .target(
+            name: "ConnwatchStore",
+            dependencies: ["ConnwatchCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Sinks: journal (libsystemd) and webhooks.
+        .target(
+            name: "ConnwatchAlerting",
+            dependencies: [
+                "ConnwatchCore", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The simulated Microsoft cloud (demo + tests), real HTTP(S). Shares no wire code
+        // with ConnwatchEntra on purpose: each follows the documented formats on its own.
+        .target(
+            name: "ConnwatchSimulator",
+            dependencies: [
+                "ConnwatchCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "ConnwatchDaemon",
             dependencies: [
-                "ConnwatchCore", "ConnwatchConfig", "CSystemd",
+                "ConnwatchCore", "ConnwatchConfig", "ConnwatchEntra", "ConnwatchStore", "ConnwatchAlerting", "CSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -44,9 +101,21 @@ let package = Package(
         ),
         .executableTarget(name: "connwatchd", dependencies: ["ConnwatchDaemon"]),
         .executableTarget(name: "connwatchctl", dependencies: ["ConnwatchCLI"]),
+        .executableTarget(
+            name: "connwatch-sim",
+            dependencies: [
+                "ConnwatchSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .testTarget(name: "ConnwatchCoreTests", dependencies: ["ConnwatchCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConnwatchConfigTests", dependencies: ["ConnwatchConfig"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConnwatchEntraTests", dependencies: ["ConnwatchEntra", "ConnwatchSimulator"]),
+        .testTarget(name: "ConnwatchSimulatorTests", dependencies: ["ConnwatchSimulator"]),
+        .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore"]),
+        .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"]),
         .testTarget(name: "ConnwatchCLITests", dependencies: ["ConnwatchCLI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore"]),
     ],

@@ -28,6 +28,29 @@ public enum ReferenceStep: String, Sendable, Codable, CaseIterable, CustomString
     public var description: String { "\(title) (\(citation))" }
 }
 
+/// The credential an expiry-bearing check looked at: which one (Entra `keyId` of the
+/// secret in use, or the certificate's SHA-1 thumbprint) and when it expires. The alert
+/// ladder is keyed on `credentialId`: a new credential restarts it (SPEC §3).
+public struct CredentialExpiry: Sendable, Equatable, Codable {
+    public var credentialId: String
+    public var expiresAt: Date
+
+    public init(credentialId: String, expiresAt: Date) {
+        self.credentialId = credentialId
+        self.expiresAt = expiresAt
+    }
+
+    /// Whole days left at `now`, rounded down; negative once expired.
+    public func daysLeft(at now: Date) -> Int {
+        Int((expiresAt.timeIntervalSince(now) / 86400).rounded(.down))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case credentialId = "credential_id"
+        case expiresAt = "expires_at"
+    }
+}
+
 /// What one check found about one connector (SPEC §3).
 public struct CheckResult: Sendable, Equatable, Codable {
     public var check: CheckKind
@@ -40,10 +63,13 @@ public struct CheckResult: Sendable, Equatable, Codable {
     /// What to do, naming the reference step to redo. Empty when nothing is to be done.
     public var remediation: String
     public var checkedAt: Date
+    /// Set by expiry-bearing checks (secret_expiry, certificate) when the expiry is known.
+    public var expiry: CredentialExpiry?
 
     public init(
         check: CheckKind, status: CheckStatus, reason: Reason, summary: String,
-        details: [String: JSONValue] = [:], remediation: String = "", checkedAt: Date
+        details: [String: JSONValue] = [:], remediation: String = "", checkedAt: Date,
+        expiry: CredentialExpiry? = nil
     ) {
         self.check = check
         self.status = status
@@ -52,10 +78,11 @@ public struct CheckResult: Sendable, Equatable, Codable {
         self.details = details
         self.remediation = remediation
         self.checkedAt = checkedAt
+        self.expiry = expiry
     }
 
     enum CodingKeys: String, CodingKey {
-        case check, status, reason, summary, details, remediation
+        case check, status, reason, summary, details, remediation, expiry
         case checkedAt = "checked_at"
     }
 

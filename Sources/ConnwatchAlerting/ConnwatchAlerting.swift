@@ -1,0 +1,1 @@
+// ConnwatchAlerting: see README.md (Architecture).

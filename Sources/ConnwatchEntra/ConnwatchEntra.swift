@@ -1,0 +1,1 @@
+// ConnwatchEntra: see README.md (Architecture).

@@ -1,0 +1,1 @@
+// ConnwatchSimulator: see README.md (Architecture).

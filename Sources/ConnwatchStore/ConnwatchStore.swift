@@ -1,0 +1,1 @@
+// ConnwatchStore: see README.md (Architecture).
