@@ -251,6 +251,7 @@ public struct ConfigLoader: Sendable {
         endpoint("graph_endpoint") { $0.graph = $1 }
         endpoint("management_endpoint") { $0.management = $1 }
         endpoint("office_management_endpoint") { $0.officeManagement = $1 }
+        endpoint("sharepoint_endpoint") { $0.sharePoint = $1 }
         t.finish()
         return CloudSettings(name: name, endpoints: endpoints)
     }

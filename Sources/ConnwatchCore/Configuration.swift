@@ -99,12 +99,22 @@ public struct CloudEndpoints: Sendable, Equatable {
     public var graph: String
     public var management: String
     public var officeManagement: String
+    /// SharePoint REST is served by each tenant's own host (`https://contoso.sharepoint.com`).
+    /// When set, requests go to `<sharePoint>/<host>/…` instead — for a proxy or the simulator.
+    public var sharePoint: String?
 
-    public init(login: String, graph: String, management: String, officeManagement: String) {
+    public init(login: String, graph: String, management: String, officeManagement: String, sharePoint: String? = nil) {
         self.login = login
         self.graph = graph
         self.management = management
         self.officeManagement = officeManagement
+        self.sharePoint = sharePoint
+    }
+
+    /// Base URL of a tenant's SharePoint REST API.
+    public func sharePointBase(host: String) -> String {
+        if let sharePoint { return "\(sharePoint)/\(host)" }
+        return "https://\(host)"
     }
 }
 

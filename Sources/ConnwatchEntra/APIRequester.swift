@@ -1,0 +1,103 @@
+import ConnwatchCore
+import Foundation
+import NIOHTTP1
+
+/// Authenticated JSON GETs with error-body parsing shared by the Graph, ARM, Office 365
+/// and SharePoint readers. Every field from the wire is decoded into a strict `Decodable`:
+/// a wrong type or a missing field is a `badResponse` naming the endpoint, never a crash.
+struct APIRequester: Sendable {
+    let transport: HTTPTransport
+    /// Service name for error messages: "graph", "arm", "office", "sharepoint".
+    let service: String
+
+    func get<T: Decodable>(
+        _ type: T.Type, url: String, path: String, token: AccessToken, headers: [(String, String)] = []
+    ) async throws(EntraError) -> T {
+        let endpoint = "\(service) GET \(path)"
+        var all = [("Authorization", token.value.withValue { "Bearer \($0)" })]
+        if !headers.contains(where: { $0.0.lowercased() == "accept" }) { all.append(("Accept", "application/json")) }
+        let response = try await transport.send(TransportRequest(url: url, headers: all + headers, endpoint: endpoint))
+        guard (200..<300).contains(response.status) else {
+            throw .apiError(APIRequester.failure(response, endpoint: endpoint))
+        }
+        do {
+            return try APIRequester.decoder.decode(T.self, from: response.body)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw .badResponse(endpoint: endpoint, detail: "field \"\(key.stringValue)\" is missing")
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw .badResponse(
+                endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" has the wrong type")
+        } catch let DecodingError.valueNotFound(_, ctx) {
+            throw .badResponse(endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" is null")
+        } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
+            throw .badResponse(
+                endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" is malformed")
+        } catch {
+            throw .badResponse(endpoint: endpoint, detail: "not valid JSON")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+    }
+
+    /// Graph `{"error":{"code","message","innerError":{"request-id"}}}`, ARM
+    /// `{"error":{"code","message"}}`, Office 365 `{"error":{"code":"AF…"}}`, SharePoint
+    /// `{"error_description"}` or `{"odata.error":{"code","message":{"value"}}}`.
+    static func failure(_ response: TransportResponse, endpoint: String) -> APIFailure {
+        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        var code = "HTTP\(response.status)"
+        var message = ""
+        var requestId = response.headers.first(name: "request-id") ?? response.headers.first(name: "x-ms-request-id")
+        if let err = json?["error"] as? [String: Any] {
+            code = err["code"] as? String ?? code
+            message = err["message"] as? String ?? ""
+            if let inner = (err["innerError"] ?? err["innererror"]) as? [String: Any],
+                let id = inner["request-id"] as? String
+            {
+                requestId = id
+            }
+        } else if let odata = json?["odata.error"] as? [String: Any] {
+            code = odata["code"] as? String ?? code
+            message = (odata["message"] as? [String: Any])?["value"] as? String ?? ""
+        } else if let d = json?["error_description"] as? String {
+            message = d
+        }
+        return APIFailure(
+            endpoint: endpoint, status: response.status, code: code, message: String(message.prefix(300)),
+            requestId: requestId)
+    }
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { decoder in
+            let s = try decoder.singleValueContainer().decode(String.self)
+            guard let date = MicrosoftDate.parse(s) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date"))
+            }
+            return date
+        }
+        return d
+    }()
+}
+
+/// ISO 8601 as Microsoft writes it: `2027-05-01T00:00:00Z`, with 0–7 fractional digits.
+enum MicrosoftDate {
+    static func parse(_ s: String) -> Date? {
+        var t = s
+        if let dot = t.firstIndex(of: "."), let end = t[dot...].firstIndex(where: { !$0.isNumber && $0 != "." }) {
+            t.removeSubrange(dot..<end)
+        } else if let dot = t.firstIndex(of: ".") {
+            t.removeSubrange(dot...)
+            t += "Z"
+        }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: t)
+    }
+}
+
+/// Percent-encodes a value for use inside a URL path or query.
+func urlEscape(_ s: String) -> String {
+    s.addingPercentEncoding(withAllowedCharacters: FormEncoding.unreserved) ?? ""
+}

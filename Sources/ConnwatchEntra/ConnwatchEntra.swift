@@ -1,1 +1,0 @@
-// ConnwatchEntra: see README.md (Architecture).

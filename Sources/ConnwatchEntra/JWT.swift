@@ -1,0 +1,51 @@
+import ConnwatchCore
+import Foundation
+
+/// Base64url without padding (RFC 7515 §2).
+enum Base64URL {
+    static func encode(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ s: some StringProtocol) -> Data? {
+        var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while t.count % 4 != 0 { t += "=" }
+        return Data(base64Encoded: t)
+    }
+}
+
+/// The claims of an access token that connwatch reads — decoded, **not verified**, for
+/// diagnostics only (Microsoft: do not validate tokens for APIs you do not own;
+/// microsoft-facts §2.3).
+public struct TokenClaims: Sendable, Equatable {
+    /// Granted application permissions for the token's resource. Empty when absent:
+    /// an app-only token without `roles` means no admin consent.
+    public var roles: [String]
+    public var hasRolesClaim: Bool
+    public var tenantId: String?
+    /// The service principal's object id.
+    public var objectId: String?
+    /// `appid` (v1.0 tokens) or `azp` (v2.0).
+    public var appId: String?
+    /// "1" secret, "2" certificate (`appidacr` / `azpacr`).
+    public var authMethod: String?
+    public var audience: String?
+    public var expiresAt: Date?
+
+    /// Decodes the payload of a compact JWS. Returns nil when it is not one.
+    public static func decode(_ token: String) -> TokenClaims? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Base64URL.decode(parts[1]),
+            let obj = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        else { return nil }
+        let rolesValue = obj["roles"]
+        let roles = (rolesValue as? [Any])?.compactMap { $0 as? String } ?? []
+        let exp = (obj["exp"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+        return TokenClaims(
+            roles: roles, hasRolesClaim: rolesValue is [Any], tenantId: obj["tid"] as? String,
+            objectId: obj["oid"] as? String, appId: (obj["appid"] as? String) ?? (obj["azp"] as? String),
+            authMethod: (obj["appidacr"] as? String) ?? (obj["azpacr"] as? String),
+            audience: obj["aud"] as? String, expiresAt: exp)
+    }
+}

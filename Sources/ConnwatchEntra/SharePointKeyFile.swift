@@ -1,0 +1,93 @@
+import ConnwatchCore
+import Foundation
+
+/// The SharePoint private key JSON file of reference step 5:
+/// `{"private_key": "-----BEGIN …KEY-----\n…", "public_cert": "-----BEGIN CERTIFICATE-----\n…"}`
+/// on one line with `\n` escapes. The reference document's own sample uses typographic
+/// quotes (“ ” instead of "), which is not JSON; this parser says so precisely.
+public enum SharePointKeyFile {
+    public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        case unreadable(path: String)
+        case typographicQuotes(line: Int, column: Int, character: String)
+        case notJSON(String)
+        case missingField(String)
+        case notPEM(field: String)
+        case credential(CertificateCredential.LoadError)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let p): "\(p): cannot read the key file"
+            case .typographicQuotes(let l, let c, let ch):
+                "typographic quote \(ch) at line \(l), column \(c): the file must use straight ASCII quotes (\") — the reference document's sample has curly ones; rewrite the file, e.g. with connwatchctl keyfile create"
+            case .notJSON(let d): "not valid JSON (\(d)); expected {\"private_key\": \"…\", \"public_cert\": \"…\"}"
+            case .missingField(let f): "the \"\(f)\" field is missing or not a string"
+            case .notPEM(let f): "the \"\(f)\" field is not PEM text (line breaks must be written as \\n)"
+            case .credential(let e): e.description
+            }
+        }
+    }
+
+    /// Parses the key file's bytes. The private key only ever lives inside a `Secret`.
+    public static func parse(_ data: Data) throws(ParseError) -> CertificateCredential {
+        let text = String(decoding: data, as: UTF8.self)
+        let curly: Set<Character> = [
+            "\u{201C}", "\u{201D}", "\u{2018}", "\u{2019}", "\u{201E}", "\u{00AB}", "\u{00BB}",
+        ]
+        var line = 1, column = 0
+        for ch in text {
+            column += 1
+            if ch == "\n" {
+                line += 1
+                column = 0
+            } else if curly.contains(ch) {
+                throw .typographicQuotes(line: line, column: column, character: String(ch))
+            }
+        }
+        let obj: [String: Any]
+        do {
+            guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ParseError.notJSON("the top level is not an object")
+            }
+            obj = o
+        } catch let e as ParseError {
+            throw e
+        } catch {
+            throw .notJSON("syntax error")
+        }
+        guard let key = obj["private_key"] as? String, !key.isEmpty else { throw .missingField("private_key") }
+        guard let cert = obj["public_cert"] as? String, !cert.isEmpty else { throw .missingField("public_cert") }
+        guard key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----") else {
+            throw .notPEM(field: "private_key")
+        }
+        guard cert.contains("-----BEGIN CERTIFICATE-----") else { throw .notPEM(field: "public_cert") }
+        do {
+            return try CertificateCredential(certificatePEM: cert, privateKey: Secret(key))
+        } catch {
+            throw .credential(error)
+        }
+    }
+
+    public static func load(path: String) throws(ParseError) -> CertificateCredential {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
+        return try parse(data)
+    }
+
+    /// Writes the key file format from two PEM texts: one line, `\n` escapes, straight quotes.
+    public static func render(certificatePEM: String, privateKeyPEM: Secret) -> Secret {
+        func escape(_ s: String) -> String {
+            var out = ""
+            for ch in s.replacingOccurrences(of: "\r\n", with: "\n") {
+                switch ch {
+                case "\n": out += "\\n"
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                default: out.append(ch)
+                }
+            }
+            return out
+        }
+        return privateKeyPEM.withValue { key in
+            Secret("{\"private_key\": \"\(escape(key))\", \"public_cert\": \"\(escape(certificatePEM))\"}\n")
+        }
+    }
+}
