@@ -167,7 +167,7 @@ public actor TokenClient {
         // Fall back to the AADSTS number in the description when error_codes is absent.
         let code = codes.first ?? TokenClient.aadstsCode(in: description)
         let firstLine =
-            description.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).first.map(String.init) ?? error
+            description.split(whereSeparator: \.isNewline).first.map(String.init) ?? error
         throw .tokenRejected(
             TokenFailure(
                 endpoint: endpoint, httpStatus: response.status, error: error, code: code,
