@@ -293,3 +293,47 @@ import Testing
         for kind in ConnectorKind.allCases { #expect(CheckPlan.checks(for: kind).first == .credential) }
     }
 }
+
+@Suite struct TransientPolicyTests {
+    static let t0 = Date(timeIntervalSince1970: 1_795_910_400)
+    static let ok = CheckResult(check: .probe, status: .ok, reason: .ok, summary: "fine", checkedAt: t0)
+    static func blip(_ n: Double) -> CheckResult {
+        CheckResult(
+            check: .probe, status: .unknown, reason: .unreachable, summary: "timeout",
+            checkedAt: t0.addingTimeInterval(n * 3600))
+    }
+
+    @Test func previousResultStaysUntilTheThirdFailure() {
+        var shown = Self.ok
+        var failures = 0
+        for i in 1...2 {
+            (shown, failures) = TransientPolicy.apply(
+                fresh: Self.blip(Double(i)), previous: shown, failures: failures, threshold: 3)
+            #expect(shown == Self.ok, "failure \(i) keeps the previous result")
+            #expect(failures == i)
+        }
+        (shown, failures) = TransientPolicy.apply(
+            fresh: Self.blip(3), previous: shown, failures: failures, threshold: 3)
+        #expect(shown.status == .unknown)
+        #expect(failures == 3)
+        (shown, failures) = TransientPolicy.apply(fresh: Self.ok, previous: shown, failures: failures, threshold: 3)
+        #expect(shown == Self.ok)
+        #expect(failures == 0)
+    }
+
+    @Test func firstRunAndVerdictsAreShownAtOnce() {
+        #expect(
+            TransientPolicy.apply(fresh: Self.blip(1), previous: nil, failures: 0, threshold: 3).shown.status
+                == .unknown)
+        let critical = CheckResult(
+            check: .probe, status: .critical, reason: .probeForbidden, summary: "403", checkedAt: Self.t0)
+        #expect(TransientPolicy.apply(fresh: critical, previous: Self.ok, failures: 2, threshold: 3) == (critical, 0))
+        let malformed = CheckResult(
+            check: .probe, status: .unknown, reason: .badResponse, summary: "bad", checkedAt: Self.t0)
+        #expect(
+            TransientPolicy.apply(fresh: malformed, previous: Self.ok, failures: 0, threshold: 3).shown == malformed)
+        #expect(
+            TransientPolicy.apply(fresh: Self.blip(1), previous: Self.ok, failures: 0, threshold: 1).shown.status
+                == .unknown)
+    }
+}

@@ -1,1 +1,0 @@
-// ConnwatchAlerting: see README.md (Architecture).

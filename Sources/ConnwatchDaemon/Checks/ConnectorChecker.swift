@@ -1,0 +1,302 @@
+import ConnwatchCore
+import ConnwatchEntra
+import Foundation
+
+/// Runs every check of one connector against Microsoft: gathers the facts (one token per
+/// resource, shared by all checks of the cycle; one Graph read of the application) and
+/// hands them to the Core evaluators.
+public struct ConnectorChecker: Sendable {
+    public let clients: MicrosoftClients
+    public let endpoints: CloudEndpoints
+    public let thresholds: ExpiryThresholds
+
+    public init(clients: MicrosoftClients, endpoints: CloudEndpoints, thresholds: ExpiryThresholds) {
+        self.clients = clients
+        self.endpoints = endpoints
+        self.thresholds = thresholds
+    }
+
+    /// All checks of `CheckPlan` for the connector, in plan order. Never throws: every
+    /// failure becomes a result.
+    public func run(_ connector: ConnectorConfig, now: Date) async -> [CheckResult] {
+        let plan = CheckPlan.checks(for: connector.kind)
+        let req = connector.requirements
+
+        // The SharePoint key file: needed for the SharePoint token and the certificate check.
+        let keyFile: Result<CertificateCredential, SharePointKeyFile.ParseError>? =
+            if connector.kind == .sharepoint, let path = connector.keyFile {
+                Result { () throws(SharePointKeyFile.ParseError) in try SharePointKeyFile.load(path: path) }
+            } else {
+                nil
+            }
+
+        // 1. Tokens, one per resource, fresh (the credential check proves the credential now).
+        var tokens: [ResourceID: Result<AccessToken, EntraError>] = [:]
+        var observations: [TokenObservation] = []
+        await withTaskGroup(of: (ResourceID, Result<AccessToken, EntraError>?, ObservedFailure?).self) { group in
+            for resource in req.resources {
+                group.addTask {
+                    await self.token(for: resource, connector: connector, keyFile: keyFile)
+                }
+            }
+            for await (resource, result, preflight) in group {
+                if let preflight {
+                    observations.append(TokenObservation(resource: resource, outcome: .failed(preflight)))
+                    continue
+                }
+                guard let result else { continue }
+                tokens[resource] = result
+                switch result {
+                case .success(let t):
+                    observations.append(
+                        TokenObservation(
+                            resource: resource,
+                            outcome: .value(
+                                GrantedToken(
+                                    roles: t.claims.roles, hasRolesClaim: t.claims.hasRolesClaim,
+                                    objectId: t.claims.objectId))))
+                case .failure(let e):
+                    observations.append(TokenObservation(resource: resource, outcome: .failed(e.observed)))
+                }
+            }
+        }
+        observations.sort { req.resources.firstIndex(of: $0.resource)! < req.resources.firstIndex(of: $1.resource)! }
+        let credential = CredentialCheck.evaluate(
+            tokens: observations, secretLooksLikeGUID: connector.clientSecret.looksLikeGUID, now: now)
+
+        // 2. The application object (secret expiry, certificate registration), via Graph.
+        var application: Observed<ApplicationCredentials> = .blocked(
+            ObservedFailure(reason: credential.reason, transient: false, message: "no Graph token"))
+        if plan.contains(.secretExpiry) || plan.contains(.certificate) {
+            let graphToken: Result<AccessToken, EntraError>
+            if let t = tokens[.graph] {
+                graphToken = t
+            } else {
+                graphToken = await fetchToken(
+                    connector, .secret(connector.clientSecret),
+                    scope: PermissionCatalog.resource(.graph).defaultScope(), force: false)
+            }
+            switch graphToken {
+            case .success(let t):
+                do {
+                    let app = try await clients.graph.application(appId: connector.clientId, token: t)
+                    application = .value(
+                        ApplicationCredentials(
+                            secrets: app.passwordCredentials.map {
+                                SecretInfo(
+                                    keyId: $0.keyId, displayName: $0.displayName, hint: $0.hint,
+                                    start: $0.startDateTime, end: $0.endDateTime)
+                            },
+                            certificates: app.keyCredentials.map {
+                                RegisteredCertificate(
+                                    keyId: $0.keyId, thumbprint: $0.thumbprintHex, end: $0.endDateTime)
+                            }))
+                } catch {
+                    application = .failed(error.observed)
+                }
+            case .failure(let e):
+                application = .blocked(e.observed)
+            }
+        }
+
+        var results: [CheckResult] = []
+        for check in plan {
+            switch check {
+            case .credential:
+                results.append(credential)
+            case .secretExpiry:
+                results.append(
+                    SecretExpiryCheck.evaluate(
+                        application: application, secretHint: connector.clientSecret.hint,
+                        configuredExpiry: connector.secretExpires, thresholds: thresholds, now: now))
+            case .certificate:
+                results.append(certificateResult(keyFile: keyFile, application: application, now: now))
+            case .consent:
+                results.append(ConsentCheck.evaluate(kind: connector.kind, tokens: observations, now: now))
+            case .roles:
+                results.append(await rolesResult(connector, tokens: tokens, now: now))
+            case .probe:
+                results.append(ProbeCheck.evaluate(calls: await probes(connector, tokens: tokens), now: now))
+            case .zscaler:
+                break
+            }
+        }
+        return results
+    }
+
+    private func token(
+        for resource: ResourceID, connector: ConnectorConfig,
+        keyFile: Result<CertificateCredential, SharePointKeyFile.ParseError>?
+    )
+        async -> (ResourceID, Result<AccessToken, EntraError>?, ObservedFailure?)
+    {
+        let r = PermissionCatalog.resource(resource)
+        if r.certificateOnly {
+            guard let host = connector.sharePointHost else {
+                return (
+                    resource, nil,
+                    ObservedFailure(
+                        reason: .resourceMissing, transient: false,
+                        message:
+                            "sharepoint_host is not set and cannot be derived from the tenant; set it (e.g. contoso.sharepoint.com)"
+                    )
+                )
+            }
+            switch keyFile {
+            case .success(let cert):
+                return (
+                    resource,
+                    await fetchToken(
+                        connector, .certificate(cert), scope: r.defaultScope(sharePointHost: host), force: true), nil
+                )
+            case .failure(let e):
+                return (
+                    resource, nil,
+                    ObservedFailure(
+                        reason: .keyfileInvalid, transient: false, message: "the key file is unusable: \(e)")
+                )
+            case nil:
+                return (
+                    resource, nil,
+                    ObservedFailure(reason: .keyfileInvalid, transient: false, message: "no key_file configured")
+                )
+            }
+        }
+        return (
+            resource,
+            await fetchToken(connector, .secret(connector.clientSecret), scope: r.defaultScope(), force: true), nil
+        )
+    }
+
+    private func fetchToken(
+        _ c: ConnectorConfig, _ credential: ClientCredential, scope: String, force: Bool
+    ) async
+        -> Result<AccessToken, EntraError>
+    {
+        do {
+            return .success(
+                try await clients.tokens.token(
+                    tenant: c.tenantId, clientId: c.clientId, credential: credential, scope: scope, forceRefresh: force)
+            )
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func certificateResult(
+        keyFile: Result<CertificateCredential, SharePointKeyFile.ParseError>?,
+        application: Observed<ApplicationCredentials>, now: Date
+    ) -> CheckResult {
+        let local: Result<LocalCertificate, KeyFileProblemError>
+        switch keyFile {
+        case .success(let cert):
+            local = .success(
+                LocalCertificate(
+                    thumbprint: cert.sha1Thumbprint, notAfter: cert.notValidAfter,
+                    subject: String(describing: cert.certificate.subject)))
+        case .failure(.credential(.keyMismatch)):
+            local = .failure(KeyFileProblemError(.keyMismatch))
+        case .failure(let e):
+            local = .failure(KeyFileProblemError(.invalid(e.description)))
+        case nil:
+            local = .failure(KeyFileProblemError(.invalid("no key_file configured")))
+        }
+        // A Graph read blocked only because the SharePoint token failed is still useful
+        // for the certificate check when it succeeded: `application` is independent.
+        return CertificateCheck.evaluate(keyFile: local, application: application, thresholds: thresholds, now: now)
+    }
+
+    private func rolesResult(
+        _ c: ConnectorConfig, tokens: [ResourceID: Result<AccessToken, EntraError>], now: Date
+    ) async -> CheckResult {
+        guard let sub = c.subscriptionId else {
+            return CheckResult(
+                check: .roles, status: .unknown, reason: .rolesUnreadable, summary: "no subscription_id configured",
+                checkedAt: now)
+        }
+        let assignments: Observed<[ObservedRoleAssignment]>
+        switch tokens[.azureServiceManagement] {
+        case .success(let t):
+            guard let oid = t.claims.objectId else {
+                assignments = .failed(
+                    ObservedFailure(
+                        reason: .badResponse, transient: false, message: "the management token has no oid claim"))
+                break
+            }
+            do {
+                let list = try await clients.arm.roleAssignments(subscriptionId: sub, principalId: oid, token: t)
+                assignments = .value(
+                    list.map { ObservedRoleAssignment(roleDefinitionId: $0.roleDefinitionGuid, scope: $0.scope) })
+            } catch {
+                assignments = .failed(error.observed)
+            }
+        case .failure(let e):
+            assignments = .blocked(e.observed)
+        case nil:
+            assignments = .blocked(
+                ObservedFailure(reason: .resourceMissing, transient: false, message: "no management token"))
+        }
+        return RolesCheck.evaluate(assignments: assignments, subscriptionId: sub, now: now)
+    }
+
+    private func probes(
+        _ c: ConnectorConfig, tokens: [ResourceID: Result<AccessToken, EntraError>]
+    ) async -> [ProbeCheck.Call] {
+        func with(
+            _ resource: ResourceID, _ name: String, _ body: (AccessToken) async throws(EntraError) -> String
+        ) async -> ProbeCheck.Call {
+            switch tokens[resource] {
+            case .success(let t):
+                do { return .init(name: name, outcome: .value(try await body(t))) } catch {
+                    return .init(name: name, outcome: .failed(error.observed))
+                }
+            case .failure(let e):
+                return .init(name: name, outcome: .blocked(e.observed))
+            case nil:
+                return .init(
+                    name: name,
+                    outcome: .blocked(
+                        ObservedFailure(reason: .resourceMissing, transient: false, message: "no token for \(resource)")
+                    ))
+            }
+        }
+        let graph = clients.graph, office = clients.office, arm = clients.arm, sp = clients.sharePoint
+        let officeCall: () async -> ProbeCheck.Call = {
+            await with(.office365Management, "Office 365 subscriptions/list") { t throws(EntraError) in
+                let subs = try await office.subscriptionsList(tenantId: t.claims.tenantId ?? c.tenantId, token: t)
+                return "\(subs.count) content subscription\(subs.count == 1 ? "" : "s")"
+            }
+        }
+        switch c.kind {
+        case .exchange:
+            return [
+                await with(.graph, "Graph users") { t throws(EntraError) in
+                    try await graph.probe(.users, token: t); return ""
+                }
+            ]
+        case .onedrive, .teams:
+            return [
+                await with(.graph, "Graph groups") { t throws(EntraError) in
+                    try await graph.probe(.groups, token: t); return ""
+                },
+                await officeCall(),
+            ]
+        case .sharepoint:
+            return [
+                await with(.sharePoint, "SharePoint web") { t throws(EntraError) in
+                    "site \"\(try await sp.webTitle(host: c.sharePointHost ?? "", token: t))\""
+                },
+                await officeCall(),
+            ]
+        case .azureBlob:
+            return [
+                await with(.azureServiceManagement, "ARM subscriptions") { t throws(EntraError) in
+                    let subs = try await arm.subscriptions(token: t)
+                    return "\(subs.count) subscription\(subs.count == 1 ? "" : "s") visible"
+                }
+            ]
+        case .mip:
+            return []
+        }
+    }
+}
