@@ -1,0 +1,123 @@
+/// The webhook event types of SPEC §5. These strings are API (the `type` of a Standard
+/// Webhooks payload and the key of the journal's `MESSAGE_ID`): add new ones, never rename.
+public enum AlertEventType: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case secretExpiring = "connector.secret.expiring"
+    case secretExpired = "connector.secret.expired"
+    case certificateExpiring = "connector.certificate.expiring"
+    case certificateExpired = "connector.certificate.expired"
+    case certificateInvalid = "connector.certificate.invalid"
+    case credentialInvalid = "connector.credential.invalid"
+    case consentMissing = "connector.consent.missing"
+    case permissionsExcess = "connector.permissions.excess"
+    case rolesMissing = "connector.roles.missing"
+    case validationFailed = "connector.validation.failed"
+    case unreachable = "connector.unreachable"
+    case zscalerValidationFailed = "connector.zscaler.validation_failed"
+    case zscalerReauthRequired = "connector.zscaler.reauth_required"
+    case zscalerInactive = "connector.zscaler.inactive"
+
+    public var description: String { rawValue }
+
+    /// The event a (check, reason) pair is about. The reason decides where it is specific
+    /// (a `secret_expired` is a secret event whichever check saw it); the check decides
+    /// for the generic reasons (`ok`, `pending`), which only reach here for ladder steps
+    /// or odd inputs.
+    public init(check: CheckKind, reason: Reason) {
+        switch reason {
+        case .unreachable, .throttled, .badResponse:
+            self = .unreachable
+        case .secretExpiring, .rotationPending:
+            self = .secretExpiring
+        case .secretExpired:
+            self = .secretExpired
+        case .certExpiring:
+            self = .certificateExpiring
+        case .certExpired:
+            self = .certificateExpired
+        case .certNotRegistered, .keyfileInvalid, .keyMismatch:
+            self = .certificateInvalid
+        case .secretInvalid, .appNotFound, .tenantNotFound, .tenantInvalid, .appDisabled, .certRejected, .clockSkew,
+            .resourceMissing, .blockedByPolicy, .idpError:
+            self = .credentialInvalid
+        case .consentMissing, .consentNone:
+            self = .consentMissing
+        case .excessPermissions:
+            self = .permissionsExcess
+        case .roleMissing, .rolesUnreadable:
+            self = .rolesMissing
+        // The expiry cannot be read: connwatch could not validate the connector's secret.
+        case .probeForbidden, .probeFailed, .expiryUnreadable:
+            self = .validationFailed
+        case .zscalerValidationFailed:
+            self = .zscalerValidationFailed
+        case .zscalerReauthRequired:
+            self = .zscalerReauthRequired
+        // SPEC §5 has no "deleted" or "unmatched" event: from the connector's side both
+        // mean that no active Zscaler tenant uses it.
+        case .zscalerInactive, .zscalerTenantDeleted, .zscalerUnmatched:
+            self = .zscalerInactive
+        case .ok, .pending:
+            self = AlertEventType.fallback(for: check)
+        }
+    }
+
+    /// The event of a ladder step: an expiring credential of the check that carries the expiry.
+    public static func expiring(check: CheckKind) -> AlertEventType {
+        switch check {
+        case .certificate: .certificateExpiring
+        default: .secretExpiring
+        }
+    }
+
+    private static func fallback(for check: CheckKind) -> AlertEventType {
+        switch check {
+        case .credential: .credentialInvalid
+        case .secretExpiry: .secretExpiring
+        case .certificate: .certificateInvalid
+        case .consent: .consentMissing
+        case .roles: .rolesMissing
+        case .probe: .validationFailed
+        case .zscaler: .zscalerValidationFailed
+        }
+    }
+}
+
+extension CheckKind {
+    /// Reasons this check reports about itself (SPEC §3 table). Any other non-generic
+    /// reason on an `unknown` result means the check did not run because another one
+    /// failed — SPEC §3 has it carry "the reason of the blocking check".
+    var ownReasons: Set<Reason> {
+        switch self {
+        case .credential:
+            [
+                .secretInvalid, .secretExpired, .appNotFound, .tenantNotFound, .tenantInvalid, .appDisabled,
+                .certRejected, .clockSkew, .resourceMissing, .blockedByPolicy, .idpError,
+            ]
+        case .secretExpiry: [.secretExpiring, .secretExpired, .expiryUnreadable, .rotationPending]
+        case .certificate: [.certExpiring, .certExpired, .certNotRegistered, .keyfileInvalid, .keyMismatch]
+        case .consent: [.consentMissing, .consentNone, .excessPermissions]
+        case .roles: [.roleMissing, .rolesUnreadable]
+        case .probe: [.probeForbidden, .probeFailed]
+        case .zscaler:
+            [
+                .zscalerValidationFailed, .zscalerReauthRequired, .zscalerInactive, .zscalerTenantDeleted,
+                .zscalerUnmatched,
+            ]
+        }
+    }
+}
+
+extension CheckResult {
+    /// True when this result says nothing about its own check: not yet run (`pending`),
+    /// or `unknown` because another check failed first (no token). The alert state
+    /// machine neither fires nor resolves on such a result: the blocking check carries
+    /// the alert, so one expired secret gives one notification, not one per check.
+    public var isBlockedByAnotherCheck: Bool {
+        if reason == .pending { return true }
+        guard status == .unknown else { return false }
+        switch reason {
+        case .ok, .unreachable, .throttled, .badResponse: return false
+        default: return !check.ownReasons.contains(reason)
+        }
+    }
+}
