@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "ConnwatchCLI",
             dependencies: [
-                "ConnwatchCore", "ConnwatchConfig",
+                "ConnwatchCore", "ConnwatchConfig", "ConnwatchEntra",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -116,6 +116,7 @@ let package = Package(
         .testTarget(name: "ConnwatchSimulatorTests", dependencies: ["ConnwatchSimulator"]),
         .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore"]),
         .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"]),
+        .testTarget(name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator"]),
         .testTarget(name: "ConnwatchCLITests", dependencies: ["ConnwatchCLI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore"]),
     ],

@@ -8,7 +8,7 @@ public struct Connwatchctl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "connwatchctl",
         abstract: "Ask connwatchd about Microsoft custom connectors, and manage it.",
-        subcommands: [PermissionsCommand.self, ConfigCommand.self]
+        subcommands: [PermissionsCommand.self, ConfigCommand.self, ConsentURLCommand.self, KeyFileCommand.self]
     )
 
     public init() {}
@@ -61,5 +61,51 @@ struct ConfigCheckCommand: ParsableCommand {
             print(result.text, terminator: "")
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+struct ConsentURLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consent-url",
+        abstract: "Print the admin-consent URL for a connector (reference step 4, corrected).")
+
+    @Argument(help: "Connector name.")
+    var name: String
+
+    @Flag(
+        name: .long, help: "For an MIP account (state=administration/mip-labels); default: from the connector's kind.")
+    var mip = false
+
+    @Option(name: .long, help: "Main configuration file.")
+    var config: String = ConfigLoader.defaultPath
+
+    func run() throws {
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigLoader(credentialsDirectory: nil, resolveSecrets: false).load(path: config)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(ConfigCheckReport.exitConfigError)
+        }
+        let cfg = loaded.configuration
+        guard let c = cfg.connectors.first(where: { $0.name == name }) else {
+            FileHandle.standardError.write(
+                Data(
+                    "connwatchctl: no connector named \"\(name)\" in \(config) (known: \(cfg.connectors.map(\.name).joined(separator: ", ")))\n"
+                        .utf8))
+            throw ExitCode(64)
+        }
+        guard let redirect = c.redirectURI else {
+            FileHandle.standardError.write(
+                Data(
+                    "connwatchctl: connector \"\(name)\" has no redirect_uri; set it to the Redirect URI registered on the app (reference step 1a), e.g. \"https://admin.zscalertwo.net/\"\n"
+                        .utf8))
+            throw ExitCode(ConfigCheckReport.exitConfigError)
+        }
+        let purpose: ConsentURL.Purpose = (mip || c.kind == .mip) ? .mip : .saasTenant
+        print(
+            ConsentURL.build(
+                loginEndpoint: cfg.cloud.name.defaultEndpoints.login, tenant: c.tenantId, clientId: c.clientId,
+                redirectURI: redirect, purpose: purpose))
     }
 }

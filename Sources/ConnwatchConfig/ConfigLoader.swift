@@ -14,9 +14,12 @@ public struct ConfigLoader: Sendable {
 
     /// `$CREDENTIALS_DIRECTORY`, or the `--credentials-dir` override.
     public var credentialsDirectory: String?
+    /// False: validate everything but read no secret (for commands that need none).
+    public var resolveSecrets: Bool
 
-    public init(credentialsDirectory: String?) {
+    public init(credentialsDirectory: String?, resolveSecrets: Bool = true) {
         self.credentialsDirectory = credentialsDirectory
+        self.resolveSecrets = resolveSecrets
     }
 
     /// The credentials directory from an override, else the environment.
@@ -304,7 +307,8 @@ public struct ConfigLoader: Sendable {
         } else {
             ok = false
         }
-        let resolver = SecretResolver(credentialsDirectory: credentialsDirectory, baseDirectory: dir(t))
+        let resolver = SecretResolver(
+            credentialsDirectory: credentialsDirectory, baseDirectory: dir(t), resolve: resolveSecrets)
         var url: Secret?
         if let inline = t.string("url") {
             if t.has("url_credential") || t.has("url_file") {
@@ -326,7 +330,7 @@ public struct ConfigLoader: Sendable {
                 fix: "set url = \"https://…\", or url_credential = \"<id>\" when the URL holds a token (Slack, Teams)")
             {
             case .secret(let s):
-                if s.withValue({ Validators.isHTTPURL($0) }) {
+                if !resolveSecrets || s.withValue({ Validators.isHTTPURL($0) }) {
                     url = s
                 } else {
                     t.error(
@@ -364,7 +368,7 @@ public struct ConfigLoader: Sendable {
                 ok = false
             }
         }
-        for (i, s) in signing.enumerated() where !ConfigLoader.isStandardWebhooksKey(s) {
+        for (i, s) in signing.enumerated() where resolveSecrets && !ConfigLoader.isStandardWebhooksKey(s) {
             let key = i < credIDs.count ? "secret_credential" : "secret_file"
             t.error(
                 key,
@@ -490,7 +494,8 @@ public struct ConfigLoader: Sendable {
             "client_id", what: "the Application (client) ID from the app's Overview page (reference step 1a)",
             required: true)
 
-        let resolver = SecretResolver(credentialsDirectory: credentialsDirectory, baseDirectory: dir(t))
+        let resolver = SecretResolver(
+            credentialsDirectory: credentialsDirectory, baseDirectory: dir(t), resolve: resolveSecrets)
         var secret: Secret?
         switch resolver.resolve(
             t, base: "client_secret", inline: "client_secret", required: true, what: "the client secret",

@@ -1,0 +1,161 @@
+import Foundation
+
+/// `GET /v1/status` and `connwatchctl status --json` (SPEC §7). Field names are API.
+public struct StatusReport: Sendable, Codable, Equatable {
+    public var schemaVersion: Int = 1
+    public var daemon: DaemonInfo
+    public var connectors: [ConnectorStatus]
+
+    public init(daemon: DaemonInfo, connectors: [ConnectorStatus]) {
+        self.daemon = daemon
+        self.connectors = connectors
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
+        case daemon, connectors
+    }
+
+    public struct DaemonInfo: Sendable, Codable, Equatable {
+        public var version: String
+        public var startedAt: Date
+        public var lastCycleAt: Date?
+
+        public init(version: String, startedAt: Date, lastCycleAt: Date?) {
+            self.version = version
+            self.startedAt = startedAt
+            self.lastCycleAt = lastCycleAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case version
+            case startedAt = "started_at"
+            case lastCycleAt = "last_cycle_at"
+        }
+    }
+
+    public struct ConnectorStatus: Sendable, Codable, Equatable {
+        public var name: String
+        public var kind: ConnectorKind
+        public var tenantId: String
+        public var clientId: String
+        public var labels: [String: String]
+        public var status: CheckStatus
+        public var reason: Reason
+        public var summary: String
+        public var checkedAt: Date?
+        public var checks: [CheckResult]
+
+        enum CodingKeys: String, CodingKey {
+            case name, kind, labels, status, reason, summary, checks
+            case tenantId = "tenant_id"
+            case clientId = "client_id"
+            case checkedAt = "checked_at"
+        }
+
+        /// The connector's status is the worst of its checks' (SPEC §3); its reason and
+        /// summary are that check's. No results yet: `unknown` / `pending`.
+        public init(identity: ConnectorIdentity, checks: [CheckResult]) {
+            name = identity.name
+            kind = identity.kind
+            tenantId = identity.tenantId
+            clientId = identity.clientId
+            labels = identity.labels
+            self.checks = checks
+            if let worst = checks.max(by: { $0.status < $1.status }) {
+                status = worst.status
+                reason = worst.reason
+                summary = worst.status == .ok ? "all \(checks.count) checks ok" : "\(worst.check): \(worst.summary)"
+                checkedAt = checks.map(\.checkedAt).max()
+            } else {
+                status = .unknown
+                reason = .pending
+                summary = "not checked yet"
+                checkedAt = nil
+            }
+        }
+    }
+
+    /// Worst connector status (ok when there are none).
+    public var worstStatus: CheckStatus { CheckStatus.worst(connectors.map(\.status)) }
+
+    /// "12 connectors: 9 ok, 2 warning, 1 critical" — the sd_notify STATUS= line's head.
+    public var countsLine: String {
+        var parts: [String] = []
+        for s in [CheckStatus.ok, .warning, .unknown, .critical] {
+            let n = connectors.filter { $0.status == s }.count
+            if n > 0 { parts.append("\(n) \(s)") }
+        }
+        let n = connectors.count
+        return "\(n) connector\(n == 1 ? "" : "s")" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+    }
+
+    // MARK: JSON
+
+    public static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(RFC3339.string(date))
+        }
+        return e
+    }()
+
+    public static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { decoder in
+            let s = try decoder.singleValueContainer().decode(String.self)
+            guard let date = RFC3339.date(s) else {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "not RFC 3339: \(s)"))
+            }
+            return date
+        }
+        return d
+    }()
+
+    // MARK: Text
+
+    /// The human table: one line per connector.
+    public func table(now: Date) -> String {
+        var t = TextTable(headers: ["NAME", "KIND", "STATUS", "REASON", "CHECKED", "SUMMARY"])
+        for c in connectors {
+            t.append([
+                c.name, c.kind.rawValue, c.status.rawValue, c.reason.rawValue,
+                c.checkedAt.map { HumanTime.age(from: $0, to: now) } ?? "never", c.summary,
+            ])
+        }
+        return t.render()
+    }
+}
+
+/// RFC 3339 UTC with whole seconds: `2026-11-29T06:32:07Z`.
+public enum RFC3339 {
+    public static func string(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d)
+    }
+
+    public static func date(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        if let d = f.date(from: s) { return d }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: s)
+    }
+}
+
+/// Ages and durations in human units.
+public enum HumanTime {
+    /// "just now", "5m ago", "3h ago", "2d ago".
+    public static func age(from then: Date, to now: Date) -> String {
+        let s = Int(now.timeIntervalSince(then))
+        if s < 60 { return s < 5 ? "just now" : "\(s)s ago" }
+        if s < 3600 { return "\(s / 60)m ago" }
+        if s < 86400 { return "\(s / 3600)h ago" }
+        return "\(s / 86400)d ago"
+    }
+}
