@@ -1,1 +1,0 @@
-// ConnwatchSimulator: see README.md (Architecture).

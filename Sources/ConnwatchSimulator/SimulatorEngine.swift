@@ -1,0 +1,307 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Routes a request to a simulated service by path prefix, counts it, applies faults.
+///
+/// `/login` identity platform, `/graph` Microsoft Graph, `/arm` Azure Resource Manager,
+/// `/office` Office 365 Management API, `/sharepoint/{host}` SharePoint REST, `/_sim` control.
+final class SimulatorEngine: Sendable {
+    let state: SimulatorState
+    let scheme: String
+    let fallbackAuthority: String
+    let caCertificatePEM: String
+    private let identity: IdentityPlatform
+    private let graph: GraphService
+    private let arm: ARMService
+    private let office: OfficeManagementService
+    private let sharePoint: SharePointService
+    private let logger: Logger
+
+    /// Body limits: token forms and API calls are tiny; a scenario for 10,000 connectors is not.
+    static let serviceBodyLimit = 1 << 20
+    static let controlBodyLimit = 256 << 20
+
+    init(state: SimulatorState, pki: SimulatorPKI, tls: Bool, authority: String, logger: Logger) {
+        self.state = state
+        self.scheme = tls ? "https" : "http"
+        self.fallbackAuthority = authority
+        self.caCertificatePEM = pki.caCertificatePEM
+        let auth = ResourceAuth(signer: pki.tokenSigner)
+        identity = IdentityPlatform(signer: pki.tokenSigner)
+        graph = GraphService(auth: auth)
+        arm = ARMService(auth: auth)
+        office = OfficeManagementService(auth: auth)
+        sharePoint = SharePointService(auth: auth)
+        self.logger = logger
+    }
+
+    func respond(to incoming: Request) async -> Response {
+        var incoming = incoming
+        let rawSegments = incoming.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+        let segments = rawSegments.map { URLCoding.decode($0, plusIsSpace: false) }
+        let prefix = segments.first ?? ""
+        let service: Fault.Service? =
+            switch prefix {
+            case "login": .login
+            case "graph": .graph
+            case "arm": .arm
+            case "office": .office
+            case "sharepoint": .sharepoint
+            default: nil
+            }
+        guard service != nil || prefix == "_sim" else {
+            return SimResponse(
+                status: .notFound,
+                json: .object([("error", .object([("code", "NotFound"), ("message", "No simulated service here.")]))])
+            ).response()
+        }
+
+        let limit = service == nil ? Self.controlBodyLimit : Self.serviceBodyLimit
+        let body: [UInt8]
+        do {
+            let buffer = try await incoming.collectBody(upTo: limit)
+            body = Array(buffer.readableBytesView)
+        } catch {
+            return SimResponse(
+                status: .contentTooLarge,
+                json: .object([
+                    ("error", .object([("code", "RequestTooLarge"), ("message", "Request body too large.")]))
+                ])
+            ).response()
+        }
+        let query = incoming.uri.query.map { URLCoding.parseForm($0).values } ?? [:]
+        let request = SimRequest(
+            method: incoming.method, path: "/" + segments.joined(separator: "/"),
+            segments: Array(segments.dropFirst()), query: query, headers: incoming.headers, body: body,
+            origin: scheme + "://" + (incoming.head.authority ?? fallbackAuthority))
+
+        guard let service else {
+            return ControlAPI(state: state, caCertificatePEM: caCertificatePEM).handle(request).response()
+        }
+        // Method and path only: never headers, bodies or queries (tokens, secrets, assertions).
+        logger.debug("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.path)"])
+
+        let (index, faultsActive) = state.admit(service)
+        var decision = FaultDecision()
+        if faultsActive {
+            let tenantRaw: String? =
+                switch service {
+                case .login: request.segments.first
+                case .office: request.segments.count > 2 ? request.segments[2] : nil
+                default: ResourceAuth.unverifiedTenant(request)
+                }
+            decision = state.decide(
+                service: service, path: request.path, tenantId: tenantRaw.flatMap { index.tenant($0)?.id },
+                tenantRaw: tenantRaw, index: index)
+        }
+        if decision.latencyMs > 0 {
+            guard await Self.pause(seconds: Double(decision.latencyMs) / 1000) else { return Self.aborted() }
+        }
+        if let fault = decision.action {
+            if let status = fault.status {
+                return Self.statusFault(service: service, status: status, fault: fault, request: request).response()
+            }
+            switch fault.mode {
+            case .timeout:
+                guard await Self.pause(seconds: fault.holdSeconds ?? 120) else { return Self.aborted() }
+            case .oversized:
+                return Self.oversized(megabytes: fault.sizeMb ?? 8)
+            case .malformed, .wrongTypes, nil:
+                break
+            }
+        }
+
+        var response = dispatch(service, request, index: index)
+        switch decision.action?.mode {
+        case .malformed:
+            let real = response.bodyBytes
+            let cut = real.count > 8 ? Array(real.prefix(real.count / 2)) : Array(#"{"value":[{"id":"#.utf8)
+            response = SimResponse(status: .ok, raw: cut, contentType: "application/json; charset=utf-8")
+        case .wrongTypes:
+            let node: JSONNode
+            switch response.body {
+            case .json(let n): node = n
+            case .raw(let bytes): node = JSONNode.parse(bytes) ?? .object([])
+            case .empty: node = .object([])
+            }
+            response = SimResponse(status: .ok, json: WrongTypes.scramble(node), headers: response.headers)
+        default:
+            break
+        }
+        return response.response()
+    }
+
+    private func dispatch(_ service: Fault.Service, _ request: SimRequest, index: ScenarioIndex) -> SimResponse {
+        switch service {
+        case .login: identity.handle(request, index: index)
+        case .graph: graph.handle(request, index: index)
+        case .arm: arm.handle(request, index: index)
+        case .office: office.handle(request, index: index)
+        case .sharepoint: sharePoint.handle(request, index: index)
+        case .any: SimResponse(status: .notFound, json: .object([]))
+        }
+    }
+
+    /// Sleeps; false when the task was cancelled (the server is shutting down).
+    private static func pause(seconds: Double) async -> Bool {
+        do {
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private static func aborted() -> Response {
+        SimResponse(
+            status: .serviceUnavailable,
+            json: .object([("error", .object([("code", "ServiceUnavailable"), ("message", "Simulator stopping.")]))])
+        ).response()
+    }
+
+    /// An error status in the service's own error format, with `Retry-After` when set.
+    static func statusFault(service: Fault.Service, status: Int, fault: Fault, request: SimRequest) -> SimResponse {
+        let httpStatus = HTTPResponse.Status(code: status)
+        var response: SimResponse
+        switch service {
+        case .login:
+            response = AADError.fault(status: status, code: fault.errorCode).response(
+                correlationId: RequestIDs.correlation(request))
+        case .graph:
+            let code =
+                fault.errorCode
+                ?? (status == 429 ? "TooManyRequests" : status == 503 ? "serviceNotAvailable" : "generalException")
+            let message =
+                status == 429
+                ? "Too many requests from Identifier:\(GUID.random()) under category:throttle.aad.ags.tenant. Please try again later."
+                : "The service is temporarily unavailable. Please try again later."
+            let requestId = GUID.random()
+            response = GraphService.errorResponse(
+                GraphService.Failure(status: httpStatus, code: code, message: message), requestId: requestId,
+                clientRequestId: request.header("client-request-id") ?? requestId)
+        case .office:
+            let code = fault.errorCode ?? (status == 429 ? "AF429" : "AF50000")
+            response = SimResponse(
+                status: httpStatus,
+                json: .object([
+                    (
+                        "error",
+                        .object([
+                            ("code", .string(code)),
+                            ("message", .string(status == 429 ? "Too many requests." : "An internal error occurred.")),
+                        ])
+                    )
+                ]))
+        case .sharepoint:
+            response = SimResponse(
+                status: httpStatus,
+                json: .object([
+                    (
+                        "odata.error",
+                        .object([
+                            (
+                                "code",
+                                .string(
+                                    fault.errorCode ?? "-2147024860, Microsoft.SharePoint.SPQueryThrottledException")
+                            ),
+                            (
+                                "message",
+                                .object([
+                                    ("lang", "en-US"),
+                                    ("value", "The request has been throttled. Please try again later."),
+                                ])
+                            ),
+                        ])
+                    )
+                ]))
+        case .arm, .any:
+            let code =
+                fault.errorCode
+                ?? (status == 429 ? "TooManyRequests" : status == 503 ? "ServiceUnavailable" : "InternalServerError")
+            response = SimResponse(
+                status: httpStatus,
+                json: .object([
+                    (
+                        "error",
+                        .object([
+                            ("code", .string(code)),
+                            (
+                                "message",
+                                .string(
+                                    status == 429 ? "The request is being throttled." : "The service is unavailable.")
+                            ),
+                        ])
+                    )
+                ]))
+        }
+        response.status = httpStatus
+        if let retryAfter = fault.retryAfter { response.headers.append(("Retry-After", String(retryAfter))) }
+        return response
+    }
+
+    /// A 200 whose JSON body streams `megabytes` MiB without a Content-Length.
+    static func oversized(megabytes: Double) -> Response {
+        let total = max(64, Int(megabytes * 1_048_576))
+        let body = ResponseBody { writer in
+            let item = Array(#"{"id":"00000000-0000-0000-0000-000000000000","displayName":"padding"},"#.utf8)
+            var chunk = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+            while chunk.readableBytes + item.count <= 64 * 1024 { chunk.writeBytes(item) }
+            var written = 0
+            var head = ByteBufferAllocator().buffer(capacity: 16)
+            head.writeString(#"{"value":["#)
+            written += head.readableBytes
+            try await writer.write(head)
+            let tail = Array(#"{"id":"end"}]}"#.utf8)
+            while written + chunk.readableBytes + tail.count <= total {
+                try await writer.write(chunk)
+                written += chunk.readableBytes
+            }
+            var rest = ByteBufferAllocator().buffer(capacity: total - written)
+            while written + rest.readableBytes + item.count + tail.count <= total { rest.writeBytes(item) }
+            rest.writeBytes(tail)
+            try await writer.write(rest)
+            try await writer.finish(nil)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}
+
+/// The `wrong_types` fault: valid JSON in which each value has another type than the
+/// documented one (an array becomes a string, a string a number…), one level deep.
+enum WrongTypes {
+    static func scramble(_ node: JSONNode) -> JSONNode {
+        switch node {
+        case .object(let members): .object(members.map { ($0.0, swap($0.1)) })
+        case .array(let items):
+            .array(items.map { item in if case .object = item { scramble(item) } else { swap(item) } })
+        default: swap(node)
+        }
+    }
+
+    private static func swap(_ node: JSONNode) -> JSONNode {
+        switch node {
+        case .array(let items): .string("\(items.count) items")
+        case .object: .array([.int(1)])
+        case .string(let s): .int(s.count)
+        case .int(let i): .string(String(i))
+        case .double(let d): .string(String(d))
+        case .bool(let b): .string(b ? "yes" : "no")
+        case .null: .array([])
+        }
+    }
+}
+
+/// Hummingbird glue.
+struct SimulatorResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let engine: SimulatorEngine
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        await engine.respond(to: request)
+    }
+}
