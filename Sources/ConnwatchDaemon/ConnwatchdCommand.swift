@@ -1,13 +1,16 @@
 import ArgumentParser
+import ConnwatchAlerting
 import ConnwatchConfig
 import ConnwatchCore
 import Foundation
+import Logging
 
 /// `connwatchd`: the daemon's command line.
 public struct ConnwatchdCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "connwatchd",
-        abstract: "Watch Microsoft custom connectors: secrets, certificates, consent, roles.")
+        abstract: "Watch Microsoft custom connectors: secrets, certificates, consent, roles.",
+        version: Daemon.version)
 
     @Option(name: .long, help: "Main configuration file.")
     var config: String = ConfigLoader.defaultPath
@@ -18,11 +21,21 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
     @Flag(name: .customLong("check-config"), help: "Validate the configuration and exit 0, or 78 listing every error.")
     var checkConfig = false
 
+    @Flag(name: .long, help: "Run one full check cycle, print the status and exit 0/1/2/3 by the worst status.")
+    var once = false
+
+    @Flag(name: .long, help: "With --once: print JSON.")
+    var json = false
+
     public init() {}
 
+    public func validate() throws {
+        if json && !once { throw ValidationError("--json goes with --once") }
+    }
+
     public func run() async throws {
-        let dir = ConfigLoader.credentialsDirectory(
-            override: credentialsDir, environment: ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        let dir = ConfigLoader.credentialsDirectory(override: credentialsDir, environment: environment)
         if checkConfig {
             let result = ConfigCheckReport.run(configPath: config, credentialsDirectory: dir)
             if result.isError {
@@ -32,15 +45,35 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
             }
             throw ExitCode(result.exitCode)
         }
-        let result = ConfigCheckReport.run(configPath: config, credentialsDirectory: dir)
-        if result.isError {
-            FileHandle.standardError.write(Data(result.text.utf8))
-            throw ExitCode(result.exitCode)
+        // Journal when journald listens, stderr otherwise. --once talks to a terminal or
+        // cron: its logs go to stderr, its alerts to the journal all the same.
+        let journal = JournalWriter()
+        let logWriter = once ? JournalWriter(forceStderr: true) : journal
+        var logger = Logger(label: "connwatchd") { JournalLogHandler(label: $0, writer: logWriter) }
+        logger.logLevel = environment["CONNWATCH_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+
+        let daemon: Daemon
+        do {
+            daemon = try await Daemon.start(
+                options: .init(configPath: config, credentialsDirectory: dir, environment: environment),
+                journal: journal,
+                logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("connwatchd: \(error.description)\n".utf8))
+            throw ExitCode(error.exitCode)
         }
-        FileHandle.standardError.write(
-            Data(
-                "connwatchd: the configuration is valid, but the check scheduler is not built yet (issue #4); exiting\n"
-                    .utf8))
-        throw ExitCode(69)
+        if once {
+            let report = await daemon.runOnce()
+            await daemon.shutdown()
+            if json {
+                print(String(decoding: try StatusReport.encoder.encode(report), as: UTF8.self))
+            } else {
+                print(report.table(now: Date()), terminator: "")
+            }
+            throw ExitCode(report.worstStatus.monitoringPluginsExitCode)
+        }
+        logger.info("connwatchd \(Daemon.version) starting with \(daemon.configuration.connectors.count) connectors")
+        try await daemon.runForever()
+        logger.info("connwatchd stopped")
     }
 }

@@ -122,7 +122,9 @@ public final class HTTPTransport: Sendable {
             do {
                 response = try await once(request)
             } catch {
-                if case .unreachable = error, !last {
+                // Connection failures get one more try: AHC already retried the connect
+                // until its timeout, and N consecutive failures are judged a level up.
+                if case .unreachable = error, attempt < min(2, settings.maxAttempts) {
                     try await pause(backoff(attempt), request)
                     continue
                 }

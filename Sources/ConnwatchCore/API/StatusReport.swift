@@ -123,7 +123,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
         for c in connectors {
             t.append([
                 c.name, c.kind.rawValue, c.status.rawValue, c.reason.rawValue,
-                c.checkedAt.map { HumanTime.age(from: $0, to: now) } ?? "never", c.summary,
+                c.checkedAt.map { HumanTime.age(from: $0, to: now) } ?? "never",
+                c.summary.count > 110 ? String(c.summary.prefix(109)) + "…" : c.summary,
             ])
         }
         return t.render()

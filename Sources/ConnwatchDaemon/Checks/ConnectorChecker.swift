@@ -71,6 +71,9 @@ public struct ConnectorChecker: Sendable {
             let graphToken: Result<AccessToken, EntraError>
             if let t = tokens[.graph] {
                 graphToken = t
+            } else if credential.status != .ok {
+                // The credential already failed: another token request would only fail again.
+                graphToken = .failure(.unreachable(endpoint: "token", detail: credential.summary))
             } else {
                 graphToken = await fetchToken(
                     connector, .secret(connector.clientSecret),
@@ -95,7 +98,10 @@ public struct ConnectorChecker: Sendable {
                     application = .failed(error.observed)
                 }
             case .failure(let e):
-                application = .blocked(e.observed)
+                application = .blocked(
+                    credential.status != .ok
+                        ? ObservedFailure(reason: credential.reason, transient: false, message: credential.summary)
+                        : e.observed)
             }
         }
 

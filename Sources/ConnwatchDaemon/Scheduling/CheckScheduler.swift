@@ -28,6 +28,8 @@ public actor CheckScheduler<C: Clock> where C.Duration == Duration {
     private var entries: [String: Entry] = [:]
     private var started: C.Instant
     private var onDemandSlots: Int
+    /// Set on shutdown: workers finish their current check and take no new one.
+    private var draining = false
 
     public init(
         clock: C, interval: Duration, concurrency: Int, connectors: [ConnectorConfig],
@@ -89,7 +91,7 @@ public actor CheckScheduler<C: Clock> where C.Duration == Duration {
 
     /// The most overdue idle connector, waiting for one to become due.
     private func nextJob() async -> String? {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !draining {
             let now = clock.now
             var best: (String, C.Instant)?
             var earliest: C.Instant?
@@ -127,6 +129,12 @@ public actor CheckScheduler<C: Clock> where C.Duration == Duration {
         }
         entries[name] = e
     }
+
+    /// Stops handing out work; `run()` returns once the checks in flight are done.
+    public func drain() { draining = true }
+
+    /// Checks running right now.
+    public var inFlight: Int { entries.values.filter(\.running).count }
 
     // MARK: Requests
 

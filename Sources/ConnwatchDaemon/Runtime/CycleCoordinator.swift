@@ -1,0 +1,223 @@
+import ConnwatchAlerting
+import ConnwatchCore
+import ConnwatchStore
+import Foundation
+import Logging
+
+/// Turns fresh check results into what the daemon shows, remembers and says: applies the
+/// transient-failure rule, runs the alert state machine, and writes results, alert states,
+/// notifications and webhook deliveries in one transaction per batch — then journals the
+/// notifications (after the commit: a crash before it re-evaluates on restart instead of
+/// repeating an entry).
+public actor CycleCoordinator {
+    public struct Settings: Sendable {
+        public var alerts: AlertSettings
+        public var failureThreshold: Int
+        public var webhooks: [WebhookConfig]
+
+        public init(_ c: Configuration) {
+            alerts = c.alerts
+            failureThreshold = c.daemon.failureThreshold
+            webhooks = c.webhooks
+        }
+    }
+
+    private let store: HistoryStore
+    private let journal: JournalWriter
+    private let logger: Logger
+    private let batchSize: Int
+    private var settings: Settings
+    private var identities: [String: ConnectorIdentity] = [:]
+    private var order: [String] = []
+    private var plans: [String: [CheckKind]] = [:]
+    /// What status shows per check, and the consecutive transient failures behind it.
+    private var shown: [AlertKey: CheckResult] = [:]
+    private var failures: [AlertKey: Int] = [:]
+    private var alertStates: [AlertKey: AlertState] = [:]
+    private var silenced: Set<String> = []
+    private var silenceAll = false
+
+    private var pendingConnectors: [ConnectorCycle] = []
+    private var pendingStates: [AlertKey: AlertState] = [:]
+    private var pendingForget: [AlertKey] = []
+    private var pendingNotifications: [OutgoingNotification] = []
+
+    public let startedAt: Date
+    public private(set) var lastCycleAt: Date?
+    private var checkedThisCycle: Set<String> = []
+    public private(set) var commitFailures = 0
+
+    public init(
+        store: HistoryStore, journal: JournalWriter, configuration: Configuration, snapshot: StoreSnapshot,
+        startedAt: Date, logger: Logger, batchSize: Int = 256
+    ) {
+        self.store = store
+        self.journal = journal
+        self.logger = logger
+        self.batchSize = batchSize
+        self.startedAt = startedAt
+        self.settings = Settings(configuration)
+        for (key, latest) in snapshot.latest {
+            shown[key] = latest.result
+            failures[key] = latest.consecutiveFailures
+        }
+        alertStates = snapshot.alertStates
+        (identities, order, plans) = Self.index(configuration.connectors)
+    }
+
+    private static func index(
+        _ connectors: [ConnectorConfig]
+    ) -> (
+        [String: ConnectorIdentity], [String], [String: [CheckKind]]
+    ) {
+        (
+            Dictionary(connectors.map { ($0.name, ConnectorIdentity($0)) }, uniquingKeysWith: { a, _ in a }),
+            connectors.map(\.name),
+            Dictionary(connectors.map { ($0.name, CheckPlan.checks(for: $0.kind)) }, uniquingKeysWith: { a, _ in a })
+        )
+    }
+
+    /// Every (connector, check) the configuration checks.
+    private var presentKeys: Set<AlertKey> {
+        Set(plans.flatMap { name, checks in checks.map { AlertKey(connector: name, check: $0) } })
+    }
+
+    // MARK: Start and reload
+
+    /// On start and after a reload: records the configured connectors, and resolves the
+    /// incidents of connectors or checks that are gone.
+    public func reconcile(now: Date) async {
+        await refreshSilences(now: now)
+        let configured = order.compactMap { name in
+            identities[name].map { ConfiguredConnector(identity: $0, checks: plans[name] ?? []) }
+        }
+        do {
+            _ = try await store.syncConfiguredConnectors(configured, at: now)
+        } catch {
+            logger.error("cannot record the configured connectors: \(error)")
+        }
+        let silencedNow = silenced, all = silenceAll
+        let r = AlertStateMachine.reconcile(
+            states: alertStates, present: presentKeys, now: now, settings: settings.alerts,
+            isSilenced: { all || silencedNow.contains($0) }, nextID: { NotificationID.uuidV7(at: now) })
+        for key in r.forget {
+            alertStates[key] = nil
+            pendingForget.append(key)
+        }
+        for action in r.actions { enqueue(action.notification, identity: nil) }
+        for key in shown.keys where !presentKeys.contains(key) {
+            shown[key] = nil
+            failures[key] = nil
+        }
+        await flush(now: now)
+    }
+
+    public func reload(_ configuration: Configuration, now: Date) async {
+        settings = Settings(configuration)
+        (identities, order, plans) = Self.index(configuration.connectors)
+        checkedThisCycle.formIntersection(Set(order))
+        await reconcile(now: now)
+    }
+
+    // MARK: Results
+
+    /// Records one connector's fresh results (its whole plan).
+    public func record(connector name: String, results: [CheckResult], now: Date) async {
+        guard let identity = identities[name] else { return }  // removed by a reload meanwhile
+        var outcomes: [CheckOutcome] = []
+        let isSilenced = silenceAll || silenced.contains(name)
+        for fresh in results {
+            let key = AlertKey(connector: name, check: fresh.check)
+            let (result, count) = TransientPolicy.apply(
+                fresh: fresh, previous: shown[key], failures: failures[key] ?? 0, threshold: settings.failureThreshold)
+            shown[key] = result
+            failures[key] = count
+            outcomes.append(CheckOutcome(result: result, consecutiveFailures: count))
+            // A kept previous result is not news: only evaluate what is actually shown anew.
+            let (state, actions) = AlertStateMachine.evaluate(
+                previous: alertStates[key], connector: name, result: result,
+                context: AlertContext(now: now, settings: settings.alerts, silenced: isSilenced),
+                nextID: { NotificationID.uuidV7(at: now) })
+            if state != alertStates[key] ?? .idle {
+                alertStates[key] = state.isIdle ? nil : state
+                pendingStates[key] = state
+            }
+            for a in actions { enqueue(a.notification, identity: identity) }
+        }
+        pendingConnectors.append(ConnectorCycle(identity: identity, outcomes: outcomes))
+        checkedThisCycle.insert(name)
+        if checkedThisCycle.count >= order.count && !order.isEmpty {
+            lastCycleAt = now
+            checkedThisCycle.removeAll()
+        }
+        if pendingConnectors.count >= batchSize { await flush(now: now) }
+    }
+
+    private func enqueue(_ n: AlertNotification, identity: ConnectorIdentity?) {
+        let id =
+            identity ?? identities[n.connector]
+            ?? ConnectorIdentity(name: n.connector, kind: .exchange, tenantId: "", clientId: "")
+        let hooks =
+            n.suppressed ? [] : NotificationRendering.matchingWebhooks(n, identity: id, webhooks: settings.webhooks)
+        pendingNotifications.append(
+            OutgoingNotification(
+                notification: n, body: NotificationRendering.standardPayload(n, identity: id), webhooks: hooks))
+    }
+
+    /// Commits what is pending in one transaction, then journals its notifications.
+    public func flush(now: Date) async {
+        guard
+            !pendingConnectors.isEmpty || !pendingStates.isEmpty || !pendingForget.isEmpty
+                || !pendingNotifications.isEmpty
+        else { return }
+        let batch = CycleBatch(
+            at: now, connectors: pendingConnectors, alertStates: pendingStates, forgetAlertStates: pendingForget,
+            notifications: pendingNotifications)
+        let notifications = pendingNotifications
+        pendingConnectors = []
+        pendingStates = [:]
+        pendingForget = []
+        pendingNotifications = []
+        do {
+            _ = try await store.commit(batch)
+        } catch {
+            // Keep running: the in-memory view stays right and the next commit carries
+            // the latest results; the alert states are re-sent below.
+            commitFailures += 1
+            logger.error("cannot write to the history database: \(error)")
+            for (k, v) in batch.alertStates { pendingStates[k] = pendingStates[k] ?? v }
+            pendingNotifications = notifications + pendingNotifications
+            return
+        }
+        for out in notifications where !out.notification.suppressed {
+            let n = out.notification
+            let identity =
+                identities[n.connector]
+                ?? ConnectorIdentity(name: n.connector, kind: .exchange, tenantId: "", clientId: "")
+            journal.send(NotificationRendering.journalEntry(n, identity: identity))
+        }
+        await refreshSilences(now: now)
+    }
+
+    private func refreshSilences(now: Date) async {
+        guard let list = try? await store.silences(activeAt: now) else { return }
+        silenceAll = list.contains { $0.connector == "*" }
+        silenced = Set(list.map(\.connector))
+    }
+
+    // MARK: Views
+
+    /// The status of every configured connector (or the named ones), in configuration order.
+    public func status(version: String, names: Set<String>? = nil) -> StatusReport {
+        let connectors = order.filter { names?.contains($0) ?? true }.compactMap {
+            name -> StatusReport.ConnectorStatus? in
+            guard let identity = identities[name] else { return nil }
+            let checks = (plans[name] ?? []).compactMap { shown[AlertKey(connector: name, check: $0)] }
+            return StatusReport.ConnectorStatus(identity: identity, checks: checks)
+        }
+        return StatusReport(
+            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: connectors)
+    }
+
+    public func consecutiveFailures() -> [AlertKey: Int] { failures }
+}

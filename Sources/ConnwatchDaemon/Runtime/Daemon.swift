@@ -1,0 +1,219 @@
+import ConnwatchAlerting
+import ConnwatchConfig
+import ConnwatchCore
+import ConnwatchEntra
+import ConnwatchStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// connwatchd's composition root: configuration, history, Microsoft clients, scheduler,
+/// coordinator, systemd notifications, signals.
+public final class Daemon: Sendable {
+    public static let version = "0.1.0"
+
+    public struct Options: Sendable {
+        public var configPath: String
+        public var credentialsDirectory: String?
+        public var environment: [String: String]
+
+        public init(configPath: String, credentialsDirectory: String?, environment: [String: String]) {
+            self.configPath = configPath
+            self.credentialsDirectory = credentialsDirectory
+            self.environment = environment
+        }
+    }
+
+    public enum StartError: Error, CustomStringConvertible {
+        case configuration(ConfigErrors)
+        case database(String)
+        case network(String)
+
+        public var description: String {
+            switch self {
+            case .configuration(let e): e.description
+            case .database(let d): d
+            case .network(let d): d
+            }
+        }
+
+        /// sysexits: 78 configuration, 73 cannot create the database, 70 otherwise.
+        public var exitCode: Int32 {
+            switch self {
+            case .configuration: 78
+            case .database: 73
+            case .network: 70
+            }
+        }
+    }
+
+    let options: Options
+    let logger: Logger
+    let journal: JournalWriter
+    let notifier = SystemdNotifier()
+    let store: HistoryStore
+    let coordinator: CycleCoordinator
+    let state: Mutex<(configuration: Configuration, checker: ConnectorChecker)>
+
+    private init(
+        options: Options, logger: Logger, journal: JournalWriter, store: HistoryStore, coordinator: CycleCoordinator,
+        configuration: Configuration, checker: ConnectorChecker
+    ) {
+        self.options = options
+        self.logger = logger
+        self.journal = journal
+        self.store = store
+        self.coordinator = coordinator
+        self.state = Mutex((configuration, checker))
+    }
+
+    var configuration: Configuration { state.withLock { $0.configuration } }
+    var checker: ConnectorChecker { state.withLock { $0.checker } }
+
+    /// Loads the configuration, opens the database, reconciles alert state.
+    public static func start(
+        options: Options, journal: JournalWriter, logger: Logger
+    ) async throws(StartError) -> Daemon {
+        let configuration: Configuration
+        do {
+            configuration = try ConfigLoader(credentialsDirectory: options.credentialsDirectory).load(
+                path: options.configPath
+            ).configuration
+        } catch {
+            throw .configuration(error)
+        }
+        let path = configuration.daemon.databasePath(stateDirectory: options.environment["STATE_DIRECTORY"])
+        let store: HistoryStore
+        let snapshot: StoreSnapshot
+        do {
+            store = try HistoryStore.open(path: path)
+            snapshot = try await store.loadState()
+        } catch {
+            throw .database("\(error)")
+        }
+        let checker: ConnectorChecker
+        do {
+            checker = try makeChecker(configuration, environment: options.environment)
+        } catch {
+            throw .network("\(error)")
+        }
+        let now = Date()
+        let coordinator = CycleCoordinator(
+            store: store, journal: journal, configuration: configuration, snapshot: snapshot, startedAt: now,
+            logger: logger)
+        try? await store.recordDaemonEvent(
+            .start, message: "connwatchd \(version), \(configuration.connectors.count) connectors", at: now)
+        await coordinator.reconcile(now: now)
+        return Daemon(
+            options: options, logger: logger, journal: journal, store: store, coordinator: coordinator,
+            configuration: configuration, checker: checker)
+    }
+
+    static func makeChecker(_ c: Configuration, environment: [String: String]) throws(EntraError) -> ConnectorChecker {
+        let clients = try MicrosoftClients(cloud: c.cloud, daemon: c.daemon, environment: environment)
+        return ConnectorChecker(clients: clients, endpoints: c.cloud.endpoints, thresholds: ExpiryThresholds(c.alerts))
+    }
+
+    /// Checks one connector, bounded in time so a stuck peer cannot hold a slot forever,
+    /// and hands the results to the coordinator.
+    func check(_ connector: ConnectorConfig) async {
+        let checker = self.checker
+        let limit = Duration.seconds(180)
+        let results = await withTaskGroup(of: [CheckResult]?.self) { group in
+            group.addTask { await checker.run(connector, now: Date()) }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        let now = Date()
+        let final =
+            results
+            ?? CheckPlan.checks(for: connector.kind).map {
+                CheckResult(
+                    check: $0, status: .unknown, reason: .unreachable,
+                    summary: "the connector's checks did not finish within \(limit.components.seconds)s", checkedAt: now
+                )
+            }
+        await coordinator.record(connector: connector.name, results: final, now: now)
+    }
+
+    // MARK: --once
+
+    /// One full cycle over every connector (history and alerts as usual), then the report.
+    public func runOnce() async -> StatusReport {
+        let connectors = configuration.connectors
+        let limit = max(1, configuration.daemon.concurrency)
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for c in connectors {
+                if running >= limit {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.check(c) }
+                running += 1
+            }
+        }
+        await coordinator.flush(now: Date())
+        return await coordinator.status(version: Daemon.version)
+    }
+
+    public func shutdown() async {
+        await coordinator.flush(now: Date())
+        try? await store.recordDaemonEvent(.stop, message: "", at: Date())
+        await checker.clients.shutdown()
+        try? store.close()
+    }
+
+    // MARK: Reload
+
+    /// Re-reads the configuration; a bad one keeps the old running and says why.
+    /// Returns nil on success, else the errors.
+    @discardableResult
+    public func reload(scheduler: CheckScheduler<ContinuousClock>?) async -> ConfigErrors? {
+        notifier.notify(["RELOADING=1", "MONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())"])
+        defer { notifier.notify(["READY=1"]) }
+        let now = Date()
+        let fresh: Configuration
+        do {
+            fresh = try ConfigLoader(credentialsDirectory: options.credentialsDirectory).load(path: options.configPath)
+                .configuration
+        } catch {
+            logger.error(
+                "reload refused: \(error.errors.count) configuration error(s); keeping the running configuration")
+            journal.send(
+                JournalEntry(
+                    message:
+                        "reload refused, the previous configuration stays: \(error.errors.map(\.description).joined(separator: "; "))",
+                    priority: 3, messageID: MessageIDs.reloadFailed,
+                    fields: [("CONNWATCH_CONFIG", options.configPath)]))
+            try? await store.recordDaemonEvent(.reloadFailed, message: error.description, at: now)
+            return error
+        }
+        let old = configuration
+        if old.cloud != fresh.cloud || old.daemon.caFile != fresh.daemon.caFile
+            || old.daemon.proxy != fresh.daemon.proxy
+            || old.alerts != fresh.alerts || old.daemon.concurrency != fresh.daemon.concurrency
+        {
+            if let checker = try? Daemon.makeChecker(fresh, environment: options.environment) {
+                let previous = self.checker
+                state.withLock { $0.checker = checker }
+                await previous.clients.shutdown()
+            }
+        }
+        state.withLock { $0.configuration = fresh }
+        await coordinator.reload(fresh, now: now)
+        await scheduler?.update(
+            connectors: fresh.connectors, interval: fresh.daemon.checkInterval.swiftDuration,
+            concurrency: fresh.daemon.concurrency)
+        try? await store.recordDaemonEvent(.reload, message: "\(fresh.connectors.count) connectors", at: now)
+        logger.info("configuration reloaded: \(fresh.connectors.count) connectors")
+        return nil
+    }
+}

@@ -1,0 +1,115 @@
+import ConnwatchAlerting
+import ConnwatchCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs the check scheduler; on graceful shutdown (SIGTERM) says STOPPING=1, stops taking
+/// new work and lets the checks in flight finish (bounded by the group's shutdown limit).
+struct SchedulerService: Service {
+    let scheduler: CheckScheduler<ContinuousClock>
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await scheduler.run()
+        } onGracefulShutdown: {
+            notifier.notify(["STOPPING=1", "STATUS=stopping: finishing the checks in flight"])
+            Task { await scheduler.drain() }
+        }
+    }
+}
+
+/// The daemon's pulse: READY=1 once everything runs, WATCHDOG=1 at half of
+/// `WATCHDOG_USEC` — from a loop that asks the scheduler actor first, so a stuck
+/// scheduler stops the pings —, the STATUS= line, batched commits, daily retention.
+struct HeartbeatService: Service {
+    let daemon: Daemon
+    let scheduler: CheckScheduler<ContinuousClock>
+
+    func run() async throws {
+        let notifier = daemon.notifier
+        let watchdog = notifier.watchdogInterval()
+        let tick = min(watchdog.map { $0 / 2 } ?? .seconds(1), .seconds(1))
+        notifier.notify(["READY=1", "STATUS=\(await statusLine())"])
+        var lastPrune = Date.distantPast
+        var lastStatus = ContinuousClock.now
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do { try await Task.sleep(for: tick) } catch { break }
+            _ = await scheduler.inFlight  // the scheduler actor answers: it is alive
+            if watchdog != nil { notifier.notify(["WATCHDOG=1"]) }
+            let now = Date()
+            await daemon.coordinator.flush(now: now)
+            if ContinuousClock.now - lastStatus >= .seconds(5) {
+                notifier.notify(["STATUS=\(await statusLine())"])
+                lastStatus = .now
+            }
+            if now.timeIntervalSince(lastPrune) >= 86400 {
+                lastPrune = now
+                _ = try? await daemon.store.prune(now: now, retention: daemon.configuration.daemon.historyRetention)
+            }
+        }
+    }
+
+    /// "12 connectors: 9 ok, 2 warning, 1 critical; next check 14:05"
+    func statusLine() async -> String {
+        let report = await daemon.coordinator.status(version: Daemon.version)
+        var line = report.countsLine
+        if let next = await scheduler.nextDueInstant() {
+            let wait = ContinuousClock.now.duration(to: next)
+            let at = Date().addingTimeInterval(max(0, Double(wait.components.seconds)))
+            let f = DateFormatter()
+            f.dateFormat = "HH:mm"
+            line += "; next check \(f.string(from: at))"
+        }
+        return line
+    }
+}
+
+/// SIGHUP → reload, the same path as `connwatchctl reload`.
+struct ReloadService: Service {
+    let daemon: Daemon
+    let scheduler: CheckScheduler<ContinuousClock>
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            await daemon.reload(scheduler: scheduler)
+        }
+    }
+}
+
+extension Daemon {
+    /// Runs until SIGTERM/SIGINT: scheduler, heartbeat, reload; then drains and closes.
+    public func runForever() async throws {
+        let c = configuration
+        let now = Date()
+        let snapshot = try? await store.loadState()
+        var last: [String: ContinuousClock.Instant] = [:]
+        let clockNow = ContinuousClock.now
+        for (key, latest) in snapshot?.latest ?? [:] {
+            let age = now.timeIntervalSince(latest.result.checkedAt)
+            let instant = clockNow.advanced(by: .seconds(-max(0, age)))
+            if let existing = last[key.connector] {
+                last[key.connector] = min(existing, instant)
+            } else {
+                last[key.connector] = instant
+            }
+        }
+        let scheduler = CheckScheduler(
+            clock: ContinuousClock(), interval: c.daemon.checkInterval.swiftDuration, concurrency: c.daemon.concurrency,
+            connectors: c.connectors, lastChecked: last, job: { [self] connector in await self.check(connector) })
+        var config = ServiceGroupConfiguration(
+            services: [
+                .init(service: SchedulerService(scheduler: scheduler, notifier: notifier)),
+                .init(service: HeartbeatService(daemon: self, scheduler: scheduler)),
+                .init(service: ReloadService(daemon: self, scheduler: scheduler)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Checks in flight get this long to finish; then they are cancelled.
+        config.maximumGracefulShutdownDuration = .seconds(20)
+        try await ServiceGroup(configuration: config).run()
+        await shutdown()
+    }
+}
