@@ -113,7 +113,9 @@ let package = Package(
         .testTarget(name: "ConnwatchCoreTests", dependencies: ["ConnwatchCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConnwatchConfigTests", dependencies: ["ConnwatchConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConnwatchEntraTests", dependencies: ["ConnwatchEntra", "ConnwatchSimulator"]),
-        .testTarget(name: "ConnwatchSimulatorTests", dependencies: ["ConnwatchSimulator"]),
+        .testTarget(
+            name: "ConnwatchSimulatorTests",
+            dependencies: ["ConnwatchSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore"]),
         .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"]),
         .testTarget(name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator"]),

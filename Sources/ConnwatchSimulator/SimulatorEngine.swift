@@ -98,7 +98,7 @@ final class SimulatorEngine: Sendable {
                 tenantRaw: tenantRaw, index: index)
         }
         if decision.latencyMs > 0 {
-            guard await Self.pause(seconds: Double(decision.latencyMs) / 1000) else { return Self.aborted() }
+            guard await pause(seconds: Double(decision.latencyMs) / 1000) else { return Self.aborted() }
         }
         if let fault = decision.action {
             if let status = fault.status {
@@ -106,7 +106,7 @@ final class SimulatorEngine: Sendable {
             }
             switch fault.mode {
             case .timeout:
-                guard await Self.pause(seconds: fault.holdSeconds ?? 120) else { return Self.aborted() }
+                guard await pause(seconds: fault.holdSeconds ?? 120) else { return Self.aborted() }
             case .oversized:
                 return Self.oversized(megabytes: fault.sizeMb ?? 8)
             case .malformed, .wrongTypes, nil:
@@ -145,14 +145,21 @@ final class SimulatorEngine: Sendable {
         }
     }
 
-    /// Sleeps; false when the task was cancelled (the server is shutting down).
-    private static func pause(seconds: Double) async -> Bool {
-        do {
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            return true
-        } catch {
-            return false
+    /// Sleeps in short steps; false as soon as the server is stopping or the task is
+    /// cancelled, so that held requests never delay a shutdown.
+    private func pause(seconds: Double) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(seconds * 1000))
+        while clock.now < deadline {
+            if state.isStopping { return false }
+            let step = min(deadline - clock.now, .milliseconds(100))
+            do {
+                try await Task.sleep(for: step)
+            } catch {
+                return false
+            }
         }
+        return !state.isStopping
     }
 
     private static func aborted() -> Response {

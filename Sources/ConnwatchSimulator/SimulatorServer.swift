@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The simulated Microsoft cloud: one HTTP(S) server on loopback speaking the identity
 /// platform, Graph, ARM, the Office 365 Management API and SharePoint REST under path
@@ -31,11 +32,12 @@ public final class SimulatorServer: Sendable {
     public let caCertificatePEM: String
 
     private let state: SimulatorState
+    private let serviceGroup: ServiceGroup
     private let runTask: Task<Void, any Error>
 
     private init(
         port: Int, host: String, usesTLS: Bool, caCertificatePEM: String, state: SimulatorState,
-        runTask: Task<Void, any Error>
+        serviceGroup: ServiceGroup, runTask: Task<Void, any Error>
     ) {
         self.port = port
         self.host = host
@@ -44,6 +46,7 @@ public final class SimulatorServer: Sendable {
         self.baseURL = (usesTLS ? "https://" : "http://") + hostPart + ":\(port)"
         self.caCertificatePEM = caCertificatePEM
         self.state = state
+        self.serviceGroup = serviceGroup
         self.runTask = runTask
     }
 
@@ -83,9 +86,12 @@ public final class SimulatorServer: Sendable {
                 boundContinuation.finish()
             },
             logger: log)
+        // A parent group lets shutdown() stop the server gracefully (no cancellation errors
+        // logged by Hummingbird, open connections closed properly).
+        let serviceGroup = ServiceGroup(services: [app], logger: log)
         let runTask = Task<Void, any Error> {
             defer { boundContinuation.finish() }
-            try await app.run()
+            try await serviceGroup.run()
         }
         var iterator = bound.makeAsyncIterator()
         guard let boundPort = await iterator.next() else {
@@ -98,7 +104,7 @@ public final class SimulatorServer: Sendable {
         }
         return SimulatorServer(
             port: boundPort, host: host, usesTLS: tls, caCertificatePEM: pki.caCertificatePEM, state: state,
-            runTask: runTask)
+            serviceGroup: serviceGroup, runTask: runTask)
     }
 
     /// Edits the scenario while the server runs (revoke consent, expire a secret, delete a
@@ -148,8 +154,19 @@ public final class SimulatorServer: Sendable {
         }
     }
 
-    /// Stops the server: in-flight and held (`timeout` fault) requests are cancelled.
+    /// Stops the server: held and delayed requests (faults) are answered at once, requests
+    /// in flight finish, connections close. Whatever is still running after 5 seconds (a
+    /// client reading an oversized body very slowly) is cancelled.
     public func shutdown() async {
+        state.beginStopping()
+        await serviceGroup.triggerGracefulShutdown()
+        let task = runTask
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await task.result }
+            group.addTask { try? await Task.sleep(for: .seconds(5)) }
+            await group.next()
+            group.cancelAll()
+        }
         runTask.cancel()
         _ = await runTask.result
     }

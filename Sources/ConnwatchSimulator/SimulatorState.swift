@@ -38,7 +38,13 @@ final class SimulatorState: Sendable {
     }
 
     private let storage: Mutex<Storage>
+    private let stopping = Mutex(false)
     private let createdAt: Date
+
+    /// Set when shutdown begins: held and delayed requests return at once.
+    var isStopping: Bool { stopping.withLock { $0 } }
+
+    func beginStopping() { stopping.withLock { $0 = true } }
 
     init(scenario: Scenario, createdAt: Date) throws(SimulatorError) {
         self.createdAt = createdAt
