@@ -6,6 +6,8 @@ need=()
 for pkg in libsystemd-dev libsqlite3-dev pkg-config openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+# Python 3 with pip runs the MSAL fidelity test of the simulator (Tests/python).
+{ command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1; } || need+=(python3 python3-pip)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -13,3 +15,9 @@ if ((${#need[@]})); then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install the Swift 6.x toolchain first" >&2; exit 1; }
+# Microsoft's own MSAL library checks the simulator's wire formats (Tests/python).
+if ! python3 -c "import msal, requests, pytest, cryptography" 2>/dev/null; then
+  echo "installing python packages: msal requests pytest cryptography"
+  python3 -m pip install -q msal requests pytest cryptography 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages msal requests pytest cryptography
+fi

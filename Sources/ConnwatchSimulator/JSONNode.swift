@@ -111,7 +111,8 @@ public enum JSONNode: Sendable, Equatable {
     var intValue: Int? {
         switch self {
         case .int(let i): i
-        case .double(let d) where d.rounded() == d && abs(d) < 1e15: Int(d)
+        // NumericDate may carry a fraction (RFC 7519 §2; MSAL Python sends time.time() floats).
+        case .double(let d) where d.isFinite && abs(d) < 1e15: Int(d.rounded(.down))
         default: nil
         }
     }

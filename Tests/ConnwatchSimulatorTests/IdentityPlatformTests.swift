@@ -255,6 +255,9 @@ struct IdentityPlatformTests {
             // Four minutes past expiry is inside the skew allowance.
             let skewed = cert.assertion(clientId: Fixture.full, audience: h.tokenEndpoint, lifetime: 60, issuedAgo: 300)
             #expect(try await h.certificateToken(scope: scope, assertion: skewed).status == 200)
+            // Fractional NumericDates (MSAL Python) are accepted.
+            let fractional = cert.assertion(clientId: Fixture.full, audience: h.tokenEndpoint, fractionalTimes: true)
+            #expect(try await h.certificateToken(scope: scope, assertion: fractional).status == 200)
             // Issued ten minutes in the future.
             let future = cert.assertion(clientId: Fixture.full, audience: h.tokenEndpoint, issuedAgo: -600)
             #expect(try await h.certificateToken(scope: scope, assertion: future).aadCode == 700024)

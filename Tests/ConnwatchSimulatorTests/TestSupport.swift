@@ -137,17 +137,20 @@ struct TestCertificate: Sendable {
     func assertion(
         clientId: String, audience: String, pss: Bool = false, lifetime: TimeInterval = 600,
         issuedAgo: TimeInterval = 0,
-        signWith other: TestCertificate? = nil
+        signWith other: TestCertificate? = nil, fractionalTimes: Bool = false
     ) -> String {
         let header: [String: String] =
             pss
             ? ["alg": "PS256", "typ": "JWT", "x5t#S256": b64url(Array(SHA256.hash(data: der)))]
             : ["alg": "RS256", "typ": "JWT", "x5t": b64url(Array(Insecure.SHA1.hash(data: der)))]
         let now = Int(Date().timeIntervalSince1970 - issuedAgo)
-        let claims: [String: Any] = [
-            "aud": audience, "iss": clientId, "sub": clientId, "jti": UUID().uuidString, "nbf": now, "iat": now,
-            "exp": now + Int(lifetime),
-        ]
+        // MSAL Python sends time.time() floats; RFC 7519 NumericDate allows them.
+        let times: [String: Any] =
+            fractionalTimes
+            ? ["nbf": Double(now) + 0.25, "iat": Double(now) + 0.25, "exp": Double(now) + lifetime + 0.25]
+            : ["nbf": now, "iat": now, "exp": now + Int(lifetime)]
+        let claims: [String: Any] =
+            ["aud": audience, "iss": clientId, "sub": clientId, "jti": UUID().uuidString].merging(times) { a, _ in a }
         let input =
             b64url(Array(try! JSONSerialization.data(withJSONObject: header))) + "."
             + b64url(Array(try! JSONSerialization.data(withJSONObject: claims)))
