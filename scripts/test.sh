@@ -10,6 +10,7 @@ if [ ! -S /run/systemd/journal/socket ] && [ -x /lib/systemd/systemd-journald ];
   for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
 fi
 swift build --build-tests
-# The simulator against Microsoft's own MSAL library (real binary, real HTTPS).
-CONNWATCH_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -p no:cacheprovider Tests/python
+# The real binaries: the simulator against Microsoft's own MSAL library (Tests/python),
+# connwatchd end to end with journald, SQLite and a NOTIFY_SOCKET (Tests/e2e).
+CONNWATCH_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -p no:cacheprovider Tests/python Tests/e2e
 swift test
