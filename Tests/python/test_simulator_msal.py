@@ -14,18 +14,13 @@ import hashlib
 import json
 import os
 import secrets
-import select
-import subprocess
 import tempfile
-import time
 
 import msal
 import pytest
 import requests
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from simharness import running_simulator, self_signed_certificate
 
 TENANT = "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41"
 DOMAIN = "contoso.onmicrosoft.com"
@@ -44,34 +39,10 @@ def _claims(token):
     return json.loads(base64.urlsafe_b64decode(payload))
 
 
-def _certificate():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "connwatch msal test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return key_pem, cert
-
-
 @pytest.fixture(scope="module")
 def sim():
-    bin_dir = os.environ.get("CONNWATCH_BIN_DIR", ".build/debug")
-    binary = os.path.join(bin_dir, "connwatch-sim")
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"{binary} not found: build first (swift build) or set CONNWATCH_BIN_DIR")
     secret = "Xq8~" + secrets.token_urlsafe(30)
-    key_pem, cert = _certificate()
+    key_pem, cert = self_signed_certificate("connwatch msal test")
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     end = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scenario = {
@@ -96,27 +67,9 @@ def sim():
     }
     with tempfile.TemporaryDirectory() as tmp:
         scenario_path = os.path.join(tmp, "scenario.json")
-        ca_path = os.path.join(tmp, "ca.pem")
         with open(scenario_path, "w") as f:
             json.dump(scenario, f)
-        proc = subprocess.Popen(
-            [binary, "--scenario", scenario_path, "--port", "0", "--ca-out", ca_path, "--log-level", "warning"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            ready, _, _ = select.select([proc.stdout], [], [], 20)
-            line = proc.stdout.readline() if ready else ""
-            if "listening on" not in line:
-                proc.kill()
-                pytest.fail(f"connwatch-sim did not start: {line!r} {proc.stderr.read()}")
-            base = line.strip().rsplit(" ", 1)[1]
-            session = requests.Session()
-            session.verify = ca_path
-            # Otherwise REQUESTS_CA_BUNDLE (set on many machines) silently overrides verify,
-            # and an HTTPS proxy from the environment would intercept loopback calls.
-            session.trust_env = False
+        with running_simulator(scenario_path) as (base, ca_path, session):
             yield {
                 "base": base,
                 "ca": ca_path,
@@ -126,14 +79,6 @@ def sim():
                 "cert": cert,
                 "cert_pem": cert_pem,
             }
-        finally:
-            proc.terminate()
-            try:
-                code = proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = proc.wait()
-            assert code == 0, f"connwatch-sim exited {code} on SIGTERM"
 
 
 def _app(sim, client_id=APP, credential=None, tenant=TENANT):
