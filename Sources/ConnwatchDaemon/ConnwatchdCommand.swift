@@ -48,7 +48,10 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
         // Journal when journald listens, stderr otherwise. --once talks to a terminal or
         // cron: its logs go to stderr, its alerts to the journal all the same.
         let journal = JournalWriter()
-        let logWriter = once ? JournalWriter(forceStderr: true) : journal
+        // Under systemd (INVOCATION_ID / JOURNAL_STREAM) logs go to the journal; run by
+        // hand or with --once they go to stderr. Alerts go to the journal either way.
+        let underSystemd = environment["INVOCATION_ID"] != nil || environment["JOURNAL_STREAM"] != nil
+        let logWriter = (once || !underSystemd) ? JournalWriter(forceStderr: true) : journal
         var logger = Logger(label: "connwatchd") { JournalLogHandler(label: $0, writer: logWriter) }
         logger.logLevel = environment["CONNWATCH_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
 
