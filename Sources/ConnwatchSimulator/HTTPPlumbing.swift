@@ -24,11 +24,13 @@ struct SimRequest: Sendable {
 
     /// The token of an `Authorization: Bearer …` header.
     var bearerToken: String? {
-        guard let value = header("Authorization") else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        guard let value = headers[.authorization], value.utf8.count > 7 else { return nil }
+        let scheme = value.utf8.prefix(7)
+        guard scheme.elementsEqual("Bearer ".utf8) || scheme.elementsEqual("bearer ".utf8) else { return nil }
+        var token = Substring(value).dropFirst(7)
+        while token.first == " " { token = token.dropFirst() }
+        while token.last == " " { token = token.dropLast() }
+        return token.isEmpty ? nil : String(token)
     }
 
     /// Query parameter lookup ignoring case (OData system options are case-insensitive).

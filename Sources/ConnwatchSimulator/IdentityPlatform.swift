@@ -588,7 +588,7 @@ struct IdentityPlatform: Sendable {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02X", $0) }.joined()
+        DeterministicID.hex(bytes).uppercased()
     }
 }
 

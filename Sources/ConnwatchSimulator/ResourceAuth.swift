@@ -39,33 +39,31 @@ struct ResourceAuth: Sendable {
         -> Result<Caller, TokenRejection>
     {
         guard let token = request.bearerToken else { return .failure(.missing) }
-        guard CompactJWT(token) != nil else { return .failure(.malformed) }
-        guard let claims = signer.verify(token) else { return .failure(.badSignature) }
+        guard let facts = signer.verify(token) else {
+            return .failure(CompactJWT(token) == nil ? .malformed : .badSignature)
+        }
         let now = Int(Date().timeIntervalSince1970)
-        guard let exp = claims["exp"]?.intValue, now < exp + 300 else { return .failure(.expired) }
-        if let nbf = claims["nbf"]?.intValue, now < nbf - 300 { return .failure(.expired) }
-        let aud = claims["aud"]?.stringValue ?? ""
-        guard let resolved = ResourceDirectory.resolve(aud), resolved.id == resource else {
-            return .failure(.wrongAudience(aud))
+        guard let exp = facts.expiry, now < exp + 300 else { return .failure(.expired) }
+        if let nbf = facts.notBefore, now < nbf - 300 { return .failure(.expired) }
+        guard let resolved = ResourceDirectory.resolve(facts.audience), resolved.id == resource else {
+            return .failure(.wrongAudience(facts.audience))
         }
         if resource == .sharePoint, let sharePointHost, resolved.sharePointHost != nil,
             resolved.sharePointHost != sharePointHost.lowercased()
         {
-            return .failure(.wrongAudience(aud))
+            return .failure(.wrongAudience(facts.audience))
         }
-        guard let tid = claims["tid"]?.stringValue, let appId = claims["appid"]?.stringValue,
-            let oid = claims["oid"]?.stringValue, claims["idtyp"]?.stringValue == "app"
-        else { return .failure(.notAppToken) }
-        let roles = Set(claims["roles"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        guard let tid = facts.tenantId, let appId = facts.appId, let oid = facts.objectId, facts.isAppToken else {
+            return .failure(.notAppToken)
+        }
         return .success(
             Caller(
-                tenantId: tid, appId: appId, objectId: oid, roles: roles,
-                appidacr: claims["appidacr"]?.stringValue ?? "", audience: resolved))
+                tenantId: tid, appId: appId, objectId: oid, roles: facts.roles, appidacr: facts.appidacr ?? "",
+                audience: resolved))
     }
 
     /// The `tid` of a bearer token without verifying it (for fault matching only).
-    static func unverifiedTenant(_ request: SimRequest) -> String? {
-        guard let token = request.bearerToken, let jwt = CompactJWT(token) else { return nil }
-        return jwt.payload["tid"]?.stringValue
+    func unverifiedTenant(_ request: SimRequest) -> String? {
+        request.bearerToken.flatMap(signer.unverifiedTenant)
     }
 }

@@ -400,7 +400,7 @@ final class AppEntry: Sendable {
         return CertificateEntry(
             keyId: c.keyId?.lowercased()
                 ?? DeterministicID.uuid(
-                    "certificate", tenantId, appId, sha1.map { String(format: "%02x", $0) }.joined()),
+                    "certificate", tenantId, appId, DeterministicID.hex(sha1)),
             displayName: c.displayName ?? certificate.subject.description,
             der: der, sha1: sha1, sha256: Array(SHA256.hash(data: der)),
             start: c.start ?? certificate.notValidBefore, end: c.end ?? certificate.notValidAfter,

@@ -18,6 +18,7 @@ final class SimulatorEngine: Sendable {
     private let arm: ARMService
     private let office: OfficeManagementService
     private let sharePoint: SharePointService
+    private let auth: ResourceAuth
     private let logger: Logger
 
     /// Body limits: token forms and API calls are tiny; a scenario for 10,000 connectors is not.
@@ -30,6 +31,7 @@ final class SimulatorEngine: Sendable {
         self.fallbackAuthority = authority
         self.caCertificatePEM = pki.caCertificatePEM
         let auth = ResourceAuth(signer: pki.tokenSigner)
+        self.auth = auth
         identity = IdentityPlatform(signer: pki.tokenSigner)
         graph = GraphService(auth: auth)
         arm = ARMService(auth: auth)
@@ -91,7 +93,7 @@ final class SimulatorEngine: Sendable {
                 switch service {
                 case .login: request.segments.first
                 case .office: request.segments.count > 2 ? request.segments[2] : nil
-                default: ResourceAuth.unverifiedTenant(request)
+                default: auth.unverifiedTenant(request)
                 }
             decision = state.decide(
                 service: service, path: request.path, tenantId: tenantRaw.flatMap { index.tenant($0)?.id },

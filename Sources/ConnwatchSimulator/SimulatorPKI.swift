@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOSSL
 import SwiftASN1
+import Synchronization
 import X509
 import _CryptoExtras
 
@@ -126,25 +127,82 @@ final class TokenSigner: Sendable {
                 .bytes)
     }
 
-    /// A compact JWS of `claims`.
+    /// A compact JWS of `claims`; the token's facts are remembered so that resource APIs
+    /// need neither parse nor verify it again.
     func sign(_ claims: JSONNode) throws -> String {
         let input = headerSegment + "." + Base64URL.encode(claims.bytes)
         let signature = try privateKey.signature(
             for: SHA256.hash(data: Array(input.utf8)), padding: .insecurePKCS1v1_5)
-        return input + "." + Base64URL.encode(signature.rawRepresentation)
+        let token = input + "." + Base64URL.encode(signature.rawRepresentation)
+        if let facts = TokenFacts(claims) { cache.insert(token, facts) }
+        return token
     }
 
-    /// The claims of a token this signer issued, or nil when the token is malformed, was
+    /// The facts of a token this signer issued, or nil when the token is malformed, was
     /// signed by another key, or uses another algorithm. Lifetime is checked by callers.
-    func verify(_ token: String) -> JSONNode? {
+    func verify(_ token: String) -> TokenFacts? {
+        if let facts = cache.lookup(token) { return facts }
         guard let jwt = CompactJWT(token), jwt.header["alg"]?.stringValue == "RS256",
             jwt.header["kid"]?.stringValue == keyId
         else { return nil }
         let signature = _RSA.Signing.RSASignature(rawRepresentation: jwt.signature)
         guard
-            publicKey.isValidSignature(signature, for: SHA256.hash(data: jwt.signingInput), padding: .insecurePKCS1v1_5)
+            publicKey.isValidSignature(
+                signature, for: SHA256.hash(data: jwt.signingInput), padding: .insecurePKCS1v1_5),
+            let facts = TokenFacts(jwt.payload)
         else { return nil }
-        return jwt.payload
+        cache.insert(token, facts)
+        return facts
+    }
+
+    /// The `tid` of a token without verifying it (fault matching only).
+    func unverifiedTenant(_ token: String) -> String? {
+        if let facts = cache.lookup(token) { return facts.tenantId }
+        return CompactJWT(token)?.payload["tid"]?.stringValue
+    }
+
+    private let cache = TokenCache()
+}
+
+/// What the resource APIs need from an access token.
+struct TokenFacts: Sendable {
+    let audience: String
+    let tenantId: String?
+    let appId: String?
+    let objectId: String?
+    let appidacr: String?
+    let isAppToken: Bool
+    let roles: Set<String>
+    let notBefore: Int?
+    let expiry: Int?
+
+    init?(_ claims: JSONNode) {
+        guard case .object = claims else { return nil }
+        audience = claims["aud"]?.stringValue ?? ""
+        tenantId = claims["tid"]?.stringValue
+        appId = claims["appid"]?.stringValue
+        objectId = claims["oid"]?.stringValue
+        appidacr = claims["appidacr"]?.stringValue
+        isAppToken = claims["idtyp"]?.stringValue == "app"
+        roles = Set(claims["roles"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        notBefore = claims["nbf"]?.intValue
+        expiry = claims["exp"]?.intValue
+    }
+}
+
+/// Verified tokens by their text. Bounded: when full it starts over, which only costs a
+/// re-verification (10,000 connectors with three tokens each stay well inside).
+final class TokenCache: Sendable {
+    private static let capacity = 200_000
+    private let entries = Mutex<[String: TokenFacts]>([:])
+
+    func lookup(_ token: String) -> TokenFacts? { entries.withLock { $0[token] } }
+
+    func insert(_ token: String, _ facts: TokenFacts) {
+        entries.withLock { map in
+            if map.count >= Self.capacity { map.removeAll(keepingCapacity: true) }
+            map[token] = facts
+        }
     }
 }
 
