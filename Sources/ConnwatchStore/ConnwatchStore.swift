@@ -1,1 +1,0 @@
-// ConnwatchStore: see README.md (Architecture).
