@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Undoes packaging/install.sh: stops and disables the service, removes the binaries, the
+# unit and its helper, sysusers.d, tmpfiles.d, the catalog and the documentation.
+# The configuration (/etc/connwatch) and the history (/var/lib/connwatch) stay unless
+# --purge is given; the connwatch system user always stays (its UID may own files).
+#
+#   packaging/uninstall.sh [--purge] [--destdir DIR] [--prefix PREFIX]
+#   (DESTDIR= and PREFIX= in the environment work too; use the install's values.)
+set -euo pipefail
+destdir=${DESTDIR:-}
+prefix=${PREFIX:-/usr}
+purge=0
+while (($#)); do
+  case $1 in
+    --purge) purge=1; shift ;;
+    --destdir) destdir=$2; shift 2 ;;
+    --destdir=*) destdir=${1#*=}; shift ;;
+    --prefix) prefix=$2; shift 2 ;;
+    --prefix=*) prefix=${1#*=}; shift ;;
+    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "uninstall.sh: unknown argument: $1 (see --help)" >&2; exit 64 ;;
+  esac
+done
+prefix=${prefix%/}
+D=${destdir%/}
+
+if [ -z "$D" ] && [ -d /run/systemd/system ]; then
+  systemctl disable --now connwatchd.service || true
+fi
+
+rm -f "$D$prefix/bin/connwatchd" "$D$prefix/bin/connwatchctl" \
+  "$D$prefix/libexec/connwatch/connwatchd-reload" \
+  "$D$prefix/lib/systemd/system/connwatchd.service" \
+  "$D$prefix/lib/sysusers.d/connwatch.conf" \
+  "$D$prefix/lib/tmpfiles.d/connwatch.conf" \
+  "$D$prefix/lib/systemd/catalog/connwatch.catalog"
+rmdir "$D$prefix/libexec/connwatch" 2>/dev/null || true
+rm -rf "$D$prefix/share/doc/connwatch"
+
+if ((purge)); then
+  rm -rf "$D/etc/connwatch" "$D/var/lib/connwatch"
+  echo "removed the configuration /etc/connwatch and the history /var/lib/connwatch"
+else
+  echo "kept the configuration (/etc/connwatch) and the history (/var/lib/connwatch); --purge removes them"
+fi
+
+if [ -z "$D" ]; then
+  journalctl --update-catalog
+  if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+  fi
+fi
