@@ -66,7 +66,10 @@ struct ConnwatchSimCommand: AsyncParsableCommand {
                 scenario: loaded, tls: !plainHTTP, host: host, port: port, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("connwatch-sim: \(error)\n".utf8))
-            throw ExitCode(69)
+            switch error {
+            case .scenarioInvalid, .scenarioInconsistent, .scenarioUnreadable, .faultInvalid: throw ExitCode(78)
+            default: throw ExitCode(69)
+            }
         }
         if let caOut {
             do {
