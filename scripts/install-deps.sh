@@ -14,6 +14,19 @@ if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The packaging tests (packaging/test/run-all.sh): strip/readelf, dpkg-shlibdeps, lintian, and a
+# real systemd booted in a container. No recommends: systemd-container's would pull in
+# libnss-mymachines, which edits nsswitch.conf.
+need=()
+for pkg in binutils dpkg-dev lintian systemd-container debootstrap; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install the Swift 6.x toolchain first" >&2; exit 1; }
 # Microsoft's own MSAL library checks the simulator's wire formats (Tests/python).
 if ! python3 -c "import msal, requests, pytest, cryptography" 2>/dev/null; then
