@@ -38,6 +38,12 @@ enum Schema {
         migrator.registerMigration("v1-history-alerts-outbox") { db in
             try db.execute(sql: v1)
         }
+        // The commit compares a 64-bit hash of a result's content instead of six text
+        // columns, so that an unchanged connector costs one UPDATE for all its checks.
+        // NULL (rows written before v2) never matches: the next result rewrites the row.
+        migrator.registerMigration("v2-latest-content-hash") { db in
+            try db.execute(sql: "ALTER TABLE latest_result ADD COLUMN content_hash INTEGER")
+        }
         return migrator
     }
 

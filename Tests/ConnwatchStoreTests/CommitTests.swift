@@ -88,6 +88,15 @@ import Testing
         #expect(history.count == 8)
         #expect(history.suffix(2).map(\.result) == [next, failed])
         #expect(try await store.history(connector: name, since: t7).count == 2)
+
+        // A row without a content hash (written before schema v2) is rewritten once, quietly.
+        try await store.writer.write { db in try db.execute(sql: "UPDATE latest_result SET content_hash = NULL") }
+        let t9 = t8 + Fixture.hour
+        let same = Fixture.cycle(1, at: t9, override: [.probe: Fixture.failing(.probe, at: t9, reason: .probeFailed)])
+        s = try await store.commit(CycleBatch(at: t9, connectors: [same]))
+        #expect(s.updated == 6 && s.historyRows == 0 && s.transitions == 0)
+        s = try await store.commit(CycleBatch(at: t9 + 1, connectors: [same]))
+        #expect(s.unchanged == 6 && s.updated == 0)
     }
 
     @Test(arguments: StoreKind.allCases)
