@@ -87,6 +87,8 @@ let package = Package(
             dependencies: [
                 "ConnwatchCore", "ConnwatchConfig", "ConnwatchEntra", "ConnwatchStore", "ConnwatchAlerting", "CSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -199,7 +199,8 @@ public actor CycleCoordinator {
         await refreshSilences(now: now)
     }
 
-    private func refreshSilences(now: Date) async {
+    /// Re-reads the silences in force; the control socket calls it after adding or lifting one.
+    func refreshSilences(now: Date) async {
         guard let list = try? await store.silences(activeAt: now) else { return }
         silenceAll = list.contains { $0.connector == "*" }
         silenced = Set(list.map(\.connector))

@@ -55,6 +55,8 @@ public final class Daemon: Sendable {
     let notifier = SystemdNotifier()
     let store: HistoryStore
     let coordinator: CycleCoordinator
+    /// Check durations and result counts for `GET /metrics`.
+    let checkMetrics = CheckMetrics()
     let state: Mutex<(configuration: Configuration, checker: ConnectorChecker)>
 
     private init(
@@ -120,6 +122,7 @@ public final class Daemon: Sendable {
     /// and hands the results to the coordinator.
     func check(_ connector: ConnectorConfig) async {
         let checker = self.checker
+        let started = ContinuousClock.now
         let limit = Duration.seconds(180)
         let results = await withTaskGroup(of: [CheckResult]?.self) { group in
             group.addTask { await checker.run(connector, now: Date()) }
@@ -140,6 +143,8 @@ public final class Daemon: Sendable {
                     summary: "the connector's checks did not finish within \(limit.components.seconds)s", checkedAt: now
                 )
             }
+        checkMetrics.record(
+            connector: connector.name, kind: connector.kind, duration: ContinuousClock.now - started, results: final)
         await coordinator.record(connector: connector.name, results: final, now: now)
     }
 

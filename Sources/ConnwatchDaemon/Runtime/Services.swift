@@ -27,8 +27,11 @@ struct SchedulerService: Service {
 struct HeartbeatService: Service {
     let daemon: Daemon
     let scheduler: CheckScheduler<ContinuousClock>
+    /// READY=1 waits for the control socket: `systemctl start` returns when connwatchctl works.
+    var controlReady: ControlReadiness?
 
     func run() async throws {
+        await controlReady?.wait()
         let notifier = daemon.notifier
         let watchdog = notifier.watchdogInterval()
         let tick = min(watchdog.map { $0 / 2 } ?? .seconds(1), .seconds(1))
@@ -81,7 +84,8 @@ struct ReloadService: Service {
 }
 
 extension Daemon {
-    /// Runs until SIGTERM/SIGINT: scheduler, heartbeat, reload; then drains and closes.
+    /// Runs until SIGTERM/SIGINT: scheduler, heartbeat, reload, control socket; then drains
+    /// and closes. Refuses to run when another daemon serves the control socket.
     public func runForever() async throws {
         let c = configuration
         let now = Date()
@@ -100,11 +104,26 @@ extension Daemon {
         let scheduler = CheckScheduler(
             clock: ContinuousClock(), interval: c.daemon.checkInterval.swiftDuration, concurrency: c.daemon.concurrency,
             connectors: c.connectors, lastChecked: last, job: { [self] connector in await self.check(connector) })
+        let claim: ControlSocketClaim
+        do {
+            claim = try ControlSocketClaim.claim(
+                path: ControlSocketClaim.path(settings: c.daemon, environment: options.environment))
+        } catch {
+            logger.critical("\(error)")
+            await shutdown()
+            throw error
+        }
+        let controlReady = ControlReadiness()
         var config = ServiceGroupConfiguration(
             services: [
                 .init(service: SchedulerService(scheduler: scheduler, notifier: notifier)),
-                .init(service: HeartbeatService(daemon: self, scheduler: scheduler)),
+                .init(service: HeartbeatService(daemon: self, scheduler: scheduler, controlReady: controlReady)),
                 .init(service: ReloadService(daemon: self, scheduler: scheduler)),
+                // Last in, first out: on SIGTERM the socket closes before the checks drain.
+                .init(
+                    service: ControlService(
+                        claim: claim, backend: ControlBackend(daemon: self, scheduler: scheduler),
+                        socketGroup: c.daemon.socketGroup, readiness: controlReady)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Checks in flight get this long to finish; then they are cancelled.

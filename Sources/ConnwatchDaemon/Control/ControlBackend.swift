@@ -1,0 +1,113 @@
+import ConnwatchConfig
+import ConnwatchCore
+import ConnwatchStore
+import Foundation
+import Logging
+
+/// What the control socket asks of the running daemon: fast in-memory views, store reads,
+/// and the mutations. Each call is bounded: reads never wait on a check, and many
+/// concurrent status readers cost the coordinator one report per quarter second.
+final class ControlBackend: Sendable {
+    let daemon: Daemon
+    let scheduler: CheckScheduler<ContinuousClock>
+    private let statusCache = StatusCache()
+    private let reloads = ReloadGate()
+
+    init(daemon: Daemon, scheduler: CheckScheduler<ContinuousClock>) {
+        self.daemon = daemon
+        self.scheduler = scheduler
+    }
+
+    var logger: Logger { daemon.logger }
+    var store: HistoryStore { daemon.store }
+
+    /// Configured connector names, in configuration order.
+    var connectorNames: [String] { daemon.configuration.connectors.map(\.name) }
+
+    func isConfigured(_ name: String) -> Bool { daemon.configuration.connectors.contains { $0.name == name } }
+
+    // MARK: Reads
+
+    /// Every connector's status; shared by concurrent readers for up to 250 ms.
+    func status() async -> StatusReport {
+        await statusCache.report { [daemon] in await daemon.coordinator.status(version: Daemon.version) }
+    }
+
+    func status(of name: String) async -> StatusReport.ConnectorStatus? {
+        await daemon.coordinator.status(version: Daemon.version, names: [name]).connectors.first
+    }
+
+    func metrics(now: Date) async throws -> String {
+        let report = await status()
+        let failures = await daemon.coordinator.consecutiveFailures()
+        let commitFailures = await daemon.coordinator.commitFailures
+        let open = try await store.deliveries(states: [.pending, .delivering, .dead, .gone], limit: 1_000_000)
+        var deliveries: [String: Int] = [:]
+        for d in open { deliveries[d.status.rawValue, default: 0] += 1 }
+        let firing = try await store.alerts(includeResolved: false, limit: 1_000_000).count
+        let silences = try await store.silences(activeAt: now).count
+        return MetricsExposition(
+            report: report, checks: daemon.checkMetrics.snapshot(), consecutiveFailures: failures,
+            deliveries: deliveries, firingAlerts: firing, activeSilences: silences, commitFailures: commitFailures,
+            now: now
+        ).render()
+    }
+
+    // MARK: Mutations
+
+    /// Checks the connectors now (all when empty), waits, and returns their fresh status.
+    func check(_ names: [String]) async -> StatusReport {
+        let (ran, _) = await scheduler.checkNow(names)
+        await daemon.coordinator.flush(now: Date())
+        await statusCache.invalidate()
+        return await daemon.coordinator.status(version: Daemon.version, names: Set(ran))
+    }
+
+    /// Reloads the configuration (one reload at a time); nil on success.
+    func reload() async -> ConfigErrors? {
+        let result = await reloads.run { [daemon, scheduler] in await daemon.reload(scheduler: scheduler) }
+        await statusCache.invalidate()
+        return result
+    }
+
+    /// Makes a new or lifted silence count from the next evaluation on.
+    func silencesChanged() async {
+        await daemon.coordinator.refreshSilences(now: Date())
+    }
+}
+
+/// One status report shared by concurrent readers, fetched at most once per `maxAge`.
+actor StatusCache {
+    private let maxAge: Duration
+    private var cached: (at: ContinuousClock.Instant, report: StatusReport)?
+    private var inFlight: Task<StatusReport, Never>?
+
+    init(maxAge: Duration = .milliseconds(250)) { self.maxAge = maxAge }
+
+    func report(_ fetch: @escaping @Sendable () async -> StatusReport) async -> StatusReport {
+        if let c = cached, ContinuousClock.now - c.at < maxAge { return c.report }
+        if let task = inFlight { return await task.value }
+        let task = Task { await fetch() }
+        inFlight = task
+        let report = await task.value
+        cached = (ContinuousClock.now, report)
+        inFlight = nil
+        return report
+    }
+
+    func invalidate() { cached = nil }
+}
+
+/// Runs one reload at a time: two operators reloading at once get two whole reloads in turn.
+actor ReloadGate {
+    private var running: Task<ConfigErrors?, Never>?
+
+    func run(_ body: @escaping @Sendable () async -> ConfigErrors?) async -> ConfigErrors? {
+        while let current = running { _ = await current.value }
+        let task = Task { await body() }
+        running = task
+        let result = await task.value
+        if running == task { running = nil }
+        return result
+    }
+}
