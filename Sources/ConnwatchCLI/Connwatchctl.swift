@@ -8,10 +8,45 @@ public struct Connwatchctl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "connwatchctl",
         abstract: "Ask connwatchd about Microsoft custom connectors, and manage it.",
-        subcommands: [PermissionsCommand.self, ConfigCommand.self, ConsentURLCommand.self, KeyFileCommand.self]
+        discussion: """
+            Commands that talk to connwatchd use its control socket (--socket, $CONNWATCH_SOCKET, \
+            else \(DaemonSettings.defaultSocket)). Exit codes: 0 success, 64 usage error (or an unknown \
+            connector), 65 invalid key file, 69 connwatchd unreachable, 70 internal error, 77 permission \
+            denied, 78 configuration error; nagios exits 0/1/2/3.
+            """,
+        subcommands: [
+            StatusCommand.self, HistoryCommand.self, CheckCommand.self, AlertsCommand.self, SilenceCommand.self,
+            UnsilenceCommand.self, DeliveriesCommand.self, ReloadCommand.self, NagiosCommand.self,
+            ConfigCommand.self, ConsentURLCommand.self, PermissionsCommand.self, KeyFileCommand.self,
+        ]
     )
 
     public init() {}
+
+    /// `connwatchctl --socket P status` → `connwatchctl status --socket P`: ArgumentParser
+    /// reads a subcommand's options after its name, while operators type global options first.
+    public static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+        var globals: [String] = []
+        var rest = arguments
+        while let first = rest.first {
+            if first == "--socket" && rest.count >= 2 {
+                globals += rest.prefix(2)
+                rest.removeFirst(2)
+            } else if first.hasPrefix("--socket=") || first == "--json" {
+                globals.append(first)
+                rest.removeFirst()
+            } else {
+                break
+            }
+        }
+        guard !globals.isEmpty else { return arguments }
+        if let end = rest.firstIndex(of: "--") {
+            rest.insert(contentsOf: globals, at: end)
+        } else {
+            rest += globals
+        }
+        return rest
+    }
 }
 
 extension ConnectorKind: ExpressibleByArgument {
@@ -51,16 +86,52 @@ struct ConfigCheckCommand: ParsableCommand {
     @Option(name: .long, help: "Directory of credentials (default: $CREDENTIALS_DIRECTORY).")
     var credentialsDir: String?
 
+    @Flag(name: .long, help: "Print JSON: {schema_version, valid, files, connectors, errors}.")
+    var json = false
+
     func run() throws {
         let dir = ConfigLoader.credentialsDirectory(
             override: credentialsDir, environment: ProcessInfo.processInfo.environment)
-        let result = ConfigCheckReport.run(configPath: config, credentialsDirectory: dir)
-        if result.isError {
-            FileHandle.standardError.write(Data(result.text.utf8))
-        } else {
-            print(result.text, terminator: "")
+        try Self.outcome(config: config, credentialsDirectory: dir, json: json).emit()
+    }
+
+    struct Report: Encodable {
+        struct Connector: Encodable {
+            let name: String
+            let kind: String
+            let tenant_id: String
+            let source: String
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        let schema_version = 1
+        let valid: Bool
+        let files: [String]
+        let connectors: [Connector]
+        let errors: [ControlAPI.ConfigProblem]
+    }
+
+    static func outcome(config: String, credentialsDirectory: String?, json: Bool) -> Outcome {
+        guard json else {
+            let result = ConfigCheckReport.run(configPath: config, credentialsDirectory: credentialsDirectory)
+            return result.isError
+                ? Outcome(stderr: result.text, exitCode: result.exitCode) : Outcome(stdout: result.text)
+        }
+        let report: Report
+        do {
+            let loaded = try ConfigLoader(credentialsDirectory: credentialsDirectory).load(path: config)
+            report = Report(
+                valid: true, files: loaded.files,
+                connectors: loaded.configuration.connectors.map {
+                    .init(name: $0.name, kind: $0.kind.rawValue, tenant_id: $0.tenantId, source: $0.source.description)
+                }, errors: [])
+        } catch {
+            report = Report(
+                valid: false, files: [], connectors: [],
+                errors: error.errors.map { .init(file: $0.file, line: $0.line, key: $0.key, message: $0.message) })
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let text = String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self) + "\n"
+        return Outcome(stdout: text, exitCode: report.valid ? 0 : ConfigCheckReport.exitConfigError)
     }
 }
 
@@ -79,33 +150,40 @@ struct ConsentURLCommand: ParsableCommand {
     @Option(name: .long, help: "Main configuration file.")
     var config: String = ConfigLoader.defaultPath
 
-    func run() throws {
+    @Flag(name: .long, help: "Print JSON: {schema_version, connector, purpose, url}.")
+    var json = false
+
+    func run() throws { try Self.outcome(name: name, mip: mip, config: config, json: json).emit() }
+
+    static func outcome(name: String, mip: Bool, config: String, json: Bool) -> Outcome {
         let loaded: LoadedConfiguration
         do {
             loaded = try ConfigLoader(credentialsDirectory: nil, resolveSecrets: false).load(path: config)
         } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(ConfigCheckReport.exitConfigError)
+            return Outcome(stderr: error.description + "\n", exitCode: ConfigCheckReport.exitConfigError)
         }
         let cfg = loaded.configuration
         guard let c = cfg.connectors.first(where: { $0.name == name }) else {
-            FileHandle.standardError.write(
-                Data(
-                    "connwatchctl: no connector named \"\(name)\" in \(config) (known: \(cfg.connectors.map(\.name).joined(separator: ", ")))\n"
-                        .utf8))
-            throw ExitCode(64)
+            return Outcome(
+                stderr:
+                    "connwatchctl: no connector named \"\(name)\" in \(config) (known: \(cfg.connectors.map(\.name).joined(separator: ", ")))\n",
+                exitCode: Exit.usage)
         }
         guard let redirect = c.redirectURI else {
-            FileHandle.standardError.write(
-                Data(
-                    "connwatchctl: connector \"\(name)\" has no redirect_uri; set it to the Redirect URI registered on the app (reference step 1a), e.g. \"https://admin.zscalertwo.net/\"\n"
-                        .utf8))
-            throw ExitCode(ConfigCheckReport.exitConfigError)
+            return Outcome(
+                stderr:
+                    "connwatchctl: connector \"\(name)\" has no redirect_uri; set it to the Redirect URI registered on the app (reference step 1a), e.g. \"https://admin.zscalertwo.net/\"\n",
+                exitCode: ConfigCheckReport.exitConfigError)
         }
         let purpose: ConsentURL.Purpose = (mip || c.kind == .mip) ? .mip : .saasTenant
-        print(
-            ConsentURL.build(
-                loginEndpoint: cfg.cloud.name.defaultEndpoints.login, tenant: c.tenantId, clientId: c.clientId,
-                redirectURI: redirect, purpose: purpose))
+        let url = ConsentURL.build(
+            loginEndpoint: cfg.cloud.name.defaultEndpoints.login, tenant: c.tenantId, clientId: c.clientId,
+            redirectURI: redirect, purpose: purpose)
+        guard json else { return Outcome(stdout: url + "\n") }
+        let object: [String: Any] = ["schema_version": 1, "connector": name, "purpose": purpose.rawValue, "url": url]
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
+        return Outcome(stdout: String(decoding: data, as: UTF8.self) + "\n")
     }
 }

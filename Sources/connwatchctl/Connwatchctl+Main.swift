@@ -3,6 +3,6 @@ import ConnwatchCLI
 @main
 struct ConnwatchctlMain {
     static func main() async {
-        await Connwatchctl.main()
+        await Connwatchctl.main(Connwatchctl.hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
     }
 }
