@@ -37,7 +37,15 @@ final class ControlBackend: Sendable {
         await daemon.coordinator.status(version: Daemon.version, names: [name]).connectors.first
     }
 
+    /// Commits what the coordinator holds (the heartbeat would within a second), so that
+    /// replies read from the store agree with the status.
+    func synced() async -> HistoryStore {
+        await daemon.coordinator.flush(now: Date())
+        return daemon.store
+    }
+
     func metrics(now: Date) async throws -> String {
+        let store = await synced()
         let report = await status()
         let failures = await daemon.coordinator.consecutiveFailures()
         let commitFailures = await daemon.coordinator.commitFailures

@@ -152,6 +152,8 @@ struct ControlGuard: RouterMiddleware {
             return try await next(request, context)
         } catch let failure as ControlFailure {
             return Reply.error(failure.status, failure.message, errors: failure.errors)
+        } catch is NIOTooManyBytesError {
+            return Reply.error(.contentTooLarge, "request body larger than \(ControlService.maxBodyBytes) bytes")
         } catch let error as HTTPError {
             let message: String
             switch error.status {
@@ -191,8 +193,9 @@ struct ControlRoutes: Sendable {
             let now = Date()
             let since = try Self.since(request.uri.queryParameters["since"], now: now)
             let limit = try Self.limit(request.uri.queryParameters["limit"])
-            let results = try await b.store.history(connector: name, since: since, limit: limit)
-            let transitions = try await b.store.transitions(connector: name, since: since, limit: limit)
+            let store = await b.synced()
+            let results = try await store.history(connector: name, since: since, limit: limit)
+            let transitions = try await store.transitions(connector: name, since: since, limit: limit)
             return try Reply.json(
                 ControlAPI.HistoryReply(
                     connector: name, since: since,
@@ -205,8 +208,9 @@ struct ControlRoutes: Sendable {
         router.get("/v1/alerts") { request, _ in
             let all = try Self.flag(request.uri.queryParameters["all"], name: "all")
             let limit = try Self.limit(request.uri.queryParameters["limit"])
-            let alerts = try await b.store.alerts(includeResolved: all, limit: limit)
-            let silences = try await b.store.silences(activeAt: Date())
+            let store = await b.synced()
+            let alerts = try await store.alerts(includeResolved: all, limit: limit)
+            let silences = try await store.silences(activeAt: Date())
             return try Reply.json(
                 ControlAPI.AlertsReply(
                     alerts: alerts.map { ControlAPI.Alert($0.notification) },
@@ -225,7 +229,7 @@ struct ControlRoutes: Sendable {
                     states!.insert(s)
                 }
             }
-            let records = try await b.store.deliveries(states: states, limit: limit)
+            let records = try await b.synced().deliveries(states: states, limit: limit)
             return try Reply.json(ControlAPI.DeliveriesReply(deliveries: records.map(Self.delivery)))
         }
         router.get("/metrics") { _, _ in

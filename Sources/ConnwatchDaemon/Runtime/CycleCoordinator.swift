@@ -34,8 +34,9 @@ public actor CycleCoordinator {
     private var shown: [AlertKey: CheckResult] = [:]
     private var failures: [AlertKey: Int] = [:]
     private var alertStates: [AlertKey: AlertState] = [:]
-    private var silenced: Set<String> = []
-    private var silenceAll = false
+    /// The silences in force at the last refresh; each is asked at evaluation time, so one
+    /// that expired since stops applying at once.
+    private var silences: [Silence] = []
 
     private var pendingConnectors: [ConnectorCycle] = []
     private var pendingStates: [AlertKey: AlertState] = [:]
@@ -96,10 +97,10 @@ public actor CycleCoordinator {
         } catch {
             logger.error("cannot record the configured connectors: \(error)")
         }
-        let silencedNow = silenced, all = silenceAll
+        let silencesNow = silences
         let r = AlertStateMachine.reconcile(
             states: alertStates, present: presentKeys, now: now, settings: settings.alerts,
-            isSilenced: { all || silencedNow.contains($0) }, nextID: { NotificationID.uuidV7(at: now) })
+            isSilenced: { silencesNow.covers(connector: $0, at: now) }, nextID: { NotificationID.uuidV7(at: now) })
         for key in r.forget {
             alertStates[key] = nil
             pendingForget.append(key)
@@ -125,7 +126,7 @@ public actor CycleCoordinator {
     public func record(connector name: String, results: [CheckResult], now: Date) async {
         guard let identity = identities[name] else { return }  // removed by a reload meanwhile
         var outcomes: [CheckOutcome] = []
-        let isSilenced = silenceAll || silenced.contains(name)
+        let isSilenced = silences.covers(connector: name, at: now)
         for fresh in results {
             let key = AlertKey(connector: name, check: fresh.check)
             let (result, count) = TransientPolicy.apply(
@@ -202,8 +203,7 @@ public actor CycleCoordinator {
     /// Re-reads the silences in force; the control socket calls it after adding or lifting one.
     func refreshSilences(now: Date) async {
         guard let list = try? await store.silences(activeAt: now) else { return }
-        silenceAll = list.contains { $0.connector == "*" }
-        silenced = Set(list.map(\.connector))
+        silences = list
     }
 
     // MARK: Views
