@@ -3,7 +3,7 @@
 # (the Swift toolchain itself is expected on PATH). Idempotent; needs root for apt-get.
 set -euo pipefail
 need=()
-for pkg in libsystemd-dev libsqlite3-dev pkg-config openssl; do
+for pkg in libsystemd-dev libsqlite3-dev pkg-config openssl curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 # Python 3 with pip runs the MSAL fidelity test of the simulator (Tests/python).
@@ -28,9 +28,10 @@ if ((${#need[@]})); then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install the Swift 6.x toolchain first" >&2; exit 1; }
-# Microsoft's own MSAL library checks the simulator's wire formats (Tests/python).
-if ! python3 -c "import msal, requests, pytest, cryptography" 2>/dev/null; then
-  echo "installing python packages: msal requests pytest cryptography"
-  python3 -m pip install -q msal requests pytest cryptography 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages msal requests pytest cryptography
+# Microsoft's own MSAL library checks the simulator's wire formats (Tests/python); the control
+# socket's replies are checked against docs/control-api.yaml and Prometheus' parser (Tests/e2e).
+if ! python3 -c "import msal, requests, pytest, cryptography, jsonschema, referencing, yaml, prometheus_client" 2>/dev/null; then
+  pkgs="msal requests pytest cryptography jsonschema referencing pyyaml prometheus-client"
+  echo "installing python packages: $pkgs"
+  python3 -m pip install -q $pkgs 2>/dev/null || python3 -m pip install -q --break-system-packages $pkgs
 fi

@@ -129,6 +129,9 @@ class Daemon:
         env["NOTIFY_SOCKET"] = notify.path
         env["WATCHDOG_USEC"] = "2000000"
         env.pop("WATCHDOG_PID", None)
+        # As systemd's RuntimeDirectory= would: the control socket goes to the test's own
+        # directory unless the configuration names one, so parallel runs never share it.
+        env["RUNTIME_DIRECTORY"] = str(tmp)
         env.update(extra_env or {})
         self.log = open(Path(tmp) / f"{name}.log", "a")
         self.proc = subprocess.Popen(
