@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs connwatch: release binaries, the systemd unit and its reload helper, sysusers.d,
+# Installs connwatch: release binaries, the systemd unit, sysusers.d,
 # tmpfiles.d, the journal catalog, documentation, and an example /etc/connwatch/connwatch.toml
 # (never overwriting an existing one).
 #
@@ -59,7 +59,6 @@ for b in connwatchd connwatchctl; do
 done
 
 bindir=$prefix/bin
-libexecdir=$prefix/libexec
 unitdir=$prefix/lib/systemd/system
 docdir=$prefix/share/doc/connwatch
 D=$destdir
@@ -72,13 +71,12 @@ inst 0755 "$bin_src/connwatchd" "$bindir/connwatchd"
 inst 0755 "$bin_src/connwatchctl" "$bindir/connwatchctl"
 # Debug information is not shipped (the Swift metadata the runtime needs stays).
 strip --strip-unneeded "$D$bindir/connwatchd" "$D$bindir/connwatchctl"
-inst 0755 "$here/libexec/connwatchd-reload" "$libexecdir/connwatch/connwatchd-reload"
 
 # The unit names /usr paths; other prefixes get theirs substituted.
 unit_tmp=$(mktemp)
 trap 'rm -f "$unit_tmp"' EXIT
 sed -e "s|^ExecStart=/usr/bin/|ExecStart=$bindir/|" \
-    -e "s|^ExecReload=+/usr/libexec/|ExecReload=+$libexecdir/|" \
+    -e "s|^ExecReload=/usr/bin/|ExecReload=$bindir/|" \
     -e "s|^Documentation=file:/usr/share/doc/connwatch/|Documentation=file:$docdir/|" \
     "$here/systemd/connwatchd.service" >"$unit_tmp"
 inst 0644 "$unit_tmp" "$unitdir/connwatchd.service"
@@ -86,6 +84,7 @@ inst 0644 "$here/sysusers.d/connwatch.conf" "$prefix/lib/sysusers.d/connwatch.co
 inst 0644 "$here/tmpfiles.d/connwatch.conf" "$prefix/lib/tmpfiles.d/connwatch.conf"
 inst 0644 "$here/catalog/connwatch.catalog" "$prefix/lib/systemd/catalog/connwatch.catalog"
 
+inst 0644 "$here/debian/lintian-overrides" "$prefix/share/lintian/overrides/connwatch"
 inst 0644 "$repo/README.md" "$docdir/README.md"
 inst 0644 "$here/debian/copyright" "$docdir/copyright"
 gzip -9n <"$here/debian/changelog" >"$unit_tmp"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Undoes packaging/install.sh: stops and disables the service, removes the binaries, the
-# unit and its helper, sysusers.d, tmpfiles.d, the catalog and the documentation.
+# unit, sysusers.d, tmpfiles.d, the catalog and the documentation.
 # The configuration (/etc/connwatch) and the history (/var/lib/connwatch) stay unless
 # --purge is given; the connwatch system user always stays (its UID may own files).
 #
@@ -29,12 +29,11 @@ if [ -z "$D" ] && [ -d /run/systemd/system ]; then
 fi
 
 rm -f "$D$prefix/bin/connwatchd" "$D$prefix/bin/connwatchctl" \
-  "$D$prefix/libexec/connwatch/connwatchd-reload" \
   "$D$prefix/lib/systemd/system/connwatchd.service" \
   "$D$prefix/lib/sysusers.d/connwatch.conf" \
   "$D$prefix/lib/tmpfiles.d/connwatch.conf" \
-  "$D$prefix/lib/systemd/catalog/connwatch.catalog"
-rmdir "$D$prefix/libexec/connwatch" 2>/dev/null || true
+  "$D$prefix/lib/systemd/catalog/connwatch.catalog" \
+  "$D$prefix/share/lintian/overrides/connwatch"
 rm -rf "$D$prefix/share/doc/connwatch"
 
 if ((purge)); then

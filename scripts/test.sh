@@ -13,4 +13,6 @@ swift build --build-tests
 # The real binaries: the simulator against Microsoft's own MSAL library (Tests/python),
 # connwatchd end to end with journald, SQLite and a NOTIFY_SOCKET (Tests/e2e).
 CONNWATCH_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -p no:cacheprovider Tests/python Tests/e2e
+# Packaging: install layout, the .deb, and the package under a real systemd 252 in a container.
+packaging/test/run-all.sh
 swift test

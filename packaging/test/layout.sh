@@ -34,9 +34,6 @@ expected() {
 0644 f usr/lib/sysusers.d/connwatch.conf
 0755 d usr/lib/tmpfiles.d
 0644 f usr/lib/tmpfiles.d/connwatch.conf
-0755 d usr/libexec
-0755 d usr/libexec/connwatch
-0755 f usr/libexec/connwatch/connwatchd-reload
 0755 d usr/share
 0755 d usr/share/doc
 0755 d usr/share/doc/connwatch
@@ -46,6 +43,9 @@ expected() {
 0755 d usr/share/doc/connwatch/examples
 0755 d usr/share/doc/connwatch/examples/connectors.d
 0644 f usr/share/doc/connwatch/examples/connwatch.toml
+0755 d usr/share/lintian
+0755 d usr/share/lintian/overrides
+0644 f usr/share/lintian/overrides/connwatch
 EOF
   for f in "$repo"/config/connectors.d/*.toml; do
     echo "0644 f usr/share/doc/connwatch/examples/connectors.d/$(basename "$f")"
@@ -112,7 +112,7 @@ local_root=$work/local
 DESTDIR=$local_root PREFIX=/usr/local "$packaging/install.sh" --no-build >/dev/null
 unit=$local_root/usr/local/lib/systemd/system/connwatchd.service
 grep -qx 'ExecStart=/usr/local/bin/connwatchd' "$unit" || fail "PREFIX=/usr/local: $(grep ^ExecStart "$unit")"
-grep -qx 'ExecReload=+/usr/local/libexec/connwatch/connwatchd-reload' "$unit" || fail "PREFIX=/usr/local: $(grep ^ExecReload "$unit")"
+grep -qx 'ExecReload=/usr/local/bin/connwatchctl reload' "$unit" || fail "PREFIX=/usr/local: $(grep ^ExecReload "$unit")"
 [ -x "$local_root/usr/local/bin/connwatchd" ] && [ -f "$local_root/usr/local/lib/systemd/catalog/connwatch.catalog" ] \
   || fail "PREFIX=/usr/local: files missing"
-echo "PREFIX=/usr/local: binaries, unit and helper paths substituted"
+echo "PREFIX=/usr/local: binaries and the paths in the unit substituted"

@@ -16,8 +16,8 @@ adds only the LoadCredential= lines an operator adds):
   journalctl -x renders the catalog text;
 - `systemctl reload` returns only after the reload happened; a refused reload fails and
   the daemon keeps running;
-- connwatchctl status for a connwatch group member, refusals for others (TODO until the
-  control socket exists, see below);
+- the control socket: connwatchctl status for a connwatch group member, a mutation refused
+  to that member and everything refused to an outsider, a reload by an operator;
 - a daemon that stops pinging the watchdog (SIGSTOP) is killed and restarted by systemd;
 - `systemctl stop` ends it cleanly (exit 0, result success);
 - systemd-analyze security on this very unit stays within the threshold.
@@ -211,6 +211,7 @@ class World:
 check_interval = "1h"
 concurrency = 4
 ca_file = "/etc/connwatch/sim-ca.pem"
+operators = ["carol"]
 
 [cloud]
 login_endpoint = "{base}/login"
@@ -350,6 +351,14 @@ LoadCredential={w.names['c']}
         os.chmod(root / "etc/connwatch/sim-ca.pem", 0o644)
         (root / "etc/connwatch/connwatch.toml").write_text(w.main_config(sim.base))
 
+        # Users: alice and carol in the connwatch group (carol an operator), bob outside it.
+        (root / "etc/sysusers.d").mkdir(exist_ok=True)
+        (root / "etc/sysusers.d/connwatch-test.conf").write_text(
+            'u alice - "connwatch group member" / /usr/sbin/nologin\nm alice connwatch\n'
+            'u carol - "connwatch operator" / /usr/sbin/nologin\nm carol connwatch\n'
+            'u bob - "not in the connwatch group" / /usr/sbin/nologin\n')
+        c.run("systemd-sysusers", "/etc/sysusers.d/connwatch-test.conf")
+
         # --- start: READY=1 under the full hardened unit ----------------------------------
         c.run("systemctl", "daemon-reload")
         t = time.monotonic()
@@ -448,31 +457,32 @@ LoadCredential={w.names['c']}
         c.run("systemctl", "reload", UNIT)
         step("a refused reload fails systemctl reload, keeps the daemon and the old configuration running")
 
-        # --- the control socket: group members read, others are refused ------------------
-        c.run("mkdir", "-p", "/etc/sysusers.d")
-        (root / "etc/sysusers.d/connwatch-test.conf").write_text(
-            'u alice - "connwatch group member" / /usr/sbin/nologin\nm alice connwatch\n'
-            'u bob - "not in the connwatch group" / /usr/sbin/nologin\n')
-        c.run("systemd-sysusers", "/etc/sysusers.d/connwatch-test.conf")
-        help_text = c.run("connwatchctl", "--help").stdout
-        if re.search(r"^\s+status\b", help_text, re.M):
-            r = c.run("connwatchctl", "status", "--json", user="alice", check=False)
-            if r.returncode != 0:
-                fail(f"connwatchctl status as a connwatch group member: {r.returncode}\n{r.stdout}{r.stderr}")
-            listed = {x["name"] for x in json.loads(r.stdout)["connectors"]}
-            if listed != set(w.names.values()):
-                fail(f"connwatchctl status lists {listed}")
-            r = c.run("connwatchctl", "reload", user="alice", check=False)
-            if r.returncode != 77:
-                fail(f"a group member's reload: exit {r.returncode}, expected 77 (permission denied)")
-            r = c.run("connwatchctl", "status", user="bob", check=False)
-            if r.returncode != 77:
-                fail(f"connwatchctl status outside the group: exit {r.returncode}, expected 77\n{r.stderr}")
-            step("connwatchctl status works for a connwatch group member; mutations and outsiders get 77")
-        else:
-            # TODO(control socket): connwatchctl has no `status` yet (the control socket is being
-            # added). The branch above runs by itself once it exists.
-            step("TODO(control socket): connwatchctl status / refusals NOT tested: the command does not exist yet")
+        # --- the control socket: group members read, operators change, others are refused --
+        st = c.run("stat", "-c", "%a %U %G", "/run/connwatch", "/run/connwatch/connwatch.sock").stdout.split("\n")
+        if st[:2] != ["750 connwatch connwatch", "660 connwatch connwatch"]:
+            fail(f"/run/connwatch and its socket: {st}")
+
+        def ctl(user, *args):
+            return c.run("connwatchctl", *args, user=user, check=False)
+
+        r = ctl("alice", "status", "--json")
+        if r.returncode != 0:
+            fail(f"connwatchctl status as a connwatch group member: {r.returncode}\n{r.stdout}{r.stderr}")
+        listed = {x["name"] for x in json.loads(r.stdout)["connectors"]}
+        if listed != set(w.names.values()):
+            fail(f"connwatchctl status lists {listed}, expected {set(w.names.values())}")
+        r = ctl("alice", "reload")
+        if r.returncode != 77:
+            fail(f"a group member's reload: exit {r.returncode}, expected 77\n{r.stdout}{r.stderr}")
+        r = ctl("bob", "status")
+        if r.returncode != 77:
+            fail(f"connwatchctl status outside the group: exit {r.returncode}, expected 77\n{r.stdout}{r.stderr}")
+        before = db.events("reload")
+        r = ctl("carol", "reload")
+        if r.returncode != 0 or db.events("reload") != before + 1:
+            fail(f"the operator's reload: exit {r.returncode}\n{r.stdout}{r.stderr}")
+        step("control socket 0660 connwatch in /run/connwatch 0750: a group member reads (status), cannot "
+             "reload (77); an outsider gets 77; the operator (operators = [\"carol\"]) reloads")
 
         # --- the watchdog: a process that stops pinging is killed and restarted ----------
         restarts = int(c.show("NRestarts"))
@@ -492,7 +502,11 @@ LoadCredential={w.names['c']}
         if took < watchdog_s - 1:
             fail(f"restarted after {took:.1f}s, sooner than the watchdog could fire")
         pid = c.show("MainPID")
-        step(f"watchdog: SIGSTOP -> killed and restarted after {took:.1f}s (WatchdogSec {watchdog_s}s)")
+        r = c.run("connwatchctl", "status", user="alice", check=False)
+        if r.returncode != 0:
+            fail(f"connwatchctl status after the restart: {r.returncode}\n{r.stderr}")
+        step(f"watchdog: SIGSTOP -> killed and restarted after {took:.1f}s (WatchdogSec {watchdog_s}s); "
+             "the control socket answers again")
 
         # --- stop -----------------------------------------------------------------------
         stops = db.events("stop")
