@@ -70,7 +70,7 @@ public enum Human {
     public static func expiry(_ e: CredentialExpiry, now: Date) -> String {
         let d = e.daysLeft(at: now)
         if e.expiresAt <= now {
-            let ago = -d - 1
+            let ago = Int((now.timeIntervalSince(e.expiresAt) / 86400).rounded(.down))
             return ago <= 0 ? "expired today" : "expired \(ago) day\(ago == 1 ? "" : "s") ago"
         }
         if d == 0 { return "today" }

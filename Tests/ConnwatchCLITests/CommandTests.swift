@@ -1,0 +1,243 @@
+import ConnwatchCore
+import Foundation
+import Testing
+
+@testable import ConnwatchCLI
+
+/// The daemon commands against canned replies: what they ask, print, and exit with.
+@Suite struct CommandTests {
+    static func reply(_ status: Int, _ body: some Encodable) -> Result<HTTPReply, ControlClientError> {
+        .success(HTTPReply(status: status, headers: ["content-type": "application/json"], body: Fixture.json(body)))
+    }
+
+    static func error(
+        _ status: Int, _ message: String, _ errors: [ControlAPI.ConfigProblem]? = nil
+    )
+        -> Result<HTTPReply, ControlClientError>
+    {
+        reply(status, ControlAPI.ErrorReply(error: message, errors: errors))
+    }
+
+    @Test func statusPrintsTheTableOrTheJSONAsItCame() {
+        let body = Fixture.json(Fixture.report)
+        let daemon = CannedDaemon("GET /v1/status", body)
+        let table = StatusCommand.outcome(name: nil, daemon.context())
+        #expect(table == Outcome(stdout: ViewGoldenTests.status))
+        let json = StatusCommand.outcome(name: nil, daemon.context(json: true))
+        #expect(json == Outcome(stdout: String(decoding: body, as: UTF8.self)))
+        let decoded = try? StatusReport.decoder.decode(StatusReport.self, from: Data(json.stdout.utf8))
+        #expect(decoded == Fixture.report)
+    }
+
+    @Test func statusOfOneConnector() {
+        let daemon = CannedDaemon(
+            "GET /v1/connectors/contoso-exchange", Fixture.json(ControlAPI.ConnectorReply(connector: Fixture.exchange)))
+        #expect(StatusCommand.outcome(name: "contoso-exchange", daemon.context()).stdout == ViewGoldenTests.detail)
+        let missing = StatusCommand.outcome(name: "nope", daemon.context())
+        #expect(missing.exitCode == Exit.usage)
+        #expect(missing.stderr == "connwatchctl: no such route\n")
+    }
+
+    @Test func checkAsksForWhatWasNamed() throws {
+        let one = ControlAPI.ConnectorReply(connector: Fixture.teams)
+        let some = StatusReport(daemon: Fixture.report.daemon, connectors: [Fixture.exchange, Fixture.teams])
+        let daemon = CannedDaemon([
+            "POST /v1/connectors/contoso-teams/check": Self.reply(200, one),
+            "POST /v1/check": Self.reply(200, some),
+        ])
+        #expect(CheckCommand.outcome(names: ["contoso-teams"], daemon.context()).exitCode == 0)
+        #expect(CheckCommand.outcome(names: ["contoso-exchange", "contoso-teams"], daemon.context()).exitCode == 0)
+        let all = CheckCommand.outcome(names: [], daemon.context())
+        #expect(all.stdout.hasPrefix("NAME "))
+        let asked = daemon.requests.withLock { $0 }
+        #expect(
+            asked == [
+                .init(method: "POST", path: "/v1/connectors/contoso-teams/check", body: nil),
+                .init(method: "POST", path: "/v1/check", body: #"{"connectors":["contoso-exchange","contoso-teams"]}"#),
+                .init(method: "POST", path: "/v1/check", body: nil),
+            ])
+    }
+
+    @Test func silenceSendsItsRequestAndSaysHowToLiftIt() throws {
+        let silence = Silence(
+            id: 5, connector: "contoso-teams", reason: "waiting for the customer", author: "alice",
+            createdAt: Fixture.now, expiresAt: Fixture.t("2026-11-30T12:00:00Z"))
+        let daemon = CannedDaemon([
+            "POST /v1/silences": Self.reply(201, ControlAPI.SilenceReply(silence: .init(silence)))
+        ])
+        let out = SilenceCommand.outcome(
+            name: "contoso-teams", duration: "24h", reason: "waiting for the customer", daemon.context())
+        #expect(
+            out
+                == Outcome(
+                    stdout:
+                        "silence 5: contoso-teams silenced until 2026-11-30 12:00Z (in 1d); lift it with: connwatchctl unsilence 5\n"
+                ))
+        let body = try #require(daemon.requests.withLock { $0.first?.body })
+        let sent = try JSONDecoder().decode(ControlAPI.SilenceRequest.self, from: Data(body.utf8))
+        #expect(
+            sent
+                == ControlAPI.SilenceRequest(
+                    connector: "contoso-teams", duration: "24h", reason: "waiting for the customer"))
+    }
+
+    @Test func historyAlertsDeliveriesAndAcknowledgements() {
+        let daemon = CannedDaemon([
+            "GET /v1/connectors/contoso-exchange/history?since=2026-11-22T12%3A00%3A00Z&limit=50": Self.reply(
+                200, Fixture.history),
+            "GET /v1/alerts?all=false&limit=1000": Self.reply(200, Fixture.alerts),
+            "GET /v1/deliveries?limit=100&status=dead%2Cgone": Self.reply(200, Fixture.deliveries),
+            "DELETE /v1/silences/4": Self.reply(200, ControlAPI.DoneReply(message: "silence 4 lifted", id: 4)),
+            "POST /v1/deliveries/9/retry": Self.reply(
+                200, ControlAPI.DoneReply(message: "delivery 9 is pending again", id: 9)),
+            "POST /v1/reload": Self.reply(
+                200, ControlAPI.DoneReply(message: "configuration reloaded: 4 connectors", connectors: 4)),
+        ])
+        let ctx = daemon.context()
+        #expect(
+            HistoryCommand.outcome(name: "contoso-exchange", since: "2026-11-22T12:00:00Z", limit: 50, ctx).stdout
+                == ViewGoldenTests.historyTable)
+        #expect(AlertsCommand.outcome(all: false, limit: 1000, ctx).stdout == ViewGoldenTests.alertsTable)
+        #expect(DeliveriesList.outcome(status: "dead,gone", limit: 100, ctx).stdout == ViewGoldenTests.deliveriesTable)
+        #expect(UnsilenceCommand.outcome(id: 4, ctx) == Outcome(stdout: "silence 4 lifted\n"))
+        #expect(DeliveriesRetry.outcome(id: 9, ctx) == Outcome(stdout: "delivery 9 is pending again\n"))
+        #expect(ReloadCommand.outcome(ctx) == Outcome(stdout: "configuration reloaded: 4 connectors\n"))
+    }
+
+    // MARK: Failures and exit codes
+
+    @Test func unreachableDaemonExits69WithHints() {
+        let daemon = CannedDaemon([
+            "GET /v1/status": .failure(
+                .unreachable(path: "/run/connwatch/connwatch.sock", reason: "No such file or directory"))
+        ])
+        let out = StatusCommand.outcome(name: nil, daemon.context())
+        #expect(out.exitCode == 69)
+        #expect(out.stdout.isEmpty)
+        #expect(
+            out.stderr == """
+                connwatchctl: cannot reach connwatchd at /run/connwatch/connwatch.sock: No such file or directory
+                  Is connwatchd running (systemctl status connwatchd)? Is the socket path right (--socket, $CONNWATCH_SOCKET, [daemon] socket)? Are you in the connwatch group (id -nG)?
+
+                """)
+        let timeout = CannedDaemon(["GET /v1/status": .failure(.timeout(path: "/s"))])
+        #expect(StatusCommand.outcome(name: nil, timeout.context()).exitCode == 69)
+    }
+
+    @Test func permissionDeniedExits77() {
+        let socket = CannedDaemon([
+            "POST /v1/reload": .failure(.permissionDenied(path: "/run/connwatch/connwatch.sock"))
+        ])
+        let a = ReloadCommand.outcome(socket.context())
+        #expect(a.exitCode == 77)
+        #expect(a.stderr.contains("are you in it (id -nG)?"))
+        let message = "permission denied: uid 1000 (bob) may read but not change connwatchd; …"
+        let refused = CannedDaemon(["POST /v1/reload": Self.error(403, message)])
+        #expect(ReloadCommand.outcome(refused.context()) == Outcome(stderr: "connwatchctl: \(message)\n", exitCode: 77))
+    }
+
+    @Test func refusedReloadExits78ListingTheErrors() {
+        let daemon = CannedDaemon([
+            "POST /v1/reload": Self.error(
+                422, "the configuration has 2 errors; the running configuration stays",
+                [
+                    .init(
+                        file: "/etc/connwatch/connwatch.toml", line: 12, key: "daemon.concurrency",
+                        message: "must be 1 to 256"),
+                    .init(file: "/etc/connwatch/connectors.d/x.toml", line: nil, key: "", message: "not TOML"),
+                ])
+        ])
+        let out = ReloadCommand.outcome(daemon.context())
+        #expect(out.exitCode == 78)
+        #expect(
+            out.stderr == """
+                connwatchctl: the configuration has 2 errors; the running configuration stays
+                  /etc/connwatch/connwatch.toml:12: daemon.concurrency: must be 1 to 256
+                  /etc/connwatch/connectors.d/x.toml: not TOML
+
+                """)
+        // With --json the error body also goes to standard output, for scripts.
+        let json = ReloadCommand.outcome(daemon.context(json: true))
+        #expect(json.exitCode == 78 && json.stdout.contains(#""errors":["#))
+    }
+
+    @Test(arguments: [
+        (400, Exit.usage), (404, Exit.usage), (413, Exit.usage), (500, Exit.software), (503, Exit.software),
+    ])
+    func otherRefusals(status: Int, code: Int32) {
+        let daemon = CannedDaemon(["GET /v1/status": Self.error(status, "nope")])
+        #expect(
+            StatusCommand.outcome(name: nil, daemon.context())
+                == Outcome(stderr: "connwatchctl: nope\n", exitCode: code))
+    }
+
+    @Test func unreadableRepliesExit70() {
+        let daemon = CannedDaemon("GET /v1/status", Data("{\"schema_version\":1}".utf8))
+        #expect(StatusCommand.outcome(name: nil, daemon.context()).exitCode == 70)
+        let garbled = CannedDaemon(["GET /v1/status": .failure(.badReply("no end of headers"))])
+        #expect(StatusCommand.outcome(name: nil, garbled.context()).exitCode == 70)
+    }
+
+    @Test func nagiosSaysUnknownWhenTheDaemonIsAway() {
+        let away = CannedDaemon([
+            "GET /v1/status": .failure(.unreachable(path: "/s", reason: "Connection refused"))
+        ])
+        #expect(
+            NagiosCommand.outcome(name: nil, away.context())
+                == Outcome(
+                    stdout: "CONNWATCH UNKNOWN - cannot reach connwatchd at /s: Connection refused\n", exitCode: 3))
+        let daemon = CannedDaemon("GET /v1/status", Fixture.json(Fixture.report))
+        #expect(
+            NagiosCommand.outcome(name: nil, daemon.context(json: true))
+                == Outcome(stdout: ViewGoldenTests.nagiosAll + "\n", exitCode: 2))
+        let one = CannedDaemon(
+            "GET /v1/connectors/contoso-exchange", Fixture.json(ControlAPI.ConnectorReply(connector: Fixture.exchange)))
+        #expect(
+            NagiosCommand.outcome(name: "contoso-exchange", one.context())
+                == Outcome(stdout: ViewGoldenTests.nagiosOne + "\n", exitCode: 1))
+    }
+
+    // MARK: Command line
+
+    @Test(arguments: [
+        (["--socket", "/s", "status"], ["status", "--socket", "/s"]),
+        (
+            ["--socket=/s", "--json", "deliveries", "retry", "3"],
+            ["deliveries", "retry", "3", "--socket=/s", "--json"]
+        ),
+        (["status", "--socket", "/s"], ["status", "--socket", "/s"]),
+        (
+            ["--json", "silence", "x", "--reason", "r", "--", "--for"],
+            ["silence", "x", "--reason", "r", "--json", "--", "--for"]
+        ),
+        ([], []),
+    ])
+    func globalOptionsMayComeFirst(given: [String], expected: [String]) {
+        #expect(Connwatchctl.hoistingGlobalOptions(given) == expected)
+    }
+
+    @Test func parsesEveryCommand() throws {
+        for args in [
+            ["status"], ["status", "x", "--json", "--socket", "/s"], ["history", "x", "--since", "12h"],
+            ["check", "--all"],
+            ["check", "a", "b"], ["alerts", "--all"], ["silence", "x", "--for", "24h", "--reason", "r"],
+            ["unsilence", "3"],
+            ["deliveries"], ["deliveries", "--json"], ["deliveries", "retry", "4"], ["reload"], ["nagios", "x"],
+            ["config", "check", "--json"], ["consent-url", "x", "--mip", "--json"], ["permissions", "teams"],
+            ["keyfile", "inspect", "f"],
+        ] {
+            _ = try Connwatchctl.parseAsRoot(args)
+        }
+        for bad in [
+            ["silence", "x", "--for", "soon", "--reason", "r"], ["silence", "x", "--for", "1h", "--reason", " "],
+            ["check", "a", "--all"], ["history", "x", "--since", "yesterday"], ["unsilence", "one"],
+        ] {
+            do {
+                _ = try Connwatchctl.parseAsRoot(bad)
+                Issue.record("parsed \(bad)")
+            } catch {
+                #expect(Connwatchctl.exitCode(for: error).rawValue == Exit.usage, "\(bad)")
+            }
+        }
+    }
+}
