@@ -24,8 +24,8 @@ done
 prefix=${prefix%/}
 D=${destdir%/}
 
-if [ -z "$D" ] && [ -d /run/systemd/system ]; then
-  systemctl disable --now connwatchd.service || true
+if [ -z "$D" ] && [ -d /run/systemd/system ] && [ -e "$prefix/lib/systemd/system/connwatchd.service" ]; then
+  systemctl disable --now connwatchd.service
 fi
 
 rm -f "$D$prefix/bin/connwatchd" "$D$prefix/bin/connwatchctl" \

@@ -20,7 +20,8 @@ adds only the LoadCredential= lines an operator adds):
   to that member and everything refused to an outsider, a reload by an operator;
 - a daemon that stops pinging the watchdog (SIGSTOP) is killed and restarted by systemd;
 - `systemctl stop` ends it cleanly (exit 0, result success);
-- systemd-analyze security on this very unit stays within the threshold.
+- systemd-analyze security on this very unit stays within the threshold;
+- apt-get remove stops the daemon and keeps configuration and history, purge removes them.
 
 Usage: systemd_boot.py --deb PATH --cache DIR
 CONNWATCH_BIN_DIR: where connwatch-sim is; CONNWATCH_NSPAWN_ARGS: extra systemd-nspawn
@@ -529,6 +530,21 @@ LoadCredential={w.names['c']}
         if offline.returncode != 0 or score > 1.5 or score_online > 1.5:
             fail(f"exposure {score} offline (rc {offline.returncode}), {score_online} in the container")
         step(f"systemd-analyze security: {score} offline, {score_online} on the loaded unit in the container")
+
+        # --- apt-get remove stops the daemon, keeps configuration and history --------
+        c.run("systemctl", "start", UNIT)
+        c.run("apt-get", "remove", "-y", "connwatch")
+        if c.run("systemctl", "is-active", UNIT, check=False).stdout.strip() not in ("inactive", "unknown"):
+            fail("apt-get remove left connwatchd running")
+        gone = [p for p in ("usr/bin/connwatchd", "usr/lib/systemd/system/" + UNIT) if (root / p).exists()]
+        kept = [p for p in ("etc/connwatch/connwatch.toml", "var/lib/connwatch/connwatch.sqlite") if (root / p).exists()]
+        if gone or len(kept) != 2:
+            fail(f"apt-get remove: still there {gone}, kept {kept}")
+        c.run("apt-get", "purge", "-y", "connwatch")
+        if (root / "var/lib/connwatch").exists() or (root / "etc/connwatch/connwatch.toml").exists():
+            fail("apt-get purge left the history or the configuration")
+        step("apt-get remove stops the daemon, keeps configuration and history; purge removes them")
+
         ok = True
     finally:
         if not ok:
