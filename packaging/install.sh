@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs connwatch: release binaries, the systemd unit, sysusers.d,
-# tmpfiles.d, the journal catalog, documentation, and an example /etc/connwatch/connwatch.toml
+# Installs connwatch: release binaries, the systemd unit, sysusers.d, tmpfiles.d, the
+# journal catalog, documentation, and an example /etc/connwatch/connwatch.toml
 # (never overwriting an existing one).
 #
 #   packaging/install.sh [--no-build] [--destdir DIR] [--prefix PREFIX]
@@ -29,7 +29,7 @@ while (($#)); do
     --prefix) prefix=$2; shift 2 ;;
     --prefix=*) prefix=${1#*=}; shift ;;
     --no-build) build=0; shift ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument: $1 (see --help)" >&2; exit 64 ;;
   esac
 done
