@@ -1,0 +1,240 @@
+import ConnwatchAlerting
+import ConnwatchCore
+import ConnwatchSimulator
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+
+@testable import ConnwatchDaemon
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The control server in process: a real daemon against the simulator, its socket served
+/// by `ControlService`, spoken to over the Unix socket from a plain thread.
+@Suite(.serialized) struct ControlServerTests {
+    static let tenant = "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41"
+    static let graph = "00000003-0000-0000-c000-000000000000"
+
+    struct Reply {
+        var status: Int
+        var head: String
+        var body: Data
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    }
+
+    /// One request on its own connection, on a thread (blocking I/O stays off the cooperative pool).
+    static func exchange(_ path: String, _ raw: String) async -> Reply {
+        await withCheckedContinuation { continuation in
+            Thread {
+                let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_un()
+                address.sun_family = sa_family_t(AF_UNIX)
+                withUnsafeMutableBytes(of: &address.sun_path) { b in
+                    let bytes = Array(path.utf8)
+                    b.copyBytes(from: bytes)
+                    b[bytes.count] = 0
+                }
+                _ = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
+                }
+                var tv = timeval(tv_sec: 30, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                _ = Array(raw.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                var data = Data()
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = recv(fd, &buffer, buffer.count, 0)
+                    if n <= 0 { break }
+                    data.append(contentsOf: buffer[0..<n])
+                }
+                close(fd)
+                let text = String(decoding: data, as: UTF8.self)
+                let parts = text.components(separatedBy: "\r\n\r\n")
+                let head = parts.first ?? ""
+                let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+                let body = Data(parts.dropFirst().joined(separator: "\r\n\r\n").utf8)
+                continuation.resume(returning: Reply(status: status, head: head, body: body))
+            }.start()
+        }
+    }
+
+    static func request(
+        _ path: String, _ method: String, _ target: String, body: String? = nil, headers: [String] = []
+    ) async -> Reply {
+        var raw = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        for h in headers { raw += h + "\r\n" }
+        if let body { raw += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        raw += "\r\n" + (body ?? "")
+        return await exchange(path, raw)
+    }
+
+    func app(_ n: Int, _ kind: ConnectorKind, secret: String, end: Date) -> App {
+        var a = App(
+            appId: String(format: "d0000000-0000-4000-8000-%012d", n), displayName: "\(kind)",
+            secrets: [ClientSecret(value: secret, end: end)])
+        for p in PermissionCatalog.requirements(for: kind).permissions where p.type == .application {
+            a.appRoles[PermissionCatalog.resource(p.resource).appId, default: []].append(p.name)
+        }
+        return a
+    }
+
+    @Test func routesOverTheSocket() async throws {
+        let secret = "Xq8~" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let soon = Date().addingTimeInterval(10 * 86400), later = Date().addingTimeInterval(300 * 86400)
+        var apps = [app(1, .exchange, secret: secret, end: soon), app(2, .onedrive, secret: secret, end: later)]
+        let scenario = { (apps: [App]) in
+            Scenario(tenants: [
+                Tenant(
+                    id: Self.tenant, domains: ["contoso.onmicrosoft.com"], displayName: "Contoso", subscriptions: [],
+                    missingResources: [], apps: apps)
+            ])
+        }
+        let sim = try await SimulatorServer.start(scenario: scenario(apps))
+        let dir = "/tmp/cwcs-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/creds", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try sim.writeCACertificate(to: dir + "/ca.pem")
+        for name in ["ex", "od"] {
+            FileManager.default.createFile(
+                atPath: dir + "/creds/" + name, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        }
+        let socketPath = dir + "/c.sock"
+        try """
+        [daemon]
+        check_interval = "1h"
+        database = "\(dir)/db.sqlite"
+        socket = "\(socketPath)"
+        ca_file = "\(dir)/ca.pem"
+
+        [cloud]
+        login_endpoint = "\(sim.baseURL)/login"
+        graph_endpoint = "\(sim.baseURL)/graph"
+        management_endpoint = "\(sim.baseURL)/arm"
+        office_management_endpoint = "\(sim.baseURL)/office"
+
+        [[connector]]
+        name = "ex"
+        kind = "exchange"
+        tenant_id = "\(Self.tenant)"
+        client_id = "d0000000-0000-4000-8000-000000000001"
+        client_secret_credential = "ex"
+
+        [[connector]]
+        name = "od"
+        kind = "onedrive"
+        tenant_id = "\(Self.tenant)"
+        client_id = "d0000000-0000-4000-8000-000000000002"
+        client_secret_credential = "od"
+
+        """.write(toFile: dir + "/c.toml", atomically: true, encoding: .utf8)
+
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let daemon = try await Daemon.start(
+            options: .init(configPath: dir + "/c.toml", credentialsDirectory: dir + "/creds", environment: [:]),
+            journal: JournalWriter(identifier: "connwatchd-test", forceStderr: true), logger: logger)
+        let scheduler = CheckScheduler(
+            clock: ContinuousClock(), interval: .seconds(3600), concurrency: 2,
+            connectors: daemon.configuration.connectors, job: { await daemon.check($0) })
+        let readiness = ControlReadiness()
+        let service = ControlService(
+            claim: try ControlSocketClaim.claim(path: socketPath),
+            backend: ControlBackend(daemon: daemon, scheduler: scheduler),
+            socketGroup: "no-such-group-here", readiness: readiness)
+        let group = ServiceGroup(services: [service], logger: logger)
+        let running = Task { try await group.run() }
+        await readiness.wait()
+        let s = socketPath
+        var replies = ""
+        func ask(_ method: String, _ target: String, body: String? = nil, headers: [String] = []) async -> Reply {
+            let r = await Self.request(s, method, target, body: body, headers: headers)
+            replies += r.head + String(decoding: r.body, as: UTF8.self)
+            return r
+        }
+
+        // Reads: nothing checked yet.
+        var r = await ask("GET", "/v1/status")
+        #expect(r.status == 200)
+        #expect(r.head.lowercased().contains("content-type: application/json"))
+        let pending = try StatusReport.decoder.decode(StatusReport.self, from: r.body)
+        #expect(pending.connectors.map(\.name) == ["ex", "od"])
+        #expect(pending.connectors.allSatisfy { $0.status == .unknown && $0.reason == .pending })
+        var mode = stat()
+        #expect(stat(s, &mode) == 0 && mode.st_mode & 0o777 == 0o660)
+
+        // Checks: fresh results in the reply.
+        r = await ask("POST", "/v1/connectors/ex/check")
+        #expect(r.status == 200)
+        let ex = try StatusReport.decoder.decode(ControlAPI.ConnectorReply.self, from: r.body).connector
+        #expect(ex.status == .warning && ex.reason == .secretExpiring)
+        r = await ask("POST", "/v1/check", body: #"{"connectors":["od"]}"#)
+        let od = try StatusReport.decoder.decode(StatusReport.self, from: r.body)
+        #expect(od.connectors.map(\.name) == ["od"] && od.connectors[0].status == .ok)
+        r = await ask("POST", "/v1/check", body: #"{"connectors":["od","zz"]}"#)
+        #expect(r.status == 404 && (r.json["error"] as? String)?.contains("\"zz\"") == true)
+        r = await ask("GET", "/v1/connectors/zz")
+        #expect(r.status == 404 && r.json["schema_version"] as? Int == 1)
+
+        // A silence takes effect at the next evaluation: the alert is recorded, suppressed.
+        r = await ask("POST", "/v1/silences", body: #"{"connector":"od","duration":"1h","reason":"test"}"#)
+        #expect(r.status == 201)
+        let silenceID = try #require((r.json["silence"] as? [String: Any])?["id"] as? Int)
+        apps[1].appRoles[Self.graph]?.removeAll { $0 == "Sites.ReadWrite.All" }
+        try await sim.replaceScenario(scenario(apps))
+        r = await ask("POST", "/v1/connectors/od/check")
+        #expect(
+            try StatusReport.decoder.decode(ControlAPI.ConnectorReply.self, from: r.body).connector.status == .critical)
+        r = await ask("GET", "/v1/alerts?all=true")
+        var alerts = try StatusReport.decoder.decode(ControlAPI.AlertsReply.self, from: r.body)
+        #expect(alerts.alerts.first { $0.connector == "od" }?.suppressed == true)
+        #expect(alerts.silences.map(\.id) == [Int64(silenceID)])
+        #expect(alerts.silences.first?.author == "root")
+        // Lifted: the still-firing alert is told.
+        r = await ask("DELETE", "/v1/silences/\(silenceID)")
+        #expect(r.status == 200)
+        _ = await ask("POST", "/v1/connectors/od/check")
+        r = await ask("GET", "/v1/alerts")
+        alerts = try StatusReport.decoder.decode(ControlAPI.AlertsReply.self, from: r.body)
+        let loud = alerts.alerts.first { $0.connector == "od" }
+        #expect(loud?.suppressed == false && loud?.cause == "silence_ended")
+        #expect(alerts.silences.isEmpty)
+
+        // Metrics.
+        r = await ask("GET", "/metrics")
+        let metrics = String(decoding: r.body, as: UTF8.self)
+        #expect(r.head.contains("text/plain; version=0.0.4"))
+        #expect(metrics.contains(#"connwatch_connector_status{connector="ex",kind="exchange",status="warning"} 1"#))
+        #expect(metrics.contains(#"connwatch_credential_days_left{connector="ex",check="secret_expiry"} 9"#))
+
+        // Browsers, unknown routes, malformed HTTP, bodies too large.
+        r = await ask("GET", "/v1/status", headers: ["Origin: http://evil.example"])
+        #expect(r.status == 403)
+        r = await ask("POST", "/v1/reload", headers: ["Referer: http://evil.example/"])
+        #expect(r.status == 403)
+        r = await ask("GET", "/v1/nothing")
+        #expect(r.status == 404 && (r.json["error"] as? String)?.hasPrefix("no such route") == true)
+        r = await Self.exchange(s, "NOT HTTP AT ALL\r\n\r\n")
+        #expect(r.status == 400)
+        r = await ask("POST", "/v1/silences", body: String(repeating: "x", count: 70_000))
+        #expect(r.status == 413)
+        r = await ask("POST", "/v1/silences", body: #"{"connector":"od","duration":"1y","reason":"x"}"#)
+        #expect(r.status == 400)
+
+        // Reload through the socket.
+        r = await ask("POST", "/v1/reload")
+        #expect(r.status == 200 && r.json["connectors"] as? Int == 2)
+
+        // A second claim while it serves is refused; shutdown removes the socket.
+        #expect(throws: ControlSocketError.self) { try ControlSocketClaim.claim(path: s) }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(!FileManager.default.fileExists(atPath: s))
+        await daemon.shutdown()
+        await sim.shutdown()
+        #expect(!replies.contains(secret), "no reply holds the client secret")
+    }
+}
