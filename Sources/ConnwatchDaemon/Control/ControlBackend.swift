@@ -106,16 +106,19 @@ actor StatusCache {
     func invalidate() { cached = nil }
 }
 
-/// Runs one reload at a time: two operators reloading at once get two whole reloads in turn.
+/// Runs one reload at a time, in arrival order: two operators reloading at once get two
+/// whole reloads in turn. Each reload waits for the one before it (a chain of tasks), never
+/// in a loop on the actor.
 actor ReloadGate {
-    private var running: Task<ConfigErrors?, Never>?
+    private var last: Task<ConfigErrors?, Never>?
 
     func run(_ body: @escaping @Sendable () async -> ConfigErrors?) async -> ConfigErrors? {
-        while let current = running { _ = await current.value }
-        let task = Task { await body() }
-        running = task
-        let result = await task.value
-        if running == task { running = nil }
-        return result
+        let previous = last
+        let task = Task {
+            _ = await previous?.value
+            return await body()
+        }
+        last = task
+        return await task.value
     }
 }

@@ -135,6 +135,10 @@ final class ControlSocketClaim: Sendable {
             )
             return
         }
+        // Already the group when it is the daemon's own (the packaged unit): no chown, which
+        // the unit's system call filter would refuse anyway.
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_gid == gid { return }
         if chown(path, uid_t.max, gid) != 0 {
             logger.warning("cannot give \(path) to group \(group): \(String(cString: strerror(errno)))")
         }
