@@ -61,5 +61,6 @@ chmod 0644 "$root/DEBIAN/md5sums"
 
 mkdir -p "$out"
 deb=$out/connwatch_${version}_${arch}.deb
-dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+# gzip: xz takes minutes on these ~80 MB static binaries (2 cores) for a 35% smaller file.
+dpkg-deb --root-owner-group -Zgzip -z6 --build "$root" "$deb" >/dev/null
 echo "$deb"
