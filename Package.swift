@@ -121,7 +121,13 @@ let package = Package(
         .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore"]),
         .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"]),
         .testTarget(name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator"]),
-        .testTarget(name: "ConnwatchCLITests", dependencies: ["ConnwatchCLI"]),
+        .testTarget(
+            name: "ConnwatchCLITests",
+            dependencies: [
+                "ConnwatchCLI", .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]),
         .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore"]),
     ],
     swiftLanguageModes: [.v6]
