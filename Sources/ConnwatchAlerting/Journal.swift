@@ -60,7 +60,10 @@ public struct JournalWriter: Sendable {
         ]
         if let id = entry.messageID { items.append("MESSAGE_ID=\(id)") }
         for (k, v) in entry.fields where JournalEntry.isValidFieldName(k) { items.append("\(k)=\(v)") }
-        return JournalWriter.sendv(items, file: file, line: line, function: function)
+        if JournalWriter.sendv(items, file: file, line: line, function: function) { return true }
+        // journald went away (or its socket is stale): the entry is not lost, it goes to stderr.
+        FileHandle.standardError.write(Data(JournalWriter.stderrLine(entry, identifier: identifier).utf8))
+        return false
     }
 
     /// One buffer per item, an iovec array pointing into them. Values may hold newlines.

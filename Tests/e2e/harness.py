@@ -161,7 +161,18 @@ def wait_journal(timeout=60, predicate=lambda e: True, **match):
         if entries:
             return entries
         time.sleep(0.3)
-    raise AssertionError(f"no journal entry for {match}")
+    raise AssertionError(f"no journal entry for {match}; {journal_diagnosis()}")
+
+
+def journal_diagnosis():
+    """What the journal looks like when an expected entry is missing, for the CI log."""
+    tag = f"connwatch-e2e-probe-{os.getpid()}-{time.time_ns()}"
+    subprocess.run(["systemd-cat", "-t", tag], input="probe", text=True)
+    time.sleep(1)
+    seen = bool(journal(SYSLOG_IDENTIFIER=tag))
+    daemons = subprocess.run(["pgrep", "-a", "systemd-journal"], capture_output=True, text=True).stdout.strip()
+    return (f"a probe entry {'was' if seen else 'was NOT'} read back; socket exists: "
+            f"{os.path.exists('/run/systemd/journal/socket')}; journald: {daemons or 'none running'}")
 
 
 def query(db, sql, *args):
