@@ -45,6 +45,8 @@ public struct TransportRequest: Sendable {
     public var headers: [(String, String)]
     public var body: Data?
     public var endpoint: String
+    /// This request's deadline; nil: ``TransportSettings/requestTimeout``.
+    public var timeout: TimeAmount?
 
     public init(
         method: HTTPMethod = .GET, url: String, headers: [(String, String)] = [], body: Data? = nil, endpoint: String
@@ -152,6 +154,12 @@ public final class HTTPTransport: Sendable {
         }
     }
 
+    /// One exchange without retries, whatever the status: the caller decides (webhook
+    /// deliveries keep their own durable schedule).
+    public func exchange(_ request: TransportRequest) async throws(EntraError) -> TransportResponse {
+        try await once(request)
+    }
+
     private func pause(_ d: Duration, _ request: TransportRequest) async throws(EntraError) {
         do { try await sleep(d) } catch { throw .timeout(endpoint: request.endpoint) }
     }
@@ -168,7 +176,7 @@ public final class HTTPTransport: Sendable {
         for (k, v) in request.headers { r.headers.add(name: k, value: v) }
         if let body = request.body { r.body = .bytes(ByteBuffer(data: body)) }
         do {
-            let response = try await client.execute(r, timeout: settings.requestTimeout)
+            let response = try await client.execute(r, timeout: request.timeout ?? settings.requestTimeout)
             let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
             if let contentLength, contentLength > settings.maxBodyBytes {
                 throw EntraError.badResponse(

@@ -14,7 +14,11 @@ extension HistoryStore {
     /// (its worker died). Ordered: a delivery is claimed only when no earlier delivery
     /// for the same connector and webhook is still pending or delivering, so a
     /// `resolved` never overtakes its `firing`.
-    public func claimDueDeliveries(now: Date, lease: Duration, limit: Int) async throws -> [ClaimedDelivery] {
+    /// `webhook`: only deliveries to this webhook (the worker caps deliveries per webhook,
+    /// so one slow endpoint cannot take every slot).
+    public func claimDueDeliveries(
+        now: Date, lease: Duration, limit: Int, webhook: String? = nil
+    ) async throws -> [ClaimedDelivery] {
         guard limit > 0 else { return [] }
         let leaseUntil = now.ms + lease.milliseconds
         return try await write("claiming deliveries") { db in
@@ -26,13 +30,14 @@ extension HistoryStore {
                     FROM delivery d JOIN notification n ON n.id = d.notification_id
                     WHERE ((d.status = 'pending' AND d.next_attempt_at <= :now)
                            OR (d.status = 'delivering' AND d.lease_until <= :now))
+                      AND (:webhook IS NULL OR d.webhook = :webhook)
                       AND NOT EXISTS (
                           SELECT 1 FROM delivery e
                           WHERE e.connector = d.connector AND e.webhook = d.webhook AND e.id < d.id
                             AND e.status IN ('pending', 'delivering'))
                     ORDER BY d.next_attempt_at, d.id
                     LIMIT :limit
-                    """, arguments: ["now": now.ms, "limit": limit])
+                    """, arguments: ["now": now.ms, "limit": limit, "webhook": webhook])
             let claim = try db.cachedStatement(
                 sql: "UPDATE delivery SET status = 'delivering', lease_until = ? WHERE id = ?")
             return try rows.map { row in
@@ -148,6 +153,24 @@ extension HistoryStore {
         }
     }
 
+    /// Daemon start-up: one daemon owns a database (its control socket is exclusive), so
+    /// every `delivering` row belongs to a process that is gone — a `kill -9` mid-send. They
+    /// are due again now, without waiting for their leases; the consumer deduplicates on the
+    /// unchanged `webhook-id` if the interrupted attempt did arrive.
+    ///
+    /// - Returns: how many were released.
+    @discardableResult
+    public func releaseAllLeases(now: Date) async throws -> Int {
+        try await write("releasing delivery leases") { db in
+            try db.execute(
+                sql: """
+                    UPDATE delivery SET status = 'pending', lease_until = NULL, next_attempt_at = min(next_attempt_at, ?)
+                    WHERE status = 'delivering'
+                    """, arguments: [now.ms])
+            return db.changesCount
+        }
+    }
+
     /// When the worker should wake next: the earliest `next_attempt_at` of a pending
     /// delivery or lease end of a delivering one; nil when the outbox is empty.
     public func nextDeliveryDue() async throws -> Date? {
@@ -159,6 +182,28 @@ extension HistoryStore {
                     FROM delivery WHERE status IN ('pending', 'delivering')
                     """
             ).map(Date.init(ms:))
+        }
+    }
+
+    /// Deliveries to webhooks that are no longer configured (removed on reload) cannot be
+    /// sent: pending ones become `dead`, saying why, so they do not wait forever.
+    ///
+    /// - Returns: how many were given up.
+    @discardableResult
+    public func abandonDeliveries(toWebhooksNotIn configured: Set<String>, now: Date) async throws -> Int {
+        try await write("abandoning deliveries of removed webhooks") { db in
+            var sql = """
+                UPDATE delivery SET status = 'dead', finished_at = ?, lease_until = NULL,
+                    last_error = 'the webhook is no longer configured'
+                WHERE (status = 'pending' OR (status = 'delivering' AND lease_until <= ?))
+                """
+            var arguments: StatementArguments = [now.ms, now.ms]
+            if !configured.isEmpty {
+                sql += " AND webhook NOT IN (\(Array(repeating: "?", count: configured.count).joined(separator: ", ")))"
+                arguments += StatementArguments(configured.sorted())
+            }
+            try db.execute(sql: sql, arguments: arguments)
+            return db.changesCount
         }
     }
 

@@ -231,3 +231,57 @@ import Testing
         #expect(try await store.goneWebhooks().isEmpty)
     }
 }
+
+@Suite struct OutboxWorkerSupportTests {
+    private func notify(_ store: HistoryStore, connector i: Int, id: String, webhooks: [String], at: Date) async throws {
+        try await store.commit(
+            CycleBatch(
+                at: at, connectors: [Fixture.cycle(i, at: at)],
+                notifications: [
+                    Fixture.outgoing(
+                        Fixture.notification(id, alertId: id, connector: Fixture.identity(i).name, state: .firing, at: at),
+                        webhooks: webhooks)
+                ]))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func claimingCanBeLimitedToOneWebhook(_ kind: StoreKind) async throws {
+        let (store, dir) = try kind.open()
+        defer { _ = dir }
+        let t0 = Fixture.t0
+        try await notify(store, connector: 1, id: "n1", webhooks: ["soc", "slack"], at: t0)
+        let slack = try await store.claimDueDeliveries(now: t0, lease: .seconds(60), limit: 10, webhook: "slack")
+        #expect(slack.map(\.webhook) == ["slack"])
+        let rest = try await store.claimDueDeliveries(now: t0, lease: .seconds(60), limit: 10)
+        #expect(rest.map(\.webhook) == ["soc"])
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func deliveriesToRemovedWebhooksAreGivenUp(_ kind: StoreKind) async throws {
+        let (store, dir) = try kind.open()
+        defer { _ = dir }
+        let t0 = Fixture.t0
+        try await notify(store, connector: 1, id: "n1", webhooks: ["soc", "old"], at: t0)
+        #expect(try await store.abandonDeliveries(toWebhooksNotIn: ["soc"], now: t0 + 1) == 1)
+        let byHook = Dictionary(uniqueKeysWithValues: try await store.deliveries().map { ($0.webhook, $0) })
+        #expect(byHook["old"]?.status == .dead && byHook["old"]?.lastError == "the webhook is no longer configured")
+        #expect(byHook["soc"]?.status == .pending)
+        // None configured: everything pending is given up.
+        #expect(try await store.abandonDeliveries(toWebhooksNotIn: [], now: t0 + 2) == 1)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func startUpReleasesEveryLeaseEvenUnexpired(_ kind: StoreKind) async throws {
+        let (store, dir) = try kind.open()
+        defer { _ = dir }
+        let t0 = Fixture.t0
+        try await notify(store, connector: 1, id: "n1", webhooks: ["soc"], at: t0)
+        let claimed = try await store.claimDueDeliveries(now: t0, lease: .seconds(75), limit: 10)
+        #expect(claimed.count == 1)
+        // The process died mid-send; the lease has 70 s to run. A restart does not wait for it.
+        #expect(try await store.recoverExpiredLeases(now: t0 + 5) == 0)
+        #expect(try await store.releaseAllLeases(now: t0 + 5) == 1)
+        let again = try await store.claimDueDeliveries(now: t0 + 5, lease: .seconds(75), limit: 10)
+        #expect(again.map(\.notificationId) == ["n1"] && again.first?.attempts == 0)
+    }
+}

@@ -58,10 +58,14 @@ public final class Daemon: Sendable {
     /// Check durations and result counts for `GET /metrics`.
     let checkMetrics = CheckMetrics()
     let state: Mutex<(configuration: Configuration, checker: ConnectorChecker)>
+    /// The webhooks and their HTTP client, swapped on reload; read by the delivery worker.
+    let webhookSink: WebhookSink
+    /// Sends the webhook outbox (its own service; `--once` drains it before exiting).
+    let deliveryWorker: DeliveryWorker
 
     private init(
         options: Options, logger: Logger, journal: JournalWriter, store: HistoryStore, coordinator: CycleCoordinator,
-        configuration: Configuration, checker: ConnectorChecker
+        configuration: Configuration, checker: ConnectorChecker, sender: WebhookSender
     ) {
         self.options = options
         self.logger = logger
@@ -69,6 +73,12 @@ public final class Daemon: Sendable {
         self.store = store
         self.coordinator = coordinator
         self.state = Mutex((configuration, checker))
+        let sink = WebhookSink(webhooks: configuration.webhooks, sender: sender)
+        self.webhookSink = sink
+        self.deliveryWorker = DeliveryWorker(
+            store: store, journal: journal, logger: logger,
+            policy: WebhookRetryPolicy(environment: options.environment), version: Daemon.version,
+            sink: { [sink] in sink.state.withLock { $0 } })
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
@@ -96,8 +106,10 @@ public final class Daemon: Sendable {
             throw .database("\(error)")
         }
         let checker: ConnectorChecker
+        let sender: WebhookSender
         do {
             checker = try makeChecker(configuration, environment: options.environment)
+            sender = try makeWebhookSender(configuration, environment: options.environment)
         } catch {
             throw .network("\(error)")
         }
@@ -110,7 +122,12 @@ public final class Daemon: Sendable {
         await coordinator.reconcile(now: now)
         return Daemon(
             options: options, logger: logger, journal: journal, store: store, coordinator: coordinator,
-            configuration: configuration, checker: checker)
+            configuration: configuration, checker: checker, sender: sender)
+    }
+
+    static func makeWebhookSender(_ c: Configuration, environment: [String: String]) throws(EntraError) -> WebhookSender {
+        try WebhookSender(
+            caFile: c.daemon.caFile, proxy: TransportSettings.proxy(configured: c.daemon.proxy, environment: environment))
     }
 
     static func makeChecker(_ c: Configuration, environment: [String: String]) throws(EntraError) -> ConnectorChecker {
@@ -166,6 +183,9 @@ public final class Daemon: Sendable {
             }
         }
         await coordinator.flush(now: Date())
+        // Cron users get their webhooks too: what is due now goes out (bounded); retries
+        // stay in the outbox for the next run or the daemon.
+        await deliveryWorker.drainDue(deadline: .now + .seconds(60))
         return await coordinator.status(version: Daemon.version)
     }
 
@@ -173,6 +193,7 @@ public final class Daemon: Sendable {
         await coordinator.flush(now: Date())
         try? await store.recordDaemonEvent(.stop, message: "", at: Date())
         await checker.clients.shutdown()
+        await webhookSink.state.withLock { $0.sender }.shutdown()
         try? store.close()
     }
 
@@ -212,6 +233,23 @@ public final class Daemon: Sendable {
                 await previous.clients.shutdown()
             }
         }
+        if old.daemon.caFile != fresh.daemon.caFile || old.daemon.proxy != fresh.daemon.proxy,
+            let sender = try? Daemon.makeWebhookSender(fresh, environment: options.environment)
+        {
+            let previous = webhookSink.state.withLock { sink in
+                defer { sink.sender = sender }
+                return sink.sender
+            }
+            Task { await previous.shutdown() }  // after the attempts in flight on it
+        }
+        webhookSink.state.withLock { $0.webhooks = fresh.webhooks }
+        // A webhook that answered 410 Gone gets deliveries again once its URL changes.
+        for hook in fresh.webhooks {
+            if let before = old.webhooks.first(where: { $0.name == hook.name }), before.url != hook.url {
+                try? await store.clearGoneWebhook(hook.name)
+            }
+        }
+        await deliveryWorker.wake()
         state.withLock { $0.configuration = fresh }
         await coordinator.reload(fresh, now: now)
         await scheduler?.update(

@@ -70,6 +70,21 @@ struct HeartbeatService: Service {
     }
 }
 
+/// Sends the webhook outbox. On SIGTERM it stops claiming; sends in flight finish within
+/// the group's shutdown limit, or their lease runs out and the next start sends them again
+/// under the same `webhook-id`.
+struct DeliveryService: Service {
+    let worker: DeliveryWorker
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await worker.run(keepGoing: { !Task.isShuttingDownGracefully })
+        } onGracefulShutdown: {
+            Task { await worker.wake() }
+        }
+    }
+}
+
 /// SIGHUP → reload, the same path as `connwatchctl reload`.
 struct ReloadService: Service {
     let daemon: Daemon
@@ -119,6 +134,7 @@ extension Daemon {
                 .init(service: SchedulerService(scheduler: scheduler, notifier: notifier)),
                 .init(service: HeartbeatService(daemon: self, scheduler: scheduler, controlReady: controlReady)),
                 .init(service: ReloadService(daemon: self, scheduler: scheduler)),
+                .init(service: DeliveryService(worker: deliveryWorker)),
                 // Last in, first out: on SIGTERM the socket closes before the checks drain.
                 .init(
                     service: ControlService(

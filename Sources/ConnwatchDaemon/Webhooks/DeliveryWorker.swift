@@ -1,0 +1,261 @@
+import ConnwatchAlerting
+import ConnwatchCore
+import ConnwatchStore
+import Foundation
+import Logging
+import Synchronization
+
+/// The current webhooks and their HTTP client, shared by the daemon (which swaps them on
+/// reload) and the delivery worker.
+public final class WebhookSink: Sendable {
+    public let state: Mutex<(webhooks: [WebhookConfig], sender: WebhookSender)>
+
+    public init(webhooks: [WebhookConfig], sender: WebhookSender) {
+        state = Mutex((webhooks, sender))
+    }
+}
+
+/// Sends the webhook outbox (SPEC §5, ops-facts §2.3). Deliveries are claimed from SQLite
+/// with a lease, so a crash mid-send is recovered by the next process; each attempt is
+/// recorded; the next one follows ``WebhookRetryPolicy``. Per (connector, webhook) the
+/// store hands out deliveries in order, so a `resolved` never overtakes its `firing`.
+///
+/// A slow or dead endpoint cannot delay checks (this runs on its own task) or other
+/// webhooks: each webhook has its own cap of concurrent deliveries, under a global one.
+public actor DeliveryWorker {
+    public struct Limits: Sendable {
+        /// Concurrent deliveries over all webhooks.
+        public var total = 16
+        /// Concurrent deliveries to one webhook.
+        public var perWebhook = 4
+        /// Longest sleep between two looks at the outbox (new alerts, operator retries).
+        public var poll: Duration = .seconds(1)
+
+        public init() {}
+    }
+
+    public typealias Sink = @Sendable () -> (webhooks: [WebhookConfig], sender: WebhookSender)
+
+    let store: HistoryStore
+    let journal: JournalWriter
+    let logger: Logger
+    let policy: WebhookRetryPolicy
+    let limits: Limits
+    let version: String
+    /// The current webhooks and sender (they change on reload).
+    let sink: Sink
+
+    private var inFlight: [String: Int] = [:]
+    private var total = 0
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var wakePending = false
+    private var lastConfigured: Set<String>?
+
+    public init(
+        store: HistoryStore, journal: JournalWriter, logger: Logger, policy: WebhookRetryPolicy,
+        limits: Limits = Limits(), version: String, sink: @escaping Sink
+    ) {
+        self.store = store
+        self.journal = journal
+        self.logger = logger
+        self.policy = policy
+        self.limits = limits
+        self.version = version
+        self.sink = sink
+    }
+
+    /// Runs until the task is cancelled or `keepGoing` says stop. Sends in flight are let finish.
+    /// Called once the daemon owns its control socket: deliveries left `delivering` by a
+    /// previous process are due again at once.
+    public func run(keepGoing: @escaping @Sendable () -> Bool = { true }) async {
+        do {
+            let n = try await store.releaseAllLeases(now: Date())
+            if n > 0 { logger.notice("webhooks: \(n) deliveries interrupted by the previous process are due again") }
+        } catch {
+            logger.error("webhooks: cannot read the outbox: \(error)")
+        }
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled && keepGoing() {
+                let started = await startDue(group: &group)
+                if started == 0 { await waitForWork() }
+            }
+        }
+    }
+
+    /// `--once`: sends what is due now (first attempts, and retries whose time has come),
+    /// waiting for the answers, until nothing is due or the deadline passes. Later retries
+    /// stay in the outbox for the next run.
+    public func drainDue(deadline: ContinuousClock.Instant) async {
+        _ = try? await store.recoverExpiredLeases(now: Date())
+        await withDiscardingTaskGroup { group in
+            while ContinuousClock.now < deadline {
+                let started = await startDue(group: &group)
+                if started == 0 && total == 0 { break }
+                await waitForWork()
+            }
+        }
+    }
+
+    /// Wakes the loop (a delivery finished, an operator asked for a retry).
+    public func wake() {
+        if let w = waiter {
+            waiter = nil
+            w.resume()
+        } else {
+            wakePending = true
+        }
+    }
+
+    /// Claims and starts every due delivery there is room for. Returns how many started.
+    private func startDue(group: inout DiscardingTaskGroup) async -> Int {
+        let (webhooks, sender) = sink()
+        let now = Date()
+        let configured = Set(webhooks.map(\.name))
+        if configured != lastConfigured {
+            lastConfigured = configured
+            do {
+                let n = try await store.abandonDeliveries(toWebhooksNotIn: configured, now: now)
+                if n > 0 { logger.warning("webhooks: \(n) deliveries to removed webhooks given up") }
+            } catch {
+                logger.error("webhooks: cannot update the outbox: \(error)")
+            }
+        }
+        var started = 0
+        for hook in webhooks {
+            let free = min(limits.perWebhook - inFlight[hook.name, default: 0], limits.total - total)
+            guard free > 0 else { continue }
+            let claimed: [ClaimedDelivery]
+            do {
+                // The lease outlives the attempt's timeout: a live sender always records first.
+                claimed = try await store.claimDueDeliveries(
+                    now: now, lease: hook.timeout.swiftDuration + .seconds(60), limit: free, webhook: hook.name)
+            } catch {
+                logger.error("webhooks: cannot claim deliveries: \(error)")
+                return started
+            }
+            for delivery in claimed {
+                inFlight[hook.name, default: 0] += 1
+                total += 1
+                started += 1
+                group.addTask {
+                    await self.deliver(delivery, hook: hook, sender: sender)
+                    await self.finished(hook.name)
+                }
+            }
+        }
+        return started
+    }
+
+    private func finished(_ webhook: String) {
+        inFlight[webhook, default: 1] -= 1
+        total -= 1
+        wake()
+    }
+
+    private func waitForWork() async {
+        if wakePending {
+            wakePending = false
+            return
+        }
+        var sleep = limits.poll
+        if total == 0, let due = try? await store.nextDeliveryDue() {
+            let until = Duration.seconds(max(0, due.timeIntervalSinceNow))
+            sleep = max(.milliseconds(20), min(sleep, until))
+        }
+        if wakePending {
+            wakePending = false
+            return
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            waiter = c
+            Task { [sleep] in
+                try? await Task.sleep(for: sleep)
+                await self.wake()
+            }
+        }
+        wakePending = false
+    }
+
+    /// One attempt: render, sign, send, record, decide.
+    nonisolated func deliver(_ d: ClaimedDelivery, hook: WebhookConfig, sender: WebhookSender) async {
+        let attempt = d.attempts + 1
+        let body: Data
+        do {
+            body = try WebhookFormats.render(hook.format, standardPayload: d.body)
+        } catch {
+            await record(d, hook: hook, attempt: attempt, at: Date(), status: nil,
+                error: "cannot render the \(hook.format) payload: \(error)", duration: .zero, outcome: .dead)
+            return
+        }
+        let sentAt = Date()
+        let keys = hook.signingSecrets.compactMap { try? StandardWebhooks.key($0) }
+        var headers = StandardWebhooks.headers(
+            id: d.notificationId, timestamp: Int(sentAt.timeIntervalSince1970), body: body, keys: keys)
+        headers.append(("content-type", "application/json"))
+        headers.append(("user-agent", "connwatch/\(version)"))
+        let started = ContinuousClock.now
+        let result = await sender.send(
+            webhook: hook.name, url: hook.url, headers: headers, body: body, timeout: hook.timeout.swiftDuration)
+        let duration = ContinuousClock.now - started
+        let at = Date()
+        let outcome: AttemptOutcome
+        switch policy.decide(attempt: attempt, result: result) {
+        case .delivered: outcome = .delivered
+        case .retry(let after): outcome = .retry(at: at.addingTimeInterval(after.seconds))
+        case .dead: outcome = .dead
+        case .gone: outcome = .gone
+        }
+        var status: Int?
+        if case .response(let s, _) = result { status = s }
+        await record(
+            d, hook: hook, attempt: attempt, at: at, status: status, error: result.errorText, duration: duration,
+            outcome: outcome)
+    }
+
+    nonisolated private func record(
+        _ d: ClaimedDelivery, hook: WebhookConfig, attempt: Int, at: Date, status: Int?, error: String?,
+        duration: Duration, outcome: AttemptOutcome
+    ) async {
+        do {
+            try await store.recordAttempt(
+                deliveryID: d.id, at: at, httpStatus: status, error: error, duration: duration, outcome: outcome)
+        } catch {
+            // Lease lost (the webhook was removed meanwhile) or the disk failed: the lease
+            // runs out and the delivery is claimed again; the consumer dedups on webhook-id.
+            logger.error("webhooks: cannot record delivery \(d.id): \(error)")
+            return
+        }
+        let what = "delivery \(d.id) (\(d.eventType), connector \(d.connector)) to webhook \(hook.name)"
+        switch outcome {
+        case .delivered:
+            logger.info("webhooks: \(what) delivered on attempt \(attempt)")
+        case .retry(let next):
+            logger.warning(
+                "webhooks: \(what) attempt \(attempt) failed: \(error ?? "?"); next attempt at \(RFC3339.string(next))")
+        case .gone:
+            logger.error(
+                "webhooks: \(what): the endpoint answered 410 Gone; no more deliveries to \(hook.name) until its URL changes or an operator retries one (connwatchctl deliveries retry ID)"
+            )
+        case .dead:
+            logger.error("webhooks: \(what) given up after \(attempt) attempts: \(error ?? "?")")
+            journal.send(
+                JournalEntry(
+                    message:
+                        "webhook \(hook.name): delivery \(d.id) of \(d.eventType) for connector \(d.connector) given up after \(attempt) attempts (last: \(error ?? "?")); resend with connwatchctl deliveries retry \(d.id)",
+                    priority: 3, messageID: MessageIDs.deliveryDead,
+                    fields: [
+                        ("CONNWATCH_WEBHOOK", hook.name), ("CONNWATCH_DELIVERY_ID", String(d.id)),
+                        ("CONNWATCH_CONNECTOR", d.connector), ("CONNWATCH_NOTIFICATION_ID", d.notificationId),
+                        ("CONNWATCH_EVENT", d.eventType.rawValue), ("CONNWATCH_ATTEMPTS", String(attempt)),
+                        ("CONNWATCH_LAST_ERROR", error ?? ""),
+                    ]))
+        }
+    }
+}
+
+extension Duration {
+    /// As fractional seconds.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
