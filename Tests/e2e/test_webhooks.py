@@ -252,12 +252,12 @@ def test_webhook_behaviours(tmp_path):
     rx.script["/slow"] = [(200, {}, 4)]
     rx.script["/redirect"] = [(302, {"Location": base + "/redirect-target"}, 0)] * 20
     run = w.run
-    hooks = [
+    hooks = [  # the slow one first: were deliveries sent one after another, it would hold up the rest
+        {"name": f"slow-{run}", "url": base + "/slow", "timeout": "2s"},
         {"name": f"ok-{run}", "url": base + "/ok", "secret_credential": ["k1", "k2"]},
         {"name": f"flaky-{run}", "url": base + "/flaky", "secret_credential": "k1"},
         {"name": f"throttle-{run}", "url": base + "/throttle"},
         {"name": f"gone-{run}", "url": base + "/gone"},
-        {"name": f"slow-{run}", "url": base + "/slow", "timeout": "2s"},
         {"name": f"refused-{run}", "url": f"http://127.0.0.1:{refused}/x"},
         {"name": f"redirect-{run}", "url": base + "/redirect"},
         {"name": f"tls-{run}", "url": f"https://127.0.0.1:{rxs.port}/tls", "secret_credential": "k2"},
@@ -300,6 +300,9 @@ def test_webhook_behaviours(tmp_path):
         # A slow endpoint times out (2 s) and is retried; it does not hold up the others.
         slow = wait_for(lambda: len(rx.at("/slow")) >= 2 and rx.at("/slow"), 40, "the retry after a timeout")
         assert {r["headers"]["webhook-id"] for r in slow} == {nid}
+        assert firing[0]["at"] < slow[0]["at"] + 1.5, "a slow webhook held up another one"
+        print("\none signed delivery as the receiver saw it:\n" + "\n".join(
+            f"{k}: {v}" for k, v in firing[0]["headers"].items()) + "\n\n" + firing[0]["body"].decode())
 
         # TLS with the test CA from ca_file; slack and teams payloads.
         tls = wait_for(lambda: rxs.at("/tls"), 30, "the TLS delivery")
@@ -457,3 +460,29 @@ def test_durable_delivery_across_kill_and_receiver_outage(tmp_path):
         sim.stop()
         if rx:
             rx.stop()
+
+
+def test_once_sends_what_is_due_before_exiting(tmp_path):
+    """connwatchd --once (cron) delivers the alerts of its cycle before it exits; a second run
+    with nothing new sends nothing again."""
+    import subprocess
+    w = World(tmp_path, [("ex", "exchange", iso(10), None)])
+    sim = Simulator(tmp_path, w.scenario())
+    rx = Receiver()
+    key = whsec()
+    w.write_secret("k", key)
+    w.write_config(sim, sim.ca, [{"name": "cron", "url": f"http://127.0.0.1:{rx.port}/cron",
+                                  "secret_credential": "k"}])
+    try:
+        cmd = [BIN / "connwatchd", "--once", "--config", w.config, "--credentials-dir", w.creds]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1, r.stdout + r.stderr  # warning: the secret expires in 10 days
+        got = rx.at("/cron")
+        assert len(got) == 1, "the alert is delivered before --once exits"
+        Webhook(key).verify(got[0]["body"], got[0]["headers"])
+        assert [d["status"] for d in deliveries(w.db)] == ["delivered"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and len(rx.at("/cron")) == 1
+    finally:
+        sim.stop()
+        rx.stop()
