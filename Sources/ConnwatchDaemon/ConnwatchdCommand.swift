@@ -58,7 +58,11 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(
-                options: .init(configPath: config, credentialsDirectory: dir, environment: environment),
+                options: {
+                    var o = Daemon.Options(configPath: config, credentialsDirectory: dir, environment: environment)
+                    o.claimControlSocket = !once
+                    return o
+                }(),
                 journal: journal,
                 logger: logger)
         } catch {

@@ -549,13 +549,14 @@ def read_until_closed(s, timeout=30):
 
 
 def test_socket_is_claimed_safely(env):
-    # A second daemon on the same socket refuses to start, and the first keeps serving.
-    other = env.tmp / "other.toml"
-    other.write_text(env.config.read_text().replace(str(env.db), str(env.tmp / "other.sqlite")))
-    second = Daemon(env.tmp, other, env.creds, env.notify, name="second")
-    assert second.wait(60) != 0
+    # A second daemon on the same configuration refuses to start (75) before it touches the
+    # database, and the first keeps serving.
+    events = query(env.db, "SELECT count(*) FROM daemon_event")[0][0]
+    second = Daemon(env.tmp, env.config, env.creds, env.notify, name="second")
+    assert second.wait(60) == 75
     log = (env.tmp / "second.log").read_text()
     assert "another connwatchd is serving the control socket" in log, log
+    assert query(env.db, "SELECT count(*) FROM daemon_event")[0][0] == events, "the second daemon wrote history"
     assert env.ctl("status").returncode == 0
 
     # kill -9 leaves a stale socket file: the next daemon replaces it.

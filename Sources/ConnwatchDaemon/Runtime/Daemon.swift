@@ -18,6 +18,9 @@ public final class Daemon: Sendable {
         public var configPath: String
         public var credentialsDirectory: String?
         public var environment: [String: String]
+        /// Claim the control socket before the database is touched, so a second daemon on the
+        /// same configuration stops before it changes anything (connwatchd does; `--once` does not).
+        public var claimControlSocket = false
 
         public init(configPath: String, credentialsDirectory: String?, environment: [String: String]) {
             self.configPath = configPath
@@ -30,20 +33,25 @@ public final class Daemon: Sendable {
         case configuration(ConfigErrors)
         case database(String)
         case network(String)
+        /// Another daemon serves the control socket, or it cannot be claimed.
+        case socket(String)
 
         public var description: String {
             switch self {
             case .configuration(let e): e.description
             case .database(let d): d
             case .network(let d): d
+            case .socket(let d): d
             }
         }
 
-        /// sysexits: 78 configuration, 73 cannot create the database, 70 otherwise.
+        /// sysexits: 78 configuration, 73 cannot create the database, 75 the control socket is
+        /// taken (try again later), 70 otherwise.
         public var exitCode: Int32 {
             switch self {
             case .configuration: 78
             case .database: 73
+            case .socket: 75
             case .network: 70
             }
         }
@@ -60,13 +68,16 @@ public final class Daemon: Sendable {
     let state: Mutex<(configuration: Configuration, checker: ConnectorChecker)>
     /// The webhooks and their HTTP client, swapped on reload; read by the delivery worker.
     let webhookSink: WebhookSink
+    /// The control socket, when claimed at start (``Options/claimControlSocket``).
+    let socketClaim: ControlSocketClaim?
     /// Sends the webhook outbox (its own service; `--once` drains it before exiting).
     let deliveryWorker: DeliveryWorker
 
     private init(
         options: Options, logger: Logger, journal: JournalWriter, store: HistoryStore, coordinator: CycleCoordinator,
-        configuration: Configuration, checker: ConnectorChecker, sender: WebhookSender
+        configuration: Configuration, checker: ConnectorChecker, sender: WebhookSender, socketClaim: ControlSocketClaim?
     ) {
+        self.socketClaim = socketClaim
         self.options = options
         self.logger = logger
         self.journal = journal
@@ -96,6 +107,15 @@ public final class Daemon: Sendable {
         } catch {
             throw .configuration(error)
         }
+        var claim: ControlSocketClaim?
+        if options.claimControlSocket {
+            do {
+                claim = try ControlSocketClaim.claim(
+                    path: ControlSocketClaim.path(settings: configuration.daemon, environment: options.environment))
+            } catch {
+                throw .socket(error.description)
+            }
+        }
         let path = configuration.daemon.databasePath(stateDirectory: options.environment["STATE_DIRECTORY"])
         let store: HistoryStore
         let snapshot: StoreSnapshot
@@ -122,7 +142,7 @@ public final class Daemon: Sendable {
         await coordinator.reconcile(now: now)
         return Daemon(
             options: options, logger: logger, journal: journal, store: store, coordinator: coordinator,
-            configuration: configuration, checker: checker, sender: sender)
+            configuration: configuration, checker: checker, sender: sender, socketClaim: claim)
     }
 
     static func makeWebhookSender(_ c: Configuration, environment: [String: String]) throws(EntraError) -> WebhookSender {

@@ -120,13 +120,17 @@ extension Daemon {
             clock: ContinuousClock(), interval: c.daemon.checkInterval.swiftDuration, concurrency: c.daemon.concurrency,
             connectors: c.connectors, lastChecked: last, job: { [self] connector in await self.check(connector) })
         let claim: ControlSocketClaim
-        do {
-            claim = try ControlSocketClaim.claim(
-                path: ControlSocketClaim.path(settings: c.daemon, environment: options.environment))
-        } catch {
-            logger.critical("\(error)")
-            await shutdown()
-            throw error
+        if let early = socketClaim {
+            claim = early
+        } else {
+            do {
+                claim = try ControlSocketClaim.claim(
+                    path: ControlSocketClaim.path(settings: c.daemon, environment: options.environment))
+            } catch {
+                logger.critical("\(error)")
+                await shutdown()
+                throw error
+            }
         }
         let controlReady = ControlReadiness()
         var config = ServiceGroupConfiguration(
