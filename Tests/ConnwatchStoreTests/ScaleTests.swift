@@ -60,7 +60,7 @@ import Testing
         let streamTime = clock.now - start
         #expect(streamed.count > encoded.count / 2)
 
-        let size = try await store.checkpointedSize()
+        let size = try await store.fileSizeAfterCheckpoint()
         print(
             """
             [ConnwatchStore scale] 10,000 connectors × 6 checks:
@@ -96,10 +96,10 @@ import Testing
         }
         // Day 0 establishes the rows; growth is measured over the 7 days after.
         for hour in 0..<24 { try await store.commit(cycle(hour: hour)) }
-        let before = try await store.checkpointedSize()
+        let before = try await store.fileSizeAfterCheckpoint()
         let historyBefore = try await store.count("result_history")
         for hour in 24..<(24 * 8) { try await store.commit(cycle(hour: hour)) }
-        let after = try await store.checkpointedSize()
+        let after = try await store.fileSizeAfterCheckpoint()
         let historyAfter = try await store.count("result_history")
         #expect(historyAfter - historyBefore == connectors * 7)  // one change per connector per day, no more
         let perConnectorPerDay = Double(after - before) / Double(connectors * 7)

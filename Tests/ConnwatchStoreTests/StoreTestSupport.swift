@@ -114,7 +114,7 @@ extension HistoryStore {
     }
 
     /// Checkpoints the WAL into the main file and returns the file's size in bytes.
-    func checkpointedSize() async throws -> Int {
+    func fileSizeAfterCheckpoint() async throws -> Int {
         try await writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
