@@ -172,14 +172,20 @@ extension HistoryStore {
     }
 
     /// When the worker should wake next: the earliest `next_attempt_at` of a pending
-    /// delivery or lease end of a delivering one; nil when the outbox is empty.
+    /// delivery or lease end of a delivering one, counting only the head of each
+    /// (connector, webhook) queue — one waiting behind an earlier delivery is not due
+    /// however old it is; nil when the outbox is empty.
     public func nextDeliveryDue() async throws -> Date? {
         try await read("reading the outbox") { db in
             try Int64.fetchOne(
                 db,
                 sql: """
-                    SELECT min(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END)
-                    FROM delivery WHERE status IN ('pending', 'delivering')
+                    SELECT min(CASE d.status WHEN 'pending' THEN d.next_attempt_at ELSE d.lease_until END)
+                    FROM delivery d WHERE d.status IN ('pending', 'delivering')
+                      AND NOT EXISTS (
+                          SELECT 1 FROM delivery e
+                          WHERE e.connector = d.connector AND e.webhook = d.webhook AND e.id < d.id
+                            AND e.status IN ('pending', 'delivering'))
                     """
             ).map(Date.init(ms:))
         }

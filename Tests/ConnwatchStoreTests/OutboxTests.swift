@@ -271,6 +271,23 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func aDeliveryWaitingBehindAnEarlierOneIsNotDue(_ kind: StoreKind) async throws {
+        let (store, dir) = try kind.open()
+        defer { _ = dir }
+        let t0 = Fixture.t0
+        try await notify(store, connector: 1, id: "n1", webhooks: ["soc"], at: t0)
+        try await notify(store, connector: 1, id: "n2", webhooks: ["soc"], at: t0 + 1)
+        let first = try await store.claimDueDeliveries(now: t0 + 1, lease: .seconds(60), limit: 10)
+        #expect(first.map(\.notificationId) == ["n1"])
+        try await store.recordAttempt(
+            deliveryID: first[0].id, at: t0 + 2, httpStatus: 500, error: "HTTP 500", duration: .milliseconds(5),
+            outcome: .retry(at: t0 + 3600))
+        // n2 has been due since t0+1, but waits for n1: the outbox is next due at n1's retry.
+        #expect(try await store.nextDeliveryDue() == t0 + 3600)
+        #expect(try await store.claimDueDeliveries(now: t0 + 10, lease: .seconds(60), limit: 10).isEmpty)
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func startUpReleasesEveryLeaseEvenUnexpired(_ kind: StoreKind) async throws {
         let (store, dir) = try kind.open()
         defer { _ = dir }

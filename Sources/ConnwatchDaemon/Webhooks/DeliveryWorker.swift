@@ -120,6 +120,9 @@ public actor DeliveryWorker {
                 logger.error("webhooks: cannot update the outbox: \(error)")
             }
         }
+        // Claiming is a write transaction: only when something is due (a read) — an idle
+        // outbox, or one waiting for its next retry, costs no writes.
+        guard let due = try? await store.nextDeliveryDue(), due <= now else { return 0 }
         var started = 0
         for hook in webhooks {
             let free = min(limits.perWebhook - inFlight[hook.name, default: 0], limits.total - total)
@@ -158,9 +161,9 @@ public actor DeliveryWorker {
             return
         }
         var sleep = limits.poll
-        if total == 0, let due = try? await store.nextDeliveryDue() {
-            let until = Duration.seconds(max(0, due.timeIntervalSinceNow))
-            sleep = max(.milliseconds(20), min(sleep, until))
+        if total == 0, let due = try? await store.nextDeliveryDue(), due.timeIntervalSinceNow > 0 {
+            // Something is due soon: wake for it (a due one that could not start waits a poll).
+            sleep = max(.milliseconds(20), min(sleep, .seconds(due.timeIntervalSinceNow)))
         }
         if wakePending {
             wakePending = false
