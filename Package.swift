@@ -103,6 +103,15 @@ let package = Package(
         ),
         .executableTarget(name: "connwatchd", dependencies: ["ConnwatchDaemon"]),
         .executableTarget(name: "connwatchctl", dependencies: ["ConnwatchCLI"]),
+        // Benchmark only (benchmarks/run.sh): history growth over simulated days through the
+        // daemon's real CycleCoordinator and HistoryStore. Not a product: not packaged.
+        .executableTarget(
+            name: "connwatch-history-bench",
+            dependencies: [
+                "ConnwatchDaemon", "ConnwatchCore", "ConnwatchStore", "ConnwatchAlerting",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "connwatch-sim",
             dependencies: [
