@@ -82,18 +82,16 @@ struct APIRequester: Sendable {
 }
 
 /// ISO 8601 as Microsoft writes it: `2027-05-01T00:00:00Z`, with 0–7 fractional digits.
+/// Whole seconds (the fraction is dropped). A missing zone (`…T00:00:00.123`) means UTC.
 enum MicrosoftDate {
     static func parse(_ s: String) -> Date? {
-        var t = s
-        if let dot = t.firstIndex(of: "."), let end = t[dot...].firstIndex(where: { !$0.isNumber && $0 != "." }) {
-            t.removeSubrange(dot..<end)
-        } else if let dot = t.firstIndex(of: ".") {
-            t.removeSubrange(dot...)
-            t += "Z"
+        // Integer parsing, not ISO8601DateFormatter (~0.2 ms to create one): a cycle reads
+        // several dates per connector.
+        if let d = CivilTime.parseTimestamp(s, keepFraction: false) { return d }
+        if s.contains("."), !s.hasSuffix("Z"), !s.hasSuffix("z") {
+            return CivilTime.parseTimestamp(s + "Z", keepFraction: false)
         }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: t)
+        return nil
     }
 }
 

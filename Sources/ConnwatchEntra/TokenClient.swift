@@ -13,9 +13,21 @@ public enum ClientCredential: Sendable {
     var cacheFingerprint: String {
         switch self {
         case .secret(let s):
-            "s:" + s.withValue { SHA256.hash(data: Data($0.utf8)).map { String(format: "%02x", $0) }.joined() }
+            "s:" + s.withValue { Self.hex(SHA256.hash(data: Data($0.utf8))) }
         case .certificate(let c, _): "c:" + c.sha1Thumbprint
         }
+    }
+
+    /// Lower-case hex (`String(format:)` per byte costs more than the hash).
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -84,8 +96,23 @@ public actor TokenClient {
         inFlight[key] = task
         defer { inFlight[key] = nil }
         let token = try await Self.value(of: task)
-        cache[key] = token
+        // A forced token is kept only to replace an older one: callers that force want a
+        // fresh proof each time, and keeping a token per connector and resource would hold
+        // ~5 KB each for nothing (tens of thousands at 10,000 connectors).
+        if !forceRefresh || cache[key] != nil {
+            cache[key] = token
+            insertions += 1
+            if insertions % 1024 == 0 { dropExpired() }
+        }
         return token
+    }
+
+    private var insertions = 0
+
+    /// Forgets tokens past their refresh margin (they would be fetched anew anyway).
+    private func dropExpired() {
+        let t = now()
+        cache = cache.filter { $0.value.expiresAt.timeIntervalSince(t) > refreshMargin }
     }
 
     /// Forgets every cached token (on reload, when credentials may have changed).

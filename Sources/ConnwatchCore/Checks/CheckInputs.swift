@@ -146,18 +146,14 @@ public struct ExpiryThresholds: Sendable, Equatable {
 }
 
 enum Format {
+    /// `9 Dec 2026` (UTC).
     static func day(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "d MMM yyyy"
-        return f.string(from: d)
+        CivilTime(d).dayMonthYear
     }
 
+    /// `2026-12-09T00:00:00Z`
     static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: d)
+        CivilTime(d).rfc3339
     }
 
     /// "in 12 days", "today", "3 days ago".

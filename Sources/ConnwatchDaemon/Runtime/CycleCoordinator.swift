@@ -98,15 +98,17 @@ public actor CycleCoordinator {
             logger.error("cannot record the configured connectors: \(error)")
         }
         let silencesNow = silences
+        // Computed once: it is a set of every (connector, check), 60,000 at 10,000 connectors.
+        let present = presentKeys
         let r = AlertStateMachine.reconcile(
-            states: alertStates, present: presentKeys, now: now, settings: settings.alerts,
+            states: alertStates, present: present, now: now, settings: settings.alerts,
             isSilenced: { silencesNow.covers(connector: $0, at: now) }, nextID: { NotificationID.uuidV7(at: now) })
         for key in r.forget {
             alertStates[key] = nil
             pendingForget.append(key)
         }
         for action in r.actions { enqueue(action.notification, identity: nil) }
-        for key in shown.keys where !presentKeys.contains(key) {
+        for key in shown.keys where !present.contains(key) {
             shown[key] = nil
             failures[key] = nil
         }
