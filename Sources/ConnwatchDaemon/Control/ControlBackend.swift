@@ -57,7 +57,7 @@ final class ControlBackend: Sendable {
         return MetricsExposition(
             report: report, checks: daemon.checkMetrics.snapshot(), consecutiveFailures: failures,
             deliveries: deliveries, firingAlerts: firing, activeSilences: silences, commitFailures: commitFailures,
-            now: now
+            now: now, webhookAttempts: daemon.deliveryWorker.metrics.snapshot()
         ).render()
     }
 

@@ -48,6 +48,23 @@ final class CheckMetrics: Sendable {
     func snapshot() -> Snapshot { state.withLock { $0 } }
 }
 
+/// Webhook attempts since the daemon started, by webhook and outcome (`delivered`, `retry`,
+/// `dead`, `gone`).
+final class DeliveryMetrics: Sendable {
+    struct Key: Sendable, Hashable {
+        var webhook: String
+        var outcome: String
+    }
+
+    private let state = Mutex([Key: Int]())
+
+    func record(webhook: String, outcome: String) {
+        state.withLock { $0[Key(webhook: webhook, outcome: outcome), default: 0] += 1 }
+    }
+
+    func snapshot() -> [Key: Int] { state.withLock { $0 } }
+}
+
 /// The Prometheus text exposition format, version 0.0.4, of the daemon's state. Pure: the
 /// caller gathers the inputs.
 struct MetricsExposition {
@@ -62,6 +79,7 @@ struct MetricsExposition {
     var activeSilences: Int
     var commitFailures: Int
     var now: Date
+    var webhookAttempts: [DeliveryMetrics.Key: Int] = [:]
 
     func render() -> String {
         var out = ""
@@ -194,6 +212,12 @@ struct MetricsExposition {
             "Webhook deliveries in the outbox that are not delivered, by status (pending, delivering, dead, gone).")
         for status in ["pending", "delivering", "dead", "gone"] {
             sample("connwatch_webhook_deliveries", [("status", status)], Double(deliveries[status] ?? 0))
+        }
+        family(
+            "connwatch_webhook_attempts_total", "counter",
+            "Webhook delivery attempts since connwatchd started, by webhook and outcome (delivered, retry, dead, gone).")
+        for (key, n) in webhookAttempts.sorted(by: { ($0.key.webhook, $0.key.outcome) < ($1.key.webhook, $1.key.outcome) }) {
+            sample("connwatch_webhook_attempts_total", [("webhook", key.webhook), ("outcome", key.outcome)], Double(n))
         }
         family(
             "connwatch_history_commit_failures_total", "counter",

@@ -44,6 +44,8 @@ public actor DeliveryWorker {
     let version: String
     /// The current webhooks and sender (they change on reload).
     let sink: Sink
+    /// Attempts by webhook and outcome, for `GET /metrics`.
+    nonisolated let metrics = DeliveryMetrics()
 
     private var inFlight: [String: Int] = [:]
     private var total = 0
@@ -228,6 +230,7 @@ public actor DeliveryWorker {
             logger.error("webhooks: cannot record delivery \(d.id): \(error)")
             return
         }
+        metrics.record(webhook: hook.name, outcome: outcome.label)
         let what = "delivery \(d.id) (\(d.eventType), connector \(d.connector)) to webhook \(hook.name)"
         switch outcome {
         case .delivered:
@@ -252,6 +255,18 @@ public actor DeliveryWorker {
                         ("CONNWATCH_EVENT", d.eventType.rawValue), ("CONNWATCH_ATTEMPTS", String(attempt)),
                         ("CONNWATCH_LAST_ERROR", error ?? ""),
                     ]))
+        }
+    }
+}
+
+extension AttemptOutcome {
+    /// The `outcome` label of `connwatch_webhook_attempts_total`.
+    var label: String {
+        switch self {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .dead: "dead"
+        case .gone: "gone"
         }
     }
 }
