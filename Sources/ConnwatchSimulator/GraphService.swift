@@ -661,8 +661,9 @@ private struct Context {
     }
 
     private func selectSuffix(_ object: JSONNode?) -> String {
-        guard !selected.isEmpty, case .object(let members)? = object else { return "" }
-        let names = members.map(\.0).filter { selected.contains($0.lowercased()) }
+        let wanted = selected  // computed: parse the query once, not once per member
+        guard !wanted.isEmpty, case .object(let members)? = object else { return "" }
+        let names = members.map(\.0).filter { wanted.contains($0.lowercased()) }
         return "(" + names.joined(separator: ",") + ")"
     }
 

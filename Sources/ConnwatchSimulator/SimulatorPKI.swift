@@ -17,7 +17,11 @@ struct SimulatorPKI: Sendable {
     let tlsConfiguration: TLSConfiguration
     let tokenSigner: TokenSigner
 
-    static func generate(host: String) throws(SimulatorError) -> SimulatorPKI {
+    /// - Parameter tokenKeyBits: size of the RSA key that signs access tokens: 2048 as
+    ///   Entra ID's; the benchmark uses 1024 so that the simulator's own signing does not
+    ///   crowd out the client it measures on a small machine (clients never verify access
+    ///   tokens: Microsoft says not to).
+    static func generate(host: String, tokenKeyBits: Int = 2048) throws(SimulatorError) -> SimulatorPKI {
         do {
             let now = Date()
             let caKey = P256.Signing.PrivateKey()
@@ -76,7 +80,7 @@ struct SimulatorPKI: Sendable {
                 privateKey: .privateKey(
                     try NIOSSLPrivateKey(bytes: Array(leafKey.pemRepresentation.utf8), format: .pem))
             )
-            return SimulatorPKI(caCertificatePEM: caPEM + "\n", tlsConfiguration: tls, tokenSigner: try TokenSigner())
+            return SimulatorPKI(caCertificatePEM: caPEM + "\n", tlsConfiguration: tls, tokenSigner: try TokenSigner(keyBits: tokenKeyBits))
         } catch let error as SimulatorError {
             throw error
         } catch {
@@ -101,8 +105,11 @@ final class TokenSigner: Sendable {
     let jwk: JSONNode
     private let headerSegment: String
 
-    init() throws {
-        privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+    init(keyBits: Int = 2048) throws {
+        privateKey =
+            keyBits >= 2048
+            ? try _RSA.Signing.PrivateKey(keySize: .init(bitCount: keyBits))
+            : try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: keyBits))
         publicKey = privateKey.publicKey
         let now = Date()
         let name = try DistinguishedName { CommonName("accounts.connwatch-sim.invalid") }

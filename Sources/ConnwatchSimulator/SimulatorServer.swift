@@ -59,13 +59,15 @@ public final class SimulatorServer: Sendable {
     ///   - port: the port to bind; 0 picks a free one (see `port`).
     ///   - logger: where the simulator logs (never secrets, tokens or assertions); by default
     ///     warnings and errors go to the swift-log default handler.
+    ///   - tokenKeyBits: RSA key size of the token signer (2048 as Entra ID; at least 1024).
     public static func start(
-        scenario: Scenario, tls: Bool = true, host: String = "127.0.0.1", port: Int = 0, logger: Logger? = nil
+        scenario: Scenario, tls: Bool = true, host: String = "127.0.0.1", port: Int = 0, logger: Logger? = nil,
+        tokenKeyBits: Int = 2048
     ) async throws(SimulatorError) -> SimulatorServer {
         var log = logger ?? Logger(label: "connwatch-sim")
         if logger == nil { log.logLevel = .warning }
         let state = try SimulatorState(scenario: scenario, createdAt: Date())
-        let pki = try SimulatorPKI.generate(host: host)
+        let pki = try SimulatorPKI.generate(host: host, tokenKeyBits: tokenKeyBits)
         let hostPart = host.contains(":") ? "[\(host)]" : host
 
         let (bound, boundContinuation) = AsyncStream<Int>.makeStream()

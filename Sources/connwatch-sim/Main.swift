@@ -35,9 +35,17 @@ struct ConnwatchSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(
+        name: .customLong("token-key-bits"),
+        help: "RSA key size that signs access tokens: 2048 as Entra ID; 1024 halves the simulator's CPU (benchmarks).")
+    var tokenKeyBits: Int = 2048
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard [1024, 2048, 3072, 4096].contains(tokenKeyBits) else {
+            throw ValidationError("--token-key-bits must be 1024, 2048, 3072 or 4096")
+        }
     }
 
     func run() async throws {
@@ -63,7 +71,7 @@ struct ConnwatchSimCommand: AsyncParsableCommand {
         let sim: SimulatorServer
         do {
             sim = try await SimulatorServer.start(
-                scenario: loaded, tls: !plainHTTP, host: host, port: port, logger: logger)
+                scenario: loaded, tls: !plainHTTP, host: host, port: port, logger: logger, tokenKeyBits: tokenKeyBits)
         } catch {
             FileHandle.standardError.write(Data("connwatch-sim: \(error)\n".utf8))
             switch error {
