@@ -1,0 +1,500 @@
+import ConnwatchCore
+import Foundation
+import Testing
+
+@testable import ConnwatchAlerting
+
+/// The webhook bodies, compared byte for byte with the files in `Golden/webhooks/`:
+///
+/// - `standard-<event type>-<state>.json`: the `standard` payload of every SPEC §5 event type,
+///   firing and resolved, exactly as `NotificationRendering.standardPayload` renders it and
+///   `WebhookFormats.render(.standard, …)` passes it on (`Tests/python/test_webhook_schema.py`
+///   validates these same files against `docs/webhook-payload.schema.json`);
+/// - `slack-<scenario>.json`, `teams-<scenario>.json`: the chat formats for a representative set.
+///
+/// Each file holds the rendered bytes followed by one newline. After an intended change of a
+/// rendering, regenerate them and review the diff:
+///
+///     UPDATE_GOLDENS=1 swift test --filter WebhookFormats   # rewrites the files, fails once
+///     swift test --filter WebhookFormats                    # must pass now
+@Suite struct WebhookFormatsTests {
+    // MARK: - Goldens
+
+    @Test(arguments: AlertEventType.allCases, AlertPhase.allCases)
+    func standardPayloadOfEveryEventType(_ type: AlertEventType, _ state: AlertPhase) throws {
+        let (n, identity) = WebhookFixture.notification(type, state)
+        let stored = NotificationRendering.standardPayload(n, identity: identity)
+        let sent = try WebhookFormats.render(.standard, standardPayload: stored)
+        #expect(sent == stored)
+        let object = try #require(try JSONSerialization.jsonObject(with: sent) as? [String: Any])
+        #expect(object["type"] as? String == type.rawValue)
+        #expect((object["data"] as? [String: Any])?["state"] as? String == state.rawValue)
+        try Golden.check(sent, "standard-\(type.rawValue)-\(state.rawValue).json")
+    }
+
+    @Test(arguments: WebhookFixture.chatScenarios.map(\.name), [WebhookFormat.slack, .teams])
+    func chatFormats(_ scenario: String, _ format: WebhookFormat) throws {
+        let (n, identity) = try #require(WebhookFixture.chatScenarios.first { $0.name == scenario }).make()
+        let stored = NotificationRendering.standardPayload(n, identity: identity)
+        let body = try WebhookFormats.render(format, standardPayload: stored)
+        try Golden.check(body, "\(format.rawValue)-\(scenario).json")
+    }
+
+    /// No golden is left over from a renamed event type or scenario, none is missing: the
+    /// schema test in Python reads whatever is in the folder.
+    @Test func goldenFolderHoldsExactlyTheExpectedFiles() throws {
+        var expected = Set<String>()
+        for type in AlertEventType.allCases {
+            for state in AlertPhase.allCases { expected.insert("standard-\(type.rawValue)-\(state.rawValue).json") }
+        }
+        for s in WebhookFixture.chatScenarios {
+            expected.insert("slack-\(s.name).json")
+            expected.insert("teams-\(s.name).json")
+        }
+        let present = Set(try FileManager.default.contentsOfDirectory(atPath: Golden.directory.path))
+        #expect(present.subtracting(expected).sorted() == [], "stale goldens")
+        #expect(expected.subtracting(present).sorted() == [], "missing goldens")
+    }
+
+    // MARK: - Slack
+
+    @Test func slackEscapesMarkupInEveryText() throws {
+        var (n, identity) = WebhookFixture.notification(.consentMissing, .firing)
+        n.summary = "<!channel> app <https://evil.example|Login> & more"
+        n.remediation = "grant <b>it</b> & re-authorize"
+        n.missingPermissions = ["A&B<x>"]
+        identity.labels = ["team": "<@U123> & co"]
+        let slack = try Self.json(WebhookFormats.render(.slack, standardPayload: Self.stored(n, identity)))
+        let texts = Self.slackTexts(slack)
+        #expect(!texts.isEmpty)
+        for t in texts {
+            // A raw < or > would be markup; a & must start one of the three escapes.
+            #expect(!t.contains("<") && !t.contains(">"), "\(t)")
+            #expect(t.replacingOccurrences(of: "&amp;", with: "").replacingOccurrences(of: "&lt;", with: "")
+                .replacingOccurrences(of: "&gt;", with: "").contains("&") == false, "\(t)")
+        }
+        let all = texts.joined(separator: "\n")
+        #expect(all.contains("&lt;!channel&gt; app &lt;https://evil.example|Login&gt; &amp; more"))
+        #expect(all.contains("grant &lt;b&gt;it&lt;/b&gt; &amp; re-authorize"))
+        #expect(all.contains("A&amp;B&lt;x&gt;"))
+        #expect(all.contains("team=&lt;@U123&gt; &amp; co"))
+    }
+
+    @Test func slackStaysWithinBlockKitLimits() throws {
+        var (n, identity) = WebhookFixture.notification(.consentMissing, .firing)
+        n.summary = String(repeating: "<é>&", count: 5000)
+        n.remediation = String(repeating: "r", count: 9000)
+        n.missingPermissions = (0..<800).map { "Permission\($0).ReadWrite.All" }
+        n.daysLeft = 3
+        n.expiresAt = WebhookFixture.t("2026-12-02T08:00:00Z")
+        identity.labels = Dictionary(uniqueKeysWithValues: (0..<300).map { ("label\($0)", String(repeating: "v", count: 50)) })
+        let slack = try Self.json(WebhookFormats.render(.slack, standardPayload: Self.stored(n, identity)))
+        let blocks = try #require(slack["blocks"] as? [[String: Any]])
+        let header = try #require((blocks.first?["text"] as? [String: Any])?["text"] as? String)
+        #expect(blocks.first?["type"] as? String == "header")
+        #expect(header.utf16.count <= 150)
+        for block in blocks {
+            if let text = (block["text"] as? [String: Any])?["text"] as? String, block["type"] as? String == "section" {
+                #expect(!text.isEmpty && text.utf16.count <= 3000)
+            }
+            if let fields = block["fields"] as? [[String: Any]] {
+                #expect(fields.count <= 10)
+                for f in fields { #expect(((f["text"] as? String) ?? "").utf16.count <= 2000) }
+            }
+        }
+        let summary = try #require((blocks[1]["text"] as? [String: Any])?["text"] as? String)
+        #expect(summary.utf16.count > 2980 && summary.utf16.count <= 3000 && summary.hasSuffix("…"))
+        // Cut between escapes, never inside one: whole "<é>&" cycles, then the ellipsis.
+        #expect(String(summary.dropLast()).replacingOccurrences(of: "&lt;é&gt;&amp;", with: "") == "")
+        #expect(((slack["text"] as? String) ?? "").utf16.count <= 3000)
+    }
+
+    @Test func clipCutsOnlyBetweenEscapes() {
+        #expect(WebhookFormats.clip("abc", 3) == "abc")
+        #expect(WebhookFormats.clip("abcd", 3) == "ab…")
+        #expect(WebhookFormats.clip("&&&", 15, escape: true) == "&amp;&amp;&amp;")
+        // "&amp;&amp;" is 10, the third would end at 15 > 14 (one unit kept for the ellipsis).
+        #expect(WebhookFormats.clip("&&&&", 15, escape: true) == "&amp;&amp;…")
+        #expect(WebhookFormats.clip("&&&&", 16, escape: true) == "&amp;&amp;&amp;…")
+        #expect(WebhookFormats.clip("x", 0) == "x")
+    }
+
+    @Test func daysText() {
+        #expect(WebhookFormats.daysText(9) == "9 days")
+        #expect(WebhookFormats.daysText(1) == "1 day")
+        #expect(WebhookFormats.daysText(0) == "0 days")
+        #expect(WebhookFormats.daysText(-1) == "expired 1 day ago")
+        #expect(WebhookFormats.daysText(-12) == "expired 12 days ago")
+    }
+
+    @Test func firingAndResolvedAreToldApartInChat() throws {
+        let (f, fi) = WebhookFixture.notification(.secretExpired, .firing)
+        let (r, ri) = WebhookFixture.notification(.secretExpired, .resolved)
+        let sf = try Self.json(WebhookFormats.render(.slack, standardPayload: Self.stored(f, fi)))
+        let sr = try Self.json(WebhookFormats.render(.slack, standardPayload: Self.stored(r, ri)))
+        #expect((sf["text"] as? String)?.hasPrefix("[critical] ") == true)
+        #expect((sr["text"] as? String)?.hasPrefix("[resolved] ") == true)
+        #expect(Self.slackTexts(sf)[0].contains("FIRING (critical)"))
+        #expect(Self.slackTexts(sr)[0].contains("RESOLVED"))
+        let tf = try Self.card(WebhookFormats.render(.teams, standardPayload: Self.stored(f, fi)))
+        let tr = try Self.card(WebhookFormats.render(.teams, standardPayload: Self.stored(r, ri)))
+        let titleF = try #require((tf["body"] as? [[String: Any]])?.first)
+        let titleR = try #require((tr["body"] as? [[String: Any]])?.first)
+        #expect(titleF["color"] as? String == "Attention" && (titleF["text"] as? String)?.hasPrefix("FIRING") == true)
+        #expect(titleR["color"] as? String == "Good" && (titleR["text"] as? String)?.hasPrefix("RESOLVED") == true)
+    }
+
+    // MARK: - Teams
+
+    @Test func teamsIsOneAdaptiveCardForWorkflows() throws {
+        let (n, identity) = WebhookFixture.notification(.consentMissing, .firing)
+        let message = try Self.json(WebhookFormats.render(.teams, standardPayload: Self.stored(n, identity)))
+        #expect(message["type"] as? String == "message")
+        let attachments = try #require(message["attachments"] as? [[String: Any]])
+        #expect(attachments.count == 1)
+        #expect(attachments[0]["contentType"] as? String == "application/vnd.microsoft.card.adaptive")
+        #expect(attachments[0].keys.contains("contentUrl") && attachments[0]["contentUrl"] is NSNull)
+        let card = try #require(attachments[0]["content"] as? [String: Any])
+        #expect(card["type"] as? String == "AdaptiveCard" && card["version"] as? String == "1.4")
+        let body = try #require(card["body"] as? [[String: Any]])
+        let facts = try #require(body.first { $0["type"] as? String == "FactSet" }?["facts"] as? [[String: String]])
+        #expect(facts.first == ["title": "Connector", "value": "contoso-teams"])
+        #expect(facts.contains(["title": "Missing permissions", "value": "Chat.UpdatePolicyViolation.All"]))
+    }
+
+    @Test func teamsStaysSmall() throws {
+        var (n, identity) = WebhookFixture.notification(.consentMissing, .firing)
+        n.summary = String(repeating: "s", count: 50_000)
+        n.remediation = String(repeating: "r", count: 50_000)
+        n.missingPermissions = (0..<2000).map { "Permission\($0).ReadWrite.All" }
+        identity.labels = Dictionary(uniqueKeysWithValues: (0..<500).map { ("label\($0)", "value") })
+        let body = try WebhookFormats.render(.teams, standardPayload: Self.stored(n, identity))
+        #expect(body.count < 12_000)
+        let card = try Self.card(body)
+        let texts = (card["body"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+        #expect(texts.contains { $0.count == 2000 && $0.hasSuffix("…") })
+    }
+
+    // MARK: - Bad stored bodies
+
+    @Test func badStoredBodiesAreErrorsNamingTheFieldNotItsValue() throws {
+        let (n, identity) = WebhookFixture.notification(.secretExpiring, .firing)
+        let good = try #require(
+            try JSONSerialization.jsonObject(with: Self.stored(n, identity)) as? [String: Any])
+        func edited(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+            var o = good
+            edit(&o)
+            return try JSONSerialization.data(withJSONObject: o)
+        }
+        func data(_ o: inout [String: Any], _ edit: (inout [String: Any]) -> Void) {
+            var d = o["data"] as! [String: Any]
+            edit(&d)
+            o["data"] = d
+        }
+        let cases: [(Data, String)] = [
+            (Data("not json whsec_c2VjcmV0".utf8), "body"),
+            (Data("[1,2]".utf8), "body"),
+            (Data(), "body"),
+            (try edited { $0["data"] = "whsec_c2VjcmV0" }, "data"),
+            (try edited { $0.removeValue(forKey: "type") }, "type"),
+            (try edited { data(&$0) { $0["state"] = "whsec_c2VjcmV0" } }, "data.state"),
+            (try edited { data(&$0) { $0["summary"] = 5 } }, "data.summary"),
+            (try edited { data(&$0) { $0["days_left"] = "whsec_c2VjcmV0" } }, "data.days_left"),
+            (try edited { data(&$0) { $0["missing_permissions"] = [1] } }, "data.missing_permissions"),
+            (
+                try edited {
+                    data(&$0) { d in
+                        var c = d["connector"] as! [String: Any]
+                        c.removeValue(forKey: "name")
+                        d["connector"] = c
+                    }
+                }, "data.connector.name"
+            ),
+            (
+                try edited {
+                    data(&$0) { d in
+                        var c = d["connector"] as! [String: Any]
+                        c["labels"] = ["k": 1]
+                        d["connector"] = c
+                    }
+                }, "data.connector.labels"
+            ),
+        ]
+        for format in [WebhookFormat.slack, .teams] {
+            for (body, field) in cases {
+                #expect(throws: WebhookFormatError(format: format, field: field)) {
+                    try WebhookFormats.render(format, standardPayload: body)
+                }
+                let description = WebhookFormatError(format: format, field: field).description
+                #expect(!description.contains("whsec_") && description.contains(format.rawValue))
+            }
+        }
+        // `standard` sends what was stored, as stored: it is the signed body.
+        for (body, _) in cases { #expect(try WebhookFormats.render(.standard, standardPayload: body) == body) }
+    }
+
+    @Test func optionalFieldsMayBeAbsentOrNull() throws {
+        let minimal = Data(
+            #"{"type":"connector.unreachable","timestamp":"2026-11-29T12:00:00Z","data":{"alert_id":"a","state":"firing","severity":"warning","connector":{"name":"n","kind":"exchange","tenant_id":"t","client_id":"c"},"check":"credential","reason":"unreachable","summary":"s","days_left":null}}"#
+                .utf8)
+        for format in [WebhookFormat.slack, .teams] {
+            let out = try Self.json(WebhookFormats.render(format, standardPayload: minimal))
+            #expect(!out.isEmpty)
+        }
+        let slack = try Self.json(WebhookFormats.render(.slack, standardPayload: minimal))
+        let blocks = slack["blocks"] as? [[String: Any]] ?? []
+        #expect(blocks.map { $0["type"] as? String ?? "" } == ["header", "section", "section", "context"])
+    }
+
+    // MARK: - Helpers
+
+    static func stored(_ n: AlertNotification, _ identity: ConnectorIdentity) -> Data {
+        NotificationRendering.standardPayload(n, identity: identity)
+    }
+
+    static func json(_ data: Data) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    static func card(_ data: Data) throws -> [String: Any] {
+        let attachments = try json(data)["attachments"] as? [[String: Any]]
+        return try #require(attachments?.first?["content"] as? [String: Any])
+    }
+
+    /// Every text of a Slack message, the header first, then the fallback `text`.
+    static func slackTexts(_ message: [String: Any]) -> [String] {
+        var out: [String] = []
+        for block in message["blocks"] as? [[String: Any]] ?? [] {
+            if let t = (block["text"] as? [String: Any])?["text"] as? String { out.append(t) }
+            for f in block["fields"] as? [[String: Any]] ?? [] { out.append(f["text"] as? String ?? "") }
+            for e in block["elements"] as? [[String: Any]] ?? [] { out.append(e["text"] as? String ?? "") }
+        }
+        if let t = message["text"] as? String { out.append(t) }
+        return out
+    }
+}
+
+/// Golden files next to this source file (read through `#filePath`, as `UPDATE_GOLDENS`
+/// writes them back into the source tree).
+enum Golden {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Golden/webhooks")
+
+    static var updating: Bool { ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1" }
+
+    static func check(_ body: Data, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+        let url = directory.appendingPathComponent(name)
+        let expected = body + Data("\n".utf8)
+        if updating {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            if (try? Data(contentsOf: url)) != expected {
+                try expected.write(to: url)
+                Issue.record("rewrote \(name): review the diff, then run again without UPDATE_GOLDENS", sourceLocation: sourceLocation)
+            }
+            return
+        }
+        guard let golden = try? Data(contentsOf: url) else {
+            Issue.record("no golden \(name) (UPDATE_GOLDENS=1 writes it)", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(
+            golden == expected,
+            "\(name) differs:\n  golden: \(String(decoding: golden, as: UTF8.self))  actual: \(String(decoding: expected, as: UTF8.self))",
+            sourceLocation: sourceLocation)
+    }
+}
+
+/// Notifications as the state machine makes them, one per event type and state, at a fixed time.
+enum WebhookFixture {
+    static func t(_ s: String) -> Date { RFC3339.date(s)! }
+
+    static let now = t("2026-11-29T12:00:00Z")
+    static let tenant = "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41"
+
+    static func clientID(_ n: Int) -> String { String(format: "d0000000-0000-4000-8000-%012d", n) }
+    static func uuid(_ n: Int) -> String { String(format: "019a5f2c-8a00-7000-8000-%012d", n) }
+
+    static let exchange = ConnectorIdentity(
+        name: "contoso-exchange", kind: .exchange, tenantId: tenant, clientId: clientID(1),
+        labels: ["customer": "Contoso", "owner": "secops"])
+    static let onedrive = ConnectorIdentity(
+        name: "contoso-onedrive", kind: .onedrive, tenantId: "contoso.onmicrosoft.com", clientId: clientID(2))
+    static let sharepoint = ConnectorIdentity(
+        name: "contoso-sharepoint", kind: .sharepoint, tenantId: tenant, clientId: clientID(3),
+        labels: ["customer": "Contoso"])
+    static let teams = ConnectorIdentity(name: "contoso-teams", kind: .teams, tenantId: tenant, clientId: clientID(4))
+    static let blob = ConnectorIdentity(
+        name: "contoso-blob", kind: .azureBlob, tenantId: tenant, clientId: clientID(5), labels: ["env": "prod"])
+    static let mip = ConnectorIdentity(name: "contoso-mip", kind: .mip, tenantId: tenant, clientId: clientID(6))
+
+    /// What fires for each event type (a check's own words), and what its resolution says.
+    struct Firing {
+        var identity: ConnectorIdentity
+        var check: CheckKind
+        var status: CheckStatus
+        var reason: Reason
+        var severity: Severity
+        var summary: String
+        var remediation: String
+        var details: [String: JSONValue] = [:]
+        var expiresAt: String? = nil
+        var missingPermissions: [String]? = nil
+        var resolvedSummary: String
+        var resolvedExpiresAt: String? = nil
+    }
+
+    static func firing(_ type: AlertEventType) -> Firing {
+        switch type {
+        case .secretExpiring:
+            Firing(
+                identity: exchange, check: .secretExpiry, status: .warning, reason: .secretExpiring, severity: .warning,
+                summary: "the client secret expires on 9 Dec 2026 (in 9 days)",
+                remediation:
+                    "create a new client secret (step 1b), then re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                details: ["hint": "Xq8", "key_id": "f4741be2-8c51-4c1c-9a0e-4b0a8f1d2c3e"],
+                expiresAt: "2026-12-09T08:00:00Z",
+                resolvedSummary: "the client secret expires on 1 Dec 2028 (in 732 days)",
+                resolvedExpiresAt: "2028-12-01T08:00:00Z")
+        case .secretExpired:
+            Firing(
+                identity: onedrive, check: .credential, status: .critical, reason: .secretExpired, severity: .critical,
+                summary: "the client secret expired on 20 Nov 2026 (AADSTS7000222)",
+                remediation:
+                    "create a new client secret (step 1b), then re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                details: ["aadsts": "AADSTS7000222"], expiresAt: "2026-11-20T09:30:00Z",
+                resolvedSummary: "credential accepted for 2 resources")
+        case .certificateExpiring:
+            // A ladder step on a healthy certificate: an `info` notification.
+            Firing(
+                identity: sharepoint, check: .certificate, status: .ok, reason: .ok, severity: .info,
+                summary: "the certificate expires on 28 Jan 2027 (in 60 days)",
+                remediation: "", details: ["thumbprint": "3F2A9C0D5E7B1A4C6D8E0F2A4B6C8D0E1F3A5B7C"],
+                expiresAt: "2027-01-28T12:00:00Z",
+                resolvedSummary: "the certificate expires on 28 Jan 2029 (in 791 days)",
+                resolvedExpiresAt: "2029-01-28T12:00:00Z")
+        case .certificateExpired:
+            Firing(
+                identity: sharepoint, check: .certificate, status: .critical, reason: .certExpired, severity: .critical,
+                summary: "the certificate expired on 27 Nov 2026",
+                remediation:
+                    "issue a new certificate: write a new key file (step 5), then re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                details: ["thumbprint": "3F2A9C0D5E7B1A4C6D8E0F2A4B6C8D0E1F3A5B7C"], expiresAt: "2026-11-27T00:00:00Z",
+                resolvedSummary: "the certificate expires on 28 Nov 2028 (in 730 days)",
+                resolvedExpiresAt: "2028-11-28T00:00:00Z")
+        case .certificateInvalid:
+            Firing(
+                identity: sharepoint, check: .certificate, status: .critical, reason: .certNotRegistered,
+                severity: .critical,
+                summary: "the key file's certificate (thumbprint 3F2A9C0D…) is not registered on the app",
+                remediation: "upload the key file's certificate to the app registration (step 5)",
+                details: ["thumbprint": "3F2A9C0D5E7B1A4C6D8E0F2A4B6C8D0E1F3A5B7C"],
+                resolvedSummary: "the certificate is registered and valid until 28 Nov 2028")
+        case .credentialInvalid:
+            Firing(
+                identity: exchange, check: .credential, status: .critical, reason: .secretInvalid, severity: .critical,
+                summary: "the client secret was rejected (AADSTS7000215: invalid client secret)",
+                remediation: "the secret value is wrong: copy the secret's Value, not its Secret ID (step 1b)",
+                details: ["aadsts": "AADSTS7000215"], resolvedSummary: "credential accepted for 2 resources")
+        case .consentMissing:
+            Firing(
+                identity: teams, check: .consent, status: .critical, reason: .consentMissing, severity: .critical,
+                summary: "1 required permission not granted: Chat.UpdatePolicyViolation.All (Quarantine fails)",
+                remediation:
+                    "add the missing API permissions and grant admin consent (step 2), then re-authorize the tenant (step 4)",
+                details: ["missing_permissions": ["Chat.UpdatePolicyViolation.All"]],
+                missingPermissions: ["Chat.UpdatePolicyViolation.All"],
+                resolvedSummary: "all 7 required application permissions granted")
+        case .permissionsExcess:
+            Firing(
+                identity: onedrive, check: .consent, status: .warning, reason: .excessPermissions, severity: .warning,
+                summary: "2 granted permissions are not needed: Mail.Send, User.ReadWrite.All",
+                remediation: "least privilege: remove the extra permissions from the app's API permissions (step 2)",
+                details: ["excess_permissions": ["Mail.Send", "User.ReadWrite.All"]],
+                resolvedSummary: "all 12 required application permissions granted, none extra")
+        case .rolesMissing:
+            Firing(
+                identity: blob, check: .roles, status: .critical, reason: .roleMissing, severity: .critical,
+                summary: "the app lacks Storage Blob Data Reader on subscription 9b0e7c1a-2f4d-4e6b-8a1c-3d5f7e9b1c2d",
+                remediation: "assign the missing role to the app on the subscription (step 3)",
+                details: ["missing_roles": ["Storage Blob Data Reader"]],
+                resolvedSummary: "both storage roles assigned")
+        case .validationFailed:
+            Firing(
+                identity: mip, check: .probe, status: .critical, reason: .probeForbidden, severity: .critical,
+                summary: "Graph answered 403 Forbidden to GET /informationProtection/policy/labels",
+                remediation: "grant admin consent for InformationProtectionPolicy.Read.All (step 2)",
+                details: ["http_status": 403], resolvedSummary: "Graph informationProtection answered")
+        case .unreachable:
+            Firing(
+                identity: exchange, check: .credential, status: .unknown, reason: .unreachable, severity: .warning,
+                summary: "login.microsoftonline.com could not be reached after 3 attempts (connection timed out)",
+                remediation: "transient: connwatch retries on the next check; check the proxy and DNS if it persists",
+                details: ["attempts": 3], resolvedSummary: "credential accepted for 2 resources")
+        case .zscalerValidationFailed:
+            Firing(
+                identity: teams, check: .zscaler, status: .critical, reason: .zscalerValidationFailed,
+                severity: .critical, summary: "Zscaler reports the tenant's validation failed",
+                remediation: "re-validate the tenant in the Zscaler Admin Portal (SaaS Application Tenants)",
+                details: ["zscaler_tenant_id": 12345], resolvedSummary: "Zscaler reports the tenant valid and active")
+        case .zscalerReauthRequired:
+            Firing(
+                identity: exchange, check: .zscaler, status: .warning, reason: .zscalerReauthRequired,
+                severity: .warning, summary: "Zscaler asks for the tenant to be re-authorized",
+                remediation: "re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                details: ["zscaler_tenant_id": 12346], resolvedSummary: "Zscaler reports the tenant valid and active")
+        case .zscalerInactive:
+            Firing(
+                identity: blob, check: .zscaler, status: .warning, reason: .zscalerInactive, severity: .warning,
+                summary: "no active Zscaler tenant uses this connector",
+                remediation: "activate the tenant in the Zscaler Admin Portal, or remove the connector from connwatch",
+                resolvedSummary: "Zscaler reports the tenant valid and active")
+        }
+    }
+
+    static func notification(_ type: AlertEventType, _ state: AlertPhase) -> (AlertNotification, ConnectorIdentity) {
+        let f = firing(type)
+        let index = AlertEventType.allCases.firstIndex(of: type)! + 1
+        let alertId = uuid(index * 10)
+        let resolved = state == .resolved
+        let expires = (resolved ? f.resolvedExpiresAt : f.expiresAt).map(t)
+        let createdAt = resolved ? now.addingTimeInterval(3 * 3600) : now
+        let n = AlertNotification(
+            id: resolved ? uuid(index * 10 + 1) : alertId, alertId: alertId, connector: f.identity.name, check: f.check,
+            eventType: type, state: state, severity: f.severity, status: resolved ? .ok : f.status,
+            reason: resolved ? .ok : f.reason, summary: resolved ? f.resolvedSummary : f.summary,
+            remediation: resolved ? "" : f.remediation, details: resolved ? [:] : f.details,
+            daysLeft: expires.map { Int(($0.timeIntervalSince(createdAt) / 86400).rounded(.down)) },
+            expiresAt: expires, missingPermissions: resolved ? nil : f.missingPermissions,
+            cause: resolved ? .resolved : .firstNotification, createdAt: createdAt)
+        return (n, f.identity)
+    }
+
+    struct ChatScenario: Sendable {
+        var name: String
+        var make: @Sendable () -> (AlertNotification, ConnectorIdentity)
+    }
+
+    /// Slack and Teams, for: firing and resolved, with and without days left, missing
+    /// permissions, labels, and text that chat markup would misread.
+    static let chatScenarios: [ChatScenario] = [
+        ChatScenario(name: "secret-expiring-firing-markup") {
+            var (n, identity) = notification(.secretExpiring, .firing)
+            n.summary = "the client secret of \"Zscaler <Prod> & Test\" expires on 9 Dec 2026 (in 9 days)"
+            identity.labels = ["customer": "Contoso & Sons <EU>", "owner": "secops"]
+            return (n, identity)
+        },
+        ChatScenario(name: "secret-expiring-resolved") { notification(.secretExpiring, .resolved) },
+        ChatScenario(name: "certificate-expired-firing") { notification(.certificateExpired, .firing) },
+        ChatScenario(name: "certificate-expiring-info") { notification(.certificateExpiring, .firing) },
+        ChatScenario(name: "consent-missing-firing") {
+            var (n, identity) = notification(.consentMissing, .firing)
+            n.summary = "3 required permissions not granted (Quarantine fails)"
+            let missing = ["Chat.UpdatePolicyViolation.All", "ChannelMessage.Read.All", "Files.Read.All"]
+            n.missingPermissions = missing
+            n.details = ["missing_permissions": .array(missing.map { .string($0) })]
+            return (n, identity)
+        },
+        ChatScenario(name: "consent-missing-resolved") { notification(.consentMissing, .resolved) },
+        ChatScenario(name: "unreachable-firing") { notification(.unreachable, .firing) },
+    ]
+}
