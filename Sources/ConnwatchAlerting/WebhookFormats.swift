@@ -172,7 +172,8 @@ public enum WebhookFormats {
                 "weight": "Bolder", "color": .string(color), "wrap": true,
             ],
             [
-                "type": "TextBlock", "text": .string(clip(a.summary.isEmpty ? "(no summary)" : a.summary, TeamsLimit.summary)),
+                "type": "TextBlock",
+                "text": .string(clip(a.summary.isEmpty ? "(no summary)" : a.summary, TeamsLimit.summary)),
                 "wrap": true,
             ],
             [
@@ -182,11 +183,16 @@ public enum WebhookFormats {
             ],
         ]
         if !a.remediation.isEmpty {
-            body.append(["type": "TextBlock", "text": "What to do", "weight": "Bolder", "wrap": true, "spacing": "Medium"])
-            body.append(["type": "TextBlock", "text": .string(clip(a.remediation, TeamsLimit.remediation)), "wrap": true])
+            body.append([
+                "type": "TextBlock", "text": "What to do", "weight": "Bolder", "wrap": true, "spacing": "Medium",
+            ])
+            body.append([
+                "type": "TextBlock", "text": .string(clip(a.remediation, TeamsLimit.remediation)), "wrap": true,
+            ])
         }
         body.append([
-            "type": "TextBlock", "text": .string(clip("\(a.type) · alert \(a.alertId) · \(a.timestamp)", TeamsLimit.title)),
+            "type": "TextBlock",
+            "text": .string(clip("\(a.type) · alert \(a.alertId) · \(a.timestamp)", TeamsLimit.title)),
             "isSubtle": true, "size": "Small", "wrap": true,
         ])
         let card: JSONValue = [

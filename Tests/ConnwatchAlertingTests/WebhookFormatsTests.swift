@@ -70,8 +70,9 @@ import Testing
         for t in texts {
             // A raw < or > would be markup; a & must start one of the three escapes.
             #expect(!t.contains("<") && !t.contains(">"), "\(t)")
-            #expect(t.replacingOccurrences(of: "&amp;", with: "").replacingOccurrences(of: "&lt;", with: "")
-                .replacingOccurrences(of: "&gt;", with: "").contains("&") == false, "\(t)")
+            #expect(
+                t.replacingOccurrences(of: "&amp;", with: "").replacingOccurrences(of: "&lt;", with: "")
+                    .replacingOccurrences(of: "&gt;", with: "").contains("&") == false, "\(t)")
         }
         let all = texts.joined(separator: "\n")
         #expect(all.contains("&lt;!channel&gt; app &lt;https://evil.example|Login&gt; &amp; more"))
@@ -87,7 +88,8 @@ import Testing
         n.missingPermissions = (0..<800).map { "Permission\($0).ReadWrite.All" }
         n.daysLeft = 3
         n.expiresAt = WebhookFixture.t("2026-12-02T08:00:00Z")
-        identity.labels = Dictionary(uniqueKeysWithValues: (0..<300).map { ("label\($0)", String(repeating: "v", count: 50)) })
+        identity.labels = Dictionary(
+            uniqueKeysWithValues: (0..<300).map { ("label\($0)", String(repeating: "v", count: 50)) })
         let slack = try Self.json(WebhookFormats.render(.slack, standardPayload: Self.stored(n, identity)))
         let blocks = try #require(slack["blocks"] as? [[String: Any]])
         let header = try #require((blocks.first?["text"] as? [String: Any])?["text"] as? String)
@@ -289,7 +291,9 @@ enum Golden {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             if (try? Data(contentsOf: url)) != expected {
                 try expected.write(to: url)
-                Issue.record("rewrote \(name): review the diff, then run again without UPDATE_GOLDENS", sourceLocation: sourceLocation)
+                Issue.record(
+                    "rewrote \(name): review the diff, then run again without UPDATE_GOLDENS",
+                    sourceLocation: sourceLocation)
             }
             return
         }
