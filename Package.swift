@@ -128,7 +128,7 @@ let package = Package(
             name: "ConnwatchSimulatorTests",
             dependencies: ["ConnwatchSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore"]),
-        .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"]),
+        .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"], exclude: ["Golden"]),
         .testTarget(name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator"]),
         .testTarget(
             name: "ConnwatchCLITests",
