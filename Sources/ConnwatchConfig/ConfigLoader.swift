@@ -388,10 +388,10 @@ public struct ConfigLoader: Sendable {
         }
         var minSeverity = Severity.warning
         if let v = t.string("min_severity") {
-            if let s = Severity(rawValue: v), s != .info {
+            if let s = Severity(rawValue: v) {
                 minSeverity = s
             } else {
-                t.error("min_severity", "unknown severity \"\(v)\"; use \"warning\" or \"critical\"")
+                t.error("min_severity", "unknown severity \"\(v)\"; use \"info\", \"warning\" or \"critical\"")
                 ok = false
             }
         }

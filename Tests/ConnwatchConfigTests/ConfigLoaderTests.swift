@@ -172,3 +172,23 @@ import Testing
         #expect(!ConfigLoader.isStandardWebhooksKey(Secret("whsec_not base64!")))
     }
 }
+
+@Suite struct WebhookSeverityConfigTests {
+    @Test func minSeverityAcceptsInfoWarningCriticalOnly() throws {
+        let sandbox = try FixtureSandbox(fixture: "invalid/02-unknown-key.toml")
+        defer { sandbox.remove() }
+        for (value, expected) in [("info", Severity.info), ("warning", .warning), ("critical", .critical)] {
+            try sandbox.write(
+                "connwatch.toml", "[[webhook]]\nname = \"h\"\nurl = \"https://example.com/h\"\nmin_severity = \"\(value)\"\n",
+                mode: 0o644)
+            #expect(try sandbox.load().configuration.webhooks.first?.minSeverity == expected)
+        }
+        try sandbox.write(
+            "connwatch.toml", "[[webhook]]\nname = \"h\"\nurl = \"https://example.com/h\"\nmin_severity = \"debug\"\n",
+            mode: 0o644)
+        #expect(
+            sandbox.errorLines() == [
+                #"<dir>/connwatch.toml:4: webhook "h".min_severity: unknown severity "debug"; use "info", "warning" or "critical""#
+            ])
+    }
+}
