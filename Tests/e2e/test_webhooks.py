@@ -356,12 +356,21 @@ def test_webhook_behaviours(tmp_path):
         assert len(rx.at("/gone")) == 1
         assert all(d["status"] == "gone" for d in deliveries(w.db, f"gone-{run}"))
 
+        # An operator resends the gone delivery once the endpoint works again: same webhook-id.
+        r = w.ctl("deliveries", "retry", str(gone[0]["id"]))
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: [d for d in deliveries(w.db, f"gone-{run}") if d["id"] == gone[0]["id"]
+                          and d["status"] == "delivered"], 30, "the retried delivery")
+        assert [x["headers"]["webhook-id"] for x in rx.at("/gone")] == [nid, nid]
+        assert query(w.db, "SELECT count(*) FROM webhook_gone WHERE name = ?", f"gone-{run}")[0][0] == 0
+
         # /metrics counts the attempts by webhook and outcome.
         import subprocess
         metrics = subprocess.run(["curl", "-sS", "--unix-socket", str(tmp_path / "connwatch.sock"),
                                   "http://localhost/metrics"], capture_output=True, text=True, timeout=30).stdout
         assert f'connwatch_webhook_attempts_total{{webhook="refused-{run}",outcome="dead"}} 1' in metrics, metrics
         assert f'connwatch_webhook_attempts_total{{webhook="gone-{run}",outcome="gone"}} 1' in metrics
+        assert f'connwatch_webhook_attempts_total{{webhook="gone-{run}",outcome="delivered"}} 1' in metrics
         assert f'connwatch_webhook_attempts_total{{webhook="flaky-{run}",outcome="retry"}} 1' in metrics
 
         # The listing shows webhook names and errors, never a URL or its token.
