@@ -347,3 +347,38 @@ final class Shared<Value: Sendable>: Sendable {
         }
     }
 }
+
+@Suite struct StatusJSONCacheTests {
+    static let now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    func report(_ summaries: [String]) -> StatusReport {
+        StatusReport(
+            daemon: .init(version: "0.1.0", startedAt: Self.now, lastCycleAt: Self.now.addingTimeInterval(60)),
+            connectors: summaries.enumerated().map { i, summary in
+                .init(
+                    identity: ConnectorIdentity(
+                        name: "c\(i)", kind: .exchange, tenantId: "t", clientId: "c", labels: ["n": "\(i)"]),
+                    checks: [
+                        CheckResult(
+                            check: .secretExpiry, status: .warning, reason: .secretExpiring, summary: summary,
+                            details: ["hint": "Xq8", "when": ["a": 1, "b": [true, .null]]],
+                            checkedAt: Self.now,
+                            expiry: CredentialExpiry(credentialId: "k", expiresAt: Self.now.addingTimeInterval(86400))),
+                        CheckResult(check: .consent, status: .ok, reason: .ok, summary: "ok", checkedAt: Self.now),
+                    ])
+            })
+    }
+
+    @Test func assembledRepliesAreByteForByteTheEncodersAndFollowChanges() async throws {
+        let cache = StatusJSONCache()
+        let first = report(["a \"quoted\" / summary", "b", "c"])
+        #expect(try await cache.encode(first) == StatusReport.encoder.encode(first))
+        // Same again (all fragments reused), then one connector changed and one removed.
+        #expect(try await cache.encode(first) == StatusReport.encoder.encode(first))
+        let changed = report(["a \"quoted\" / summary", "B changed"])
+        #expect(try await cache.encode(changed) == StatusReport.encoder.encode(changed))
+        let empty = StatusReport(daemon: first.daemon, connectors: [])
+        #expect(try await cache.encode(empty) == StatusReport.encoder.encode(empty))
+        #expect(try StatusReport.decoder.decode(StatusReport.self, from: try await cache.encode(changed)) == changed)
+    }
+}

@@ -100,7 +100,12 @@ struct ControlFailure: Error {
 
 enum Reply {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        var data = try StatusReport.encoder.encode(value)
+        json(bytes: try StatusReport.encoder.encode(value), status: status)
+    }
+
+    /// Already encoded JSON (the status report, assembled from cached fragments).
+    static func json(bytes: Data, status: HTTPResponse.Status = .ok) -> Response {
+        var data = bytes
         data.append(0x0A)
         return Response(
             status: status, headers: [.contentType: "application/json"],
@@ -181,7 +186,7 @@ struct ControlRoutes: Sendable {
         router.add(middleware: ControlGuard(backend: backend, accounts: accounts))
         let b = backend
 
-        router.get("/v1/status") { _, _ in try Reply.json(await b.status()) }
+        router.get("/v1/status") { _, _ in try Reply.json(bytes: await b.statusBody()) }
         router.get("/v1/connectors/{name}") { _, context in
             let name = try context.parameters.require("name")
             guard let c = await b.status(of: name) else { throw unknown(name) }
