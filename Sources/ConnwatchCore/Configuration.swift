@@ -6,16 +6,47 @@ public struct Configuration: Sendable {
     public var alerts: AlertSettings
     public var webhooks: [WebhookConfig]
     public var connectors: [ConnectorConfig]
+    /// `[zscaler]`: nil when Zscaler's own verdict is not read (no `zscaler` check).
+    public var zscaler: ZscalerSettings?
 
     public init(
         daemon: DaemonSettings = .init(), cloud: CloudSettings = .init(), alerts: AlertSettings = .init(),
-        webhooks: [WebhookConfig] = [], connectors: [ConnectorConfig] = []
+        webhooks: [WebhookConfig] = [], connectors: [ConnectorConfig] = [], zscaler: ZscalerSettings? = nil
     ) {
         self.daemon = daemon
         self.cloud = cloud
         self.alerts = alerts
         self.webhooks = webhooks
         self.connectors = connectors
+        self.zscaler = zscaler
+    }
+}
+
+/// `[zscaler]`: OneAPI client credentials for the ZIA SaaS Security API
+/// (microsoft-facts §3.1–3.2). Read-only use: connwatch never writes to ZIA.
+public struct ZscalerSettings: Sendable, Equatable {
+    /// OneAPI requires this audience on every token request; it is not configurable.
+    public static let audience = "https://api.zscaler.com"
+
+    /// `https://{vanity}.zslogin.net/oauth2/v1/token`
+    public var tokenEndpoint: String
+    /// `https://api.zsapi.net/zia/api/v1` (no trailing slash).
+    public var apiBase: String
+    /// The OneAPI (ZIdentity) API client's ID.
+    public var clientId: String
+    public var clientSecret: Secret
+    /// A tenant whose last validation by Zscaler is older than this is a `warning`.
+    public var maxValidationAge: ConfigDuration = .days(7)
+    public var source: SourceLocation
+
+    public init(
+        tokenEndpoint: String, apiBase: String, clientId: String, clientSecret: Secret, source: SourceLocation
+    ) {
+        self.tokenEndpoint = tokenEndpoint
+        self.apiBase = apiBase
+        self.clientId = clientId
+        self.clientSecret = clientSecret
+        self.source = source
     }
 }
 
@@ -245,6 +276,9 @@ public struct ConnectorConfig: Sendable {
     public var subscriptionId: String?
     /// The redirect URI registered on the app, for `consent-url`.
     public var redirectURI: String?
+    /// The Zscaler SaaS tenant ID (`casbTenant` `tenantId`) this connector authorizes;
+    /// nil: matched from `GET /casbTenant/lite` by the Entra tenant ID.
+    public var zscalerTenantId: Int?
     public var labels: [String: String] = [:]
     public var source: SourceLocation
 

@@ -52,6 +52,11 @@ public enum Reason: String, Sendable, Codable, CaseIterable, CustomStringConvert
     case zscalerInactive = "zscaler_inactive"
     case zscalerTenantDeleted = "zscaler_tenant_deleted"
     case zscalerUnmatched = "zscaler_unmatched"
+    /// Active, but Zscaler's last validation is older than `[zscaler] max_validation_age`.
+    case zscalerValidationStale = "zscaler_validation_stale"
+    /// connwatch's own `[zscaler]` API client was refused (OneAPI token or ZIA 401/403):
+    /// the connector's state on Zscaler's side is unknown.
+    case zscalerAPIDenied = "zscaler_api_denied"
 
     public var description: String { rawValue }
 

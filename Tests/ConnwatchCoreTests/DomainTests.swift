@@ -26,6 +26,8 @@ import Testing
             "zscaler_validation_failed", "zscaler_reauth_required", "zscaler_inactive", "zscaler_tenant_deleted",
             "zscaler_unmatched",
             "pending",
+            // Added with the zscaler check (SPEC: "add new ones, never rename").
+            "zscaler_validation_stale", "zscaler_api_denied",
         ]
         for code in spec { #expect(Reason(rawValue: code) != nil, "missing reason \(code)") }
         #expect(Set(Reason.allCases.map(\.rawValue)) == Set(spec))

@@ -45,27 +45,42 @@ public struct StatusReport: Sendable, Codable, Equatable {
         public var summary: String
         public var checkedAt: Date?
         public var checks: [CheckResult]
+        /// What status should know beyond the checks: a check that is absent and why (MIP
+        /// has no zscaler check), a refresh interval stretched by a rate budget. Absent
+        /// when empty.
+        public var notes: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case name, kind, labels, status, reason, summary, checks
+            case name, kind, labels, status, reason, summary, checks, notes
             case tenantId = "tenant_id"
             case clientId = "client_id"
             case checkedAt = "checked_at"
         }
 
         /// The connector's status is the worst of its checks' (SPEC §3); its reason and
-        /// summary are that check's. No results yet: `unknown` / `pending`.
-        public init(identity: ConnectorIdentity, checks: [CheckResult]) {
+        /// summary are that check's. No results yet: `unknown` / `pending`. When Zscaler's
+        /// verdict is as bad as the worst and explained by an Entra-side finding, it is
+        /// the one shown: its summary names both sides.
+        public init(identity: ConnectorIdentity, checks: [CheckResult], notes: [String] = []) {
             name = identity.name
             kind = identity.kind
             tenantId = identity.tenantId
             clientId = identity.clientId
             labels = identity.labels
             self.checks = checks
-            if let worst = checks.max(by: { $0.status < $1.status }) {
+            self.notes = notes.isEmpty ? nil : notes
+            if var worst = checks.max(by: { $0.status < $1.status }) {
+                if let z = checks.first(where: { $0.check == .zscaler }), z.status == worst.status,
+                    z.details["explained_by"] != nil
+                {
+                    worst = z
+                }
                 status = worst.status
                 reason = worst.reason
-                summary = worst.status == .ok ? "all \(checks.count) checks ok" : "\(worst.check): \(worst.summary)"
+                summary =
+                    worst.status == .ok
+                    ? "all \(checks.count) checks ok"
+                    : worst.check == .zscaler ? worst.summary : "\(worst.check): \(worst.summary)"
                 checkedAt = checks.map(\.checkedAt).max()
             } else {
                 status = .unknown

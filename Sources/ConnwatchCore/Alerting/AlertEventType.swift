@@ -54,8 +54,10 @@ public enum AlertEventType: String, Sendable, Codable, CaseIterable, CustomStrin
             self = .zscalerReauthRequired
         // SPEC §5 has no "deleted" or "unmatched" event: from the connector's side both
         // mean that no active Zscaler tenant uses it.
-        case .zscalerInactive, .zscalerTenantDeleted, .zscalerUnmatched:
+        case .zscalerInactive, .zscalerTenantDeleted, .zscalerUnmatched, .zscalerValidationStale:
             self = .zscalerInactive
+        case .zscalerAPIDenied:
+            self = .unreachable
         case .ok, .pending:
             self = AlertEventType.fallback(for: check)
         }
@@ -101,7 +103,7 @@ extension CheckKind {
         case .zscaler:
             [
                 .zscalerValidationFailed, .zscalerReauthRequired, .zscalerInactive, .zscalerTenantDeleted,
-                .zscalerUnmatched,
+                .zscalerUnmatched, .zscalerValidationStale, .zscalerAPIDenied,
             ]
         }
     }

@@ -2,7 +2,22 @@
 /// so its `probe` is its tokens (the credential check); azure-blob's permissions are
 /// delegated, so its consent is judged by `roles` instead of `consent`.
 public enum CheckPlan {
-    public static func checks(for kind: ConnectorKind) -> [CheckKind] {
+    /// - Parameter zscaler: `[zscaler]` is configured: every kind but MIP gets the
+    ///   `zscaler` check last, so that it can explain Zscaler's verdict with the Entra side's.
+    ///   MIP accounts have no ZIA API (microsoft-facts §3.4): see ``zscalerAbsence(for:)``.
+    public static func checks(for kind: ConnectorKind, zscaler: Bool = false) -> [CheckKind] {
+        let base = entraChecks(for: kind)
+        return zscaler && kind != .mip ? base + [.zscaler] : base
+    }
+
+    /// Why a connector has no `zscaler` check although `[zscaler]` is configured, or nil.
+    public static func zscalerAbsence(for kind: ConnectorKind) -> String? {
+        guard kind == .mip else { return nil }
+        return
+            "zscaler: not checked: Zscaler publishes no API for MIP accounts; see the account's status under Policies > Data Protection > Common Resources > MIP Labels in the Admin Portal (Validation Successful / Validation Failed; Reauthorize is on the Edit MIP Account window)"
+    }
+
+    private static func entraChecks(for kind: ConnectorKind) -> [CheckKind] {
         switch kind {
         case .exchange, .onedrive, .teams: [.credential, .secretExpiry, .consent, .probe]
         case .sharepoint: [.credential, .secretExpiry, .certificate, .consent, .probe]

@@ -4,7 +4,10 @@
 public enum TransientPolicy {
     /// Whether a result is a transient failure rather than a verdict.
     public static func isTransient(_ r: CheckResult) -> Bool {
-        r.status == .unknown && r.reason.isTransient
+        guard r.status == .unknown else { return false }
+        // Zscaler's own temporary validation failures (error codes 1, 2, 4, 5xx, 201–299)
+        // are the only `unknown` zscaler_validation_failed: they retry like a network blip.
+        return r.reason.isTransient || (r.check == .zscaler && r.reason == .zscalerValidationFailed)
     }
 
     /// - Parameters:
