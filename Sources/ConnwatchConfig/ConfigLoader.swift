@@ -42,14 +42,16 @@ public struct ConfigLoader: Sendable {
             if let t = section(top, "daemon") { config.daemon = readDaemon(t) }
             if let t = section(top, "cloud") { config.cloud = readCloud(t) }
             if let t = section(top, "alerts") { config.alerts = readAlerts(t) }
+            if let t = section(top, "zscaler") { config.zscaler = readZscaler(t) }
             webhookTables = arrayOfTables(top, "webhook")
             connectorTables += arrayOfTables(top, "connector").enumerated().map { ($1, $0) }
-            for key in root.keys.sorted() where !["daemon", "cloud", "alerts", "webhook", "connector"].contains(key) {
+            for key in root.keys.sorted()
+            where !["daemon", "cloud", "alerts", "zscaler", "webhook", "connector"].contains(key) {
                 sink.add(
                     ConfigError(
                         file: path, line: lines.line(key), key: key,
                         message:
-                            "unknown table or key; the main file holds [daemon], [cloud], [alerts], [[webhook]] and [[connector]]"
+                            "unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]] and [[connector]]"
                     ))
             }
         }
@@ -75,8 +77,23 @@ public struct ConfigLoader: Sendable {
         // Connectors, with names unique across all files (checked even for connectors
         // with other errors, so every problem shows up in one run).
         var seen: [String: SourceLocation] = [:]
+        var zscalerTenants: [Int: String] = [:]
         for (reader, _) in connectorTables {
             let connector = readConnector(reader)
+            if let id = connector?.zscalerTenantId, let name = connector?.name {
+                if config.zscaler == nil {
+                    reader.error(
+                        "zscaler_tenant_id",
+                        "set, but there is no [zscaler] table; add [zscaler] (token_endpoint, api_base, client_id, client_secret_credential) to the main file, or remove the key"
+                    )
+                } else if let other = zscalerTenants[id], other != name {
+                    reader.error(
+                        "zscaler_tenant_id",
+                        "\(id) is already the Zscaler tenant of connector \"\(other)\"; each SaaS tenant is authorized with one connector")
+                } else {
+                    zscalerTenants[id] = name
+                }
+            }
             guard case .string(let name) = reader.table["name"], Validators.isName(name) else { continue }
             if let first = seen[name] {
                 sink.add(
@@ -594,6 +611,19 @@ public struct ConfigLoader: Sendable {
                 ok = false
             }
         }
+        var zscalerTenant: Int?
+        if let v = t.int("zscaler_tenant_id", range: 1...Int(Int32.max)) {
+            if kind == .mip {
+                t.error(
+                    "zscaler_tenant_id",
+                    "MIP accounts are not SaaS application tenants and Zscaler has no API for them; remove the key")
+                ok = false
+            } else {
+                zscalerTenant = v
+            }
+        } else if t.has("zscaler_tenant_id") {
+            ok = false
+        }
         let labels = t.stringTable("labels") ?? [:]
         for key in labels.keys.sorted() where !ConfigLoader.isLabelKey(key) {
             t.error("labels", "label name \"\(key)\" is invalid; use letters, digits and '_'")
@@ -610,15 +640,85 @@ public struct ConfigLoader: Sendable {
         c.sharePointHost = spHost ?? (kind == .sharepoint ? ConfigLoader.derivedSharePointHost(tenant: tenant) : nil)
         c.subscriptionId = subscription
         c.redirectURI = redirect
+        c.zscalerTenantId = zscalerTenant
         c.labels = labels
         return c
+    }
+
+    /// `[zscaler]`: OneAPI client credentials (microsoft-facts §3.2). The audience is
+    /// fixed by Zscaler, so it is refused as a key rather than silently ignored.
+    private func readZscaler(_ t: TableReader) -> ZscalerSettings? {
+        var ok = true
+        func url(_ key: String, example: String) -> String? {
+            if let v = t.string(key) {
+                if Validators.isHTTPURL(v, allowHTTP: false) { return v.hasSuffix("/") ? String(v.dropLast()) : v }
+                t.error(key, "\"\(v)\" is not an https:// URL (e.g. \"\(example)\")")
+                ok = false
+            } else if t.has(key) {
+                ok = false
+            } else {
+                t.error(key, "missing; e.g. \(key) = \"\(example)\"")
+                ok = false
+            }
+            return nil
+        }
+        let token = url("token_endpoint", example: "https://example.zslogin.net/oauth2/v1/token")
+        let api = url("api_base", example: "https://api.zsapi.net/zia/api/v1")
+        var clientId: String?
+        if let v = t.string("client_id") {
+            if ConfigLoader.isOneAPIClientID(v) {
+                clientId = v
+            } else {
+                t.error(
+                    "client_id",
+                    "\"\(v)\" is not an API client ID (letters, digits, '-', '_' and '.', up to 128); copy it from ZIdentity > API Clients")
+                ok = false
+            }
+        } else if t.has("client_id") {
+            ok = false
+        } else {
+            t.error("client_id", "missing; the ID of the OneAPI client (ZIdentity > Integration > API Clients)")
+            ok = false
+        }
+        if t.has("audience") {
+            t.error("audience", "the OneAPI audience is fixed (\(ZscalerSettings.audience)); remove the key")
+            ok = false
+        }
+        let resolver = SecretResolver(
+            credentialsDirectory: credentialsDirectory, baseDirectory: dir(t), resolve: resolveSecrets)
+        var secret: Secret?
+        switch resolver.resolve(
+            t, base: "client_secret", inline: "client_secret", required: true, what: "the OneAPI client secret",
+            fix:
+                "set client_secret_credential = \"<id>\" (a systemd credential) or client_secret_file = \"/path\" (mode 0600) holding the API client's secret"
+        ) {
+        case .secret(let s): secret = s
+        case .absent, .failed: ok = false
+        }
+        let age = t.duration("max_validation_age", minimum: .hours(1))
+        if t.has("max_validation_age"), age == nil { ok = false }
+        t.finish(allowed: ConfigLoader.zscalerKeys)
+        guard ok, let token, let api, let clientId, let secret else { return nil }
+        var z = ZscalerSettings(
+            tokenEndpoint: token, apiBase: api, clientId: clientId, clientSecret: secret,
+            source: SourceLocation(file: t.file, line: t.line(nil)))
+        if let age { z.maxValidationAge = age }
+        return z
+    }
+
+    static func isOneAPIClientID(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 128 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
     }
 
     // MARK: Helpers
 
     static let connectorKeys = [
         "name", "kind", "tenant_id", "client_id", "client_secret_credential", "client_secret_file", "secret_expires",
-        "key_file", "sharepoint_host", "subscription_id", "redirect_uri", "labels",
+        "key_file", "sharepoint_host", "subscription_id", "redirect_uri", "zscaler_tenant_id", "labels",
+    ]
+    static let zscalerKeys = [
+        "token_endpoint", "api_base", "client_id", "client_secret_credential", "client_secret_file",
+        "max_validation_age",
     ]
     static let webhookKeys = [
         "name", "url", "url_credential", "url_file", "secret_credential", "secret_file", "format", "min_severity",

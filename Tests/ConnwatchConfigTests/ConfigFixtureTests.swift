@@ -23,7 +23,7 @@ import Testing
         (
             "invalid/03-unknown-table.toml",
             [
-                #"<dir>/connwatch.toml:1: deamon: unknown table or key; the main file holds [daemon], [cloud], [alerts], [[webhook]] and [[connector]]"#
+                #"<dir>/connwatch.toml:1: deamon: unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]] and [[connector]]"#
             ]
         ),
         (
@@ -240,6 +240,32 @@ import Testing
             "invalid/38-duplicate-across-files",
             [
                 #"<dir>/connectors.d/10-again.toml:2: connector "contoso-onedrive".name: duplicate connector name (first defined at <dir>/connwatch.toml:1); connector names must be unique"#
+            ]
+        ),
+        (
+            "invalid/39-zscaler-table.toml",
+            [
+                #"<dir>/connwatch.toml:1: zscaler.api_base: missing; e.g. api_base = "https://api.zsapi.net/zia/api/v1""#,
+                #"<dir>/connwatch.toml:2: zscaler.token_endpoint: "http://example.zslogin.net/oauth2/v1/token" is not an https:// URL (e.g. "https://example.zslogin.net/oauth2/v1/token")"#,
+                #"<dir>/connwatch.toml:3: zscaler.client_id: "has space" is not an API client ID (letters, digits, '-', '_' and '.', up to 128); copy it from ZIdentity > API Clients"#,
+                #"<dir>/connwatch.toml:4: zscaler.client_secret: inline secrets are refused; store the OneAPI client secret in a systemd credential and set client_secret_credential = "<id>" (or client_secret_file = "/path", mode 0600)"#,
+                #"<dir>/connwatch.toml:5: zscaler.audience: the OneAPI audience is fixed (https://api.zscaler.com); remove the key"#,
+                #"<dir>/connwatch.toml:6: zscaler.max_validation_age: 10m is too short; use at least 1h"#,
+            ]
+        ),
+        (
+            "invalid/40-zscaler-tenant-id.toml",
+            [
+                #"<dir>/connwatch.toml:21: connector "contoso-teams".zscaler_tenant_id: 1234 is already the Zscaler tenant of connector "contoso-onedrive"; each SaaS tenant is authorized with one connector"#,
+                #"<dir>/connwatch.toml:29: connector "contoso-mip".zscaler_tenant_id: MIP accounts are not SaaS application tenants and Zscaler has no API for them; remove the key"#,
+                #"<dir>/connwatch.toml:37: connector "contoso-exchange".zscaler_tenant_id: expected an integer, got a string"#,
+                #"<dir>/connwatch.toml:45: connector "contoso-blob".zscaler_tenant_id: 0 is out of range; use 1 to 2147483647"#,
+            ]
+        ),
+        (
+            "invalid/41-zscaler-tenant-id-without-table.toml",
+            [
+                #"<dir>/connwatch.toml:7: connector "contoso-onedrive".zscaler_tenant_id: set, but there is no [zscaler] table; add [zscaler] (token_endpoint, api_base, client_id, client_secret_credential) to the main file, or remove the key"#
             ]
         ),
     ]

@@ -41,6 +41,14 @@ import Testing
         #expect(c.alerts.repeatCritical == .hours(12))
         #expect(c.alerts.sendResolved == false)
 
+        let z = try #require(c.zscaler)
+        #expect(z.tokenEndpoint == "https://contoso.zslogin.net/oauth2/v1/token")
+        #expect(z.apiBase == "https://api.zsapi.net/zia/api/v1")
+        #expect(z.clientId == "zs.api-client_01")
+        #expect(z.clientSecret.withValue { $0 } == FixtureSandbox.clientSecretValue)
+        #expect(z.maxValidationAge == .days(3))
+        #expect(ZscalerSettings.audience == "https://api.zscaler.com")
+
         #expect(c.webhooks.map(\.name) == ["soc", "slack"])
         let soc = c.webhooks[0]
         #expect(soc.url.withValue { $0 } == "https://hooks.example/connwatch")
@@ -58,6 +66,8 @@ import Testing
         #expect(ex.kind == .exchange)
         #expect(ex.tenantId == "contoso.onmicrosoft.com")
         #expect(ex.clientId == "2d9f6b13-7e4a-4c25-b8d1-6a0f3e5c9b72")
+        #expect(ex.zscalerTenantId == 4242)
+        #expect(c.connectors.dropFirst().allSatisfy { $0.zscalerTenantId == nil })
         #expect(ex.clientSecret.withValue { $0 } == FixtureSandbox.clientSecretValue)  // trailing newline dropped
         #expect(ex.secretExpires == CalendarDate(year: 2027, month: 1, day: 15))
         #expect(ex.redirectURI == "https://admin.zscalertwo.net/")
