@@ -1,0 +1,249 @@
+import ConnwatchCore
+import Foundation
+import NIOHTTP1
+
+/// The ZIA SaaS Security API, read-only (microsoft-facts §3.1): the SaaS tenant list and
+/// one tenant's validation status, with a OneAPI client-credentials token
+/// (microsoft-facts §3.2; `audience=https://api.zscaler.com` is required).
+///
+/// The validation reply carries `tenantAuthorizationInfo` (the connector's client secret,
+/// access tokens, `credJson`). The decoders here never read it except its `clientId`:
+/// the secret-bearing fields never become values, so nothing can log, store or return
+/// them. Error messages name the endpoint and field, never the body.
+public actor ZIAClient {
+    private let transport: HTTPTransport
+    private let settings: ZscalerSettings
+    public let gate: ZIARateGate
+    private let now: @Sendable () -> Date
+    private var token: (value: Secret, expiresAt: Date)?
+    private var tokenTask: Task<(Secret, Date), any Error>?
+    /// Tenants per page of `/casbTenant/lite`.
+    public let pageSize: Int
+
+    public init(
+        transport: HTTPTransport, settings: ZscalerSettings, gate: ZIARateGate = ZIARateGate(), pageSize: Int = 1000,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.transport = transport
+        self.settings = settings
+        self.gate = gate
+        self.pageSize = pageSize
+        self.now = now
+    }
+
+    // MARK: API
+
+    /// `GET /casbTenant/lite?includeDeleted=true`, every page.
+    public func tenants() async throws(EntraError) -> [ZscalerTenant] {
+        var all: [ZscalerTenant] = []
+        var page = 1
+        while true {
+            let path = "/casbTenant/lite"
+            let url = "\(settings.apiBase)\(path)?includeDeleted=true&page=\(page)&pageSize=\(pageSize)"
+            let body = try await get(url: url, endpoint: "zia GET \(path)")
+            let items = try Self.decode([LiteTenant].self, from: body, endpoint: "zia GET \(path)")
+            all += items.map(\.tenant)
+            if items.count < pageSize || page >= 100 { return all }
+            page += 1
+        }
+    }
+
+    /// `GET /casbTenant/validate/status/{tenantId}`.
+    public func validationStatus(tenantId: Int) async throws(EntraError) -> ZscalerValidation {
+        let endpoint = "zia GET /casbTenant/validate/status/{tenantId}"
+        let body = try await get(url: "\(settings.apiBase)/casbTenant/validate/status/\(tenantId)", endpoint: endpoint)
+        return try Self.decode(ValidationReply.self, from: body, endpoint: endpoint).validation
+    }
+
+    // MARK: Requests
+
+    /// An authenticated GET through the rate gate. A 429 blocks the gate for its
+    /// `Retry-After` and is retried once when that is short; a 401 drops the cached token
+    /// and retries once with a new one.
+    private func get(url: String, endpoint: String) async throws(EntraError) -> Data {
+        var renewedToken = false
+        var retriedThrottle = false
+        while true {
+            let bearer = try await accessToken()
+            try await gate.acquire(endpoint: endpoint)
+            let response = try await transport.exchange(
+                TransportRequest(
+                    url: url,
+                    headers: [
+                        ("Authorization", bearer.withValue { "Bearer \($0)" }), ("Accept", "application/json"),
+                    ], endpoint: endpoint))
+            switch response.status {
+            case 200..<300:
+                return response.body
+            case 429:
+                let retryAfter = Self.retryAfter(response)
+                await gate.throttled(retryAfter: retryAfter)
+                if !retriedThrottle, TimeInterval(retryAfter ?? 1) <= gate.maxWait {
+                    retriedThrottle = true
+                    continue  // acquire() waits out the Retry-After
+                }
+                throw .throttled(endpoint: endpoint, retryAfter: retryAfter)
+            case 401 where !renewedToken:
+                renewedToken = true
+                token = nil
+                continue
+            case 500...:
+                throw .serverError(endpoint: endpoint, status: response.status)
+            default:
+                throw .apiError(Self.failure(response, endpoint: endpoint))
+            }
+        }
+    }
+
+    /// `Retry-After` in seconds (header; ZIA also repeats it in the body as "N seconds").
+    static func retryAfter(_ response: TransportResponse) -> Int? {
+        if let h = HTTPTransport.retryAfterSeconds(response.headers) { return h }
+        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        if let s = json?["Retry-After"] as? String, let n = Int(s.prefix { $0.isNumber }) { return n }
+        return nil
+    }
+
+    /// ZIA error bodies: `{"code": "…", "message": "…"}`.
+    static func failure(_ response: TransportResponse, endpoint: String) -> APIFailure {
+        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let code = json?["code"] as? String ?? "HTTP\(response.status)"
+        let message = json?["message"] as? String ?? ""
+        return APIFailure(
+            endpoint: endpoint, status: response.status, code: code, message: String(message.prefix(200)),
+            requestId: response.headers.first(name: "x-request-id"))
+    }
+
+    // MARK: OneAPI token
+
+    private func accessToken() async throws(EntraError) -> Secret {
+        if let token, token.expiresAt.timeIntervalSince(now()) > 120 { return token.value }
+        if let running = tokenTask {
+            return try await Self.outcome(of: running).0
+        }
+        let task = Task { [transport, settings, now] in
+            try await Self.requestToken(transport: transport, settings: settings, now: now())
+        }
+        tokenTask = task
+        defer { tokenTask = nil }
+        let (value, expiresAt) = try await Self.outcome(of: task)
+        token = (value, expiresAt)
+        return value
+    }
+
+    private static func outcome(of task: Task<(Secret, Date), any Error>) async throws(EntraError) -> (Secret, Date) {
+        do { return try await task.value } catch let e as EntraError { throw e } catch {
+            throw .unreachable(endpoint: "zscaler token", detail: "cancelled")
+        }
+    }
+
+    private static func requestToken(
+        transport: HTTPTransport, settings: ZscalerSettings, now: Date
+    ) async throws(EntraError) -> (Secret, Date) {
+        let endpoint = "zscaler POST /oauth2/v1/token"
+        var form: [(String, String)] = [
+            ("grant_type", "client_credentials"), ("client_id", settings.clientId),
+            ("audience", ZscalerSettings.audience),
+        ]
+        settings.clientSecret.withValue { form.append(("client_secret", $0)) }
+        let response = try await transport.send(
+            TransportRequest(
+                method: .POST, url: settings.tokenEndpoint,
+                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                body: Data(FormEncoding.encode(form).utf8), endpoint: endpoint))
+        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        guard response.status == 200 else {
+            // OAuth error body: {"error": "invalid_client", "error_description": "…"}.
+            let error = json?["error"] as? String ?? "HTTP\(response.status)"
+            let description = (json?["error_description"] as? String).map { String($0.prefix(200)) } ?? ""
+            throw .apiError(APIFailure(endpoint: endpoint, status: response.status, code: error, message: description))
+        }
+        guard let json, let access = json["access_token"] as? String, !access.isEmpty else {
+            throw .badResponse(endpoint: endpoint, detail: "access_token is missing")
+        }
+        let expiresIn = (json["expires_in"] as? Int) ?? (json["expires_in"] as? String).flatMap(Int.init) ?? 3600
+        return (Secret(access), now.addingTimeInterval(TimeInterval(max(60, expiresIn))))
+    }
+
+    // MARK: Decoding
+
+    static func decode<T: Decodable>(_ type: T.Type, from body: Data, endpoint: String) throws(EntraError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: body)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw .badResponse(endpoint: endpoint, detail: "field \"\(key.stringValue)\" is missing")
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw .badResponse(
+                endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" has the wrong type")
+        } catch let DecodingError.valueNotFound(_, ctx) {
+            throw .badResponse(endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" is null")
+        } catch {
+            throw .badResponse(endpoint: endpoint, detail: "not valid JSON")
+        }
+    }
+
+    /// `lastTenantValidationTime`: epoch seconds (ZIA's usual unit); values that can only
+    /// be milliseconds are read as such. 0 means never.
+    static func epoch(_ n: Int64?) -> Date? {
+        guard let n, n > 0 else { return nil }
+        return Date(timeIntervalSince1970: n > 100_000_000_000 ? Double(n) / 1000 : Double(n))
+    }
+
+    /// One entry of `/casbTenant/lite` (Go SDK `CasbTenants`).
+    struct LiteTenant: Decodable {
+        let tenant: ZscalerTenant
+
+        enum K: String, CodingKey {
+            case tenantId, tenantName, saasApplication, enterpriseTenantId, status, lastTenantValidationTime
+            case tenantDeleted, reAuth
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: K.self)
+            tenant = ZscalerTenant(
+                tenantId: try c.decode(Int.self, forKey: .tenantId),
+                tenantName: try c.decodeIfPresent(String.self, forKey: .tenantName) ?? "",
+                saasApplication: try c.decodeIfPresent(String.self, forKey: .saasApplication),
+                enterpriseTenantId: try c.decodeIfPresent(String.self, forKey: .enterpriseTenantId),
+                statuses: try c.decodeIfPresent([String].self, forKey: .status) ?? [],
+                lastValidationTime: ZIAClient.epoch(try c.decodeIfPresent(Int64.self, forKey: .lastTenantValidationTime)),
+                deleted: try c.decodeIfPresent(Bool.self, forKey: .tenantDeleted) ?? false,
+                reAuth: try c.decodeIfPresent(Bool.self, forKey: .reAuth) ?? false)
+        }
+    }
+
+    /// `CasbTenantValidationResponse`. `tenantAuthorizationInfo` is opened only for its
+    /// `clientId`; `clientSecret`, `accessToken`, `credJson` and the rest are never decoded.
+    struct ValidationReply: Decodable {
+        let validation: ZscalerValidation
+
+        enum K: String, CodingKey {
+            case tenantId, tenantName, tenantDeleted, lastTenantValidationTime, status, lastValidationMsg
+            case tenantAuthorizationInfo
+        }
+        enum Msg: String, CodingKey { case errorCode, errorMsg }
+        enum Auth: String, CodingKey { case clientId }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: K.self)
+            var code: Int?
+            var message: String?
+            if c.contains(.lastValidationMsg), try !c.decodeNil(forKey: .lastValidationMsg) {
+                let m = try c.nestedContainer(keyedBy: Msg.self, forKey: .lastValidationMsg)
+                code = try m.decodeIfPresent(Int.self, forKey: .errorCode)
+                message = try m.decodeIfPresent(String.self, forKey: .errorMsg)
+            }
+            var clientId: String?
+            if c.contains(.tenantAuthorizationInfo), try !c.decodeNil(forKey: .tenantAuthorizationInfo) {
+                let a = try c.nestedContainer(keyedBy: Auth.self, forKey: .tenantAuthorizationInfo)
+                clientId = try? a.decodeIfPresent(String.self, forKey: .clientId)
+            }
+            validation = ZscalerValidation(
+                tenantId: try c.decode(Int.self, forKey: .tenantId),
+                tenantName: try c.decodeIfPresent(String.self, forKey: .tenantName) ?? "",
+                statuses: try c.decodeIfPresent([String].self, forKey: .status) ?? [],
+                deleted: try c.decodeIfPresent(Bool.self, forKey: .tenantDeleted) ?? false,
+                lastValidationTime: ZIAClient.epoch(try c.decodeIfPresent(Int64.self, forKey: .lastTenantValidationTime)),
+                errorCode: code, errorMessage: message, authorizedClientId: clientId)
+        }
+    }
+}
