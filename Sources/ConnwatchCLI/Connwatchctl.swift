@@ -17,7 +17,8 @@ public struct Connwatchctl: AsyncParsableCommand {
         subcommands: [
             StatusCommand.self, HistoryCommand.self, CheckCommand.self, AlertsCommand.self, SilenceCommand.self,
             UnsilenceCommand.self, DeliveriesCommand.self, ReloadCommand.self, NagiosCommand.self,
-            ConfigCommand.self, ConsentURLCommand.self, PermissionsCommand.self, KeyFileCommand.self,
+            ConfigCommand.self, ConsentURLCommand.self, PermissionsCommand.self, ReauthorizeCommand.self,
+            KeyFileCommand.self,
         ]
     )
 
@@ -67,6 +68,18 @@ struct PermissionsCommand: ParsableCommand {
 
     func run() throws {
         print(json ? PermissionsReport.json(kind) : PermissionsReport.text(kind), terminator: "")
+    }
+}
+
+/// Where to re-authorize a connector in the Zscaler Admin Portal (reference step 4), and
+/// what Zscaler's validation error codes mean: the `zscaler` check's remediation in full.
+struct ReauthorizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reauthorize",
+        abstract: "Print where and how to re-authorize a connector in the Zscaler Admin Portal (step 4).")
+
+    func run() throws {
+        print(ZscalerHelp.text())
     }
 }
 

@@ -155,6 +155,10 @@ public enum Views {
             out += "\nwhat to do:\n"
             for r in todo { out += "  \(r.check.rawValue): \(r.remediation)\n" }
         }
+        if let notes = c.notes, !notes.isEmpty {
+            out += "\nnotes:\n"
+            for n in notes { out += "  \(n)\n" }
+        }
         return out
     }
 

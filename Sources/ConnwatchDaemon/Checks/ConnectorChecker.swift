@@ -9,17 +9,23 @@ public struct ConnectorChecker: Sendable {
     public let clients: MicrosoftClients
     public let endpoints: CloudEndpoints
     public let thresholds: ExpiryThresholds
+    /// Zscaler's side, when `[zscaler]` is configured.
+    public let zscaler: ZscalerMonitor?
 
-    public init(clients: MicrosoftClients, endpoints: CloudEndpoints, thresholds: ExpiryThresholds) {
+    public init(
+        clients: MicrosoftClients, endpoints: CloudEndpoints, thresholds: ExpiryThresholds,
+        zscaler: ZscalerMonitor? = nil
+    ) {
         self.clients = clients
         self.endpoints = endpoints
         self.thresholds = thresholds
+        self.zscaler = zscaler
     }
 
     /// All checks of `CheckPlan` for the connector, in plan order. Never throws: every
     /// failure becomes a result.
     public func run(_ connector: ConnectorConfig, now: Date) async -> [CheckResult] {
-        let plan = CheckPlan.checks(for: connector.kind)
+        let plan = CheckPlan.checks(for: connector.kind, zscaler: zscaler != nil)
         let req = connector.requirements
 
         // The SharePoint key file: needed for the SharePoint token and the certificate check.
@@ -124,7 +130,8 @@ public struct ConnectorChecker: Sendable {
             case .probe:
                 results.append(ProbeCheck.evaluate(calls: await probes(connector, tokens: tokens), now: now))
             case .zscaler:
-                break
+                // Last in the plan: the Entra-side results explain Zscaler's verdict.
+                if let zscaler { results.append(await zscaler.check(connector, entra: results)) }
             }
         }
         return results

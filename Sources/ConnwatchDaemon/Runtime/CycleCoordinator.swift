@@ -14,11 +14,14 @@ public actor CycleCoordinator {
         public var alerts: AlertSettings
         public var failureThreshold: Int
         public var webhooks: [WebhookConfig]
+        /// `[zscaler]` is configured: connectors (but MIP) have a `zscaler` check.
+        public var zscaler: Bool
 
         public init(_ c: Configuration) {
             alerts = c.alerts
             failureThreshold = c.daemon.failureThreshold
             webhooks = c.webhooks
+            zscaler = c.zscaler != nil
         }
     }
 
@@ -63,18 +66,20 @@ public actor CycleCoordinator {
             failures[key] = latest.consecutiveFailures
         }
         alertStates = snapshot.alertStates
-        (identities, order, plans) = Self.index(configuration.connectors)
+        (identities, order, plans) = Self.index(configuration.connectors, zscaler: settings.zscaler)
     }
 
     private static func index(
-        _ connectors: [ConnectorConfig]
+        _ connectors: [ConnectorConfig], zscaler: Bool
     ) -> (
         [String: ConnectorIdentity], [String], [String: [CheckKind]]
     ) {
         (
             Dictionary(connectors.map { ($0.name, ConnectorIdentity($0)) }, uniquingKeysWith: { a, _ in a }),
             connectors.map(\.name),
-            Dictionary(connectors.map { ($0.name, CheckPlan.checks(for: $0.kind)) }, uniquingKeysWith: { a, _ in a })
+            Dictionary(
+                connectors.map { ($0.name, CheckPlan.checks(for: $0.kind, zscaler: zscaler)) },
+                uniquingKeysWith: { a, _ in a })
         )
     }
 
@@ -117,7 +122,7 @@ public actor CycleCoordinator {
 
     public func reload(_ configuration: Configuration, now: Date) async {
         settings = Settings(configuration)
-        (identities, order, plans) = Self.index(configuration.connectors)
+        (identities, order, plans) = Self.index(configuration.connectors, zscaler: settings.zscaler)
         checkedThisCycle.formIntersection(Set(order))
         await reconcile(now: now)
     }
@@ -216,11 +221,23 @@ public actor CycleCoordinator {
             name -> StatusReport.ConnectorStatus? in
             guard let identity = identities[name] else { return nil }
             let checks = (plans[name] ?? []).compactMap { shown[AlertKey(connector: name, check: $0)] }
-            return StatusReport.ConnectorStatus(identity: identity, checks: checks)
+            return StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks))
         }
         return StatusReport(
             daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: connectors)
     }
 
     public func consecutiveFailures() -> [AlertKey: Int] { failures }
+
+    /// Why a connector lacks the zscaler check, and when the ZIA rate budget stretches
+    /// how often Zscaler's verdict is refreshed.
+    private func notes(_ identity: ConnectorIdentity, _ checks: [CheckResult]) -> [String] {
+        guard settings.zscaler else { return [] }
+        var notes: [String] = []
+        if let why = CheckPlan.zscalerAbsence(for: identity.kind) { notes.append(why) }
+        if let z = checks.first(where: { $0.check == .zscaler }), let note = z.details["rate_budget_note"]?.stringValue {
+            notes.append("zscaler: " + note)
+        }
+        return notes
+    }
 }

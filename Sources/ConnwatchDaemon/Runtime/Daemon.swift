@@ -152,7 +152,13 @@ public final class Daemon: Sendable {
 
     static func makeChecker(_ c: Configuration, environment: [String: String]) throws(EntraError) -> ConnectorChecker {
         let clients = try MicrosoftClients(cloud: c.cloud, daemon: c.daemon, environment: environment)
-        return ConnectorChecker(clients: clients, endpoints: c.cloud.endpoints, thresholds: ExpiryThresholds(c.alerts))
+        return ConnectorChecker(
+            clients: clients, endpoints: c.cloud.endpoints, thresholds: ExpiryThresholds(c.alerts),
+            zscaler: c.zscaler.map {
+                ZscalerMonitor(
+                    client: ZIAClient(transport: clients.transport, settings: $0), settings: $0,
+                    checkInterval: c.daemon.checkInterval.timeInterval)
+            })
     }
 
     /// Checks one connector, bounded in time so a stuck peer cannot hold a slot forever,
@@ -246,6 +252,8 @@ public final class Daemon: Sendable {
         if old.cloud != fresh.cloud || old.daemon.caFile != fresh.daemon.caFile
             || old.daemon.proxy != fresh.daemon.proxy
             || old.alerts != fresh.alerts || old.daemon.concurrency != fresh.daemon.concurrency
+            || old.zscaler != fresh.zscaler
+            || (fresh.zscaler != nil && old.daemon.checkInterval != fresh.daemon.checkInterval)
         {
             if let checker = try? Daemon.makeChecker(fresh, environment: options.environment) {
                 let previous = self.checker
