@@ -9,6 +9,7 @@ import HTTPTypes
 struct ControlAPI: Sendable {
     let state: SimulatorState
     let caCertificatePEM: String
+    var zscaler: ZscalerService? = nil
 
     private func error(_ status: HTTPResponse.Status, _ message: String) -> SimResponse {
         SimResponse(status: status, json: .object([("error", .string(message))]))
@@ -62,9 +63,12 @@ struct ControlAPI: Sendable {
                         "services",
                         .object(counts.services.keys.sorted().map { ($0, JSONNode.int(counts.services[$0] ?? 0)) })
                     ),
+                    // 429s the ZIA routes answered because a client broke 2/s or 1,000/h.
+                    ("zia_rate_limited", .int(zscaler?.rateLimited ?? 0)),
                 ]))
         case (.post, "reset-stats"):
             state.resetCounts()
+            zscaler?.resetStats()
             return SimResponse(json: .object([("status", "ok")]))
         default:
             return error(.notFound, "no control route \(request.method.rawValue) /_sim/\(route)")

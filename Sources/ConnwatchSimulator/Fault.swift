@@ -12,6 +12,8 @@ public struct Fault: Codable, Sendable, Equatable {
     /// Which simulated service a fault targets.
     public enum Service: String, Codable, Sendable, CaseIterable {
         case login, graph, arm, office, sharepoint
+        /// Zscaler OneAPI token endpoint and the ZIA API.
+        case zslogin, zia
         case any = "*"
     }
 

@@ -15,11 +15,14 @@ public struct Scenario: Codable, Sendable, Equatable {
     public var tenants: [Tenant]
     /// Faults active from the start; `setFaults` and `PUT /_sim/faults` replace them.
     public var faults: [Fault]?
+    /// Zscaler's side: OneAPI clients and ZIA SaaS tenants (absent: the routes answer 401).
+    public var zscaler: ZscalerScenario?
 
-    public init(now: Date? = nil, tenants: [Tenant], faults: [Fault]? = nil) {
+    public init(now: Date? = nil, tenants: [Tenant], faults: [Fault]? = nil, zscaler: ZscalerScenario? = nil) {
         self.now = now
         self.tenants = tenants
         self.faults = faults
+        self.zscaler = zscaler
     }
 
     /// Reads a scenario file. `pem_file` paths are resolved against the file's directory

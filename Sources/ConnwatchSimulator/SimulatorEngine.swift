@@ -7,7 +7,8 @@ import NIOCore
 /// Routes a request to a simulated service by path prefix, counts it, applies faults.
 ///
 /// `/login` identity platform, `/graph` Microsoft Graph, `/arm` Azure Resource Manager,
-/// `/office` Office 365 Management API, `/sharepoint/{host}` SharePoint REST, `/_sim` control.
+/// `/office` Office 365 Management API, `/sharepoint/{host}` SharePoint REST, `/zslogin`
+/// Zscaler OneAPI token endpoint, `/zia` ZIA API, `/_sim` control.
 final class SimulatorEngine: Sendable {
     let state: SimulatorState
     let scheme: String
@@ -18,6 +19,7 @@ final class SimulatorEngine: Sendable {
     private let arm: ARMService
     private let office: OfficeManagementService
     private let sharePoint: SharePointService
+    let zscaler = ZscalerService()
     private let auth: ResourceAuth
     private let logger: Logger
 
@@ -52,6 +54,8 @@ final class SimulatorEngine: Sendable {
             case "arm": .arm
             case "office": .office
             case "sharepoint": .sharepoint
+            case "zslogin": .zslogin
+            case "zia": .zia
             default: nil
             }
         guard service != nil || prefix == "_sim" else {
@@ -81,7 +85,8 @@ final class SimulatorEngine: Sendable {
             origin: scheme + "://" + (incoming.head.authority ?? fallbackAuthority))
 
         guard let service else {
-            return ControlAPI(state: state, caCertificatePEM: caCertificatePEM).handle(request).response()
+            return ControlAPI(state: state, caCertificatePEM: caCertificatePEM, zscaler: zscaler).handle(request)
+                .response()
         }
         // Method and path only: never headers, bodies or queries (tokens, secrets, assertions).
         logger.debug("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.path)"])
@@ -93,6 +98,7 @@ final class SimulatorEngine: Sendable {
                 switch service {
                 case .login: request.segments.first
                 case .office: request.segments.count > 2 ? request.segments[2] : nil
+                case .zslogin, .zia: nil
                 default: auth.unverifiedTenant(request)
                 }
             decision = state.decide(
@@ -143,6 +149,8 @@ final class SimulatorEngine: Sendable {
         case .arm: arm.handle(request, index: index)
         case .office: office.handle(request, index: index)
         case .sharepoint: sharePoint.handle(request, index: index)
+        case .zslogin: zscaler.token(request, scenario: index.scenario.zscaler)
+        case .zia: zscaler.zia(request, scenario: index.scenario.zscaler)
         case .any: SimResponse(status: .notFound, json: .object([]))
         }
     }
@@ -226,6 +234,24 @@ final class SimulatorEngine: Sendable {
                         ])
                     )
                 ]))
+        case .zslogin:
+            response = SimResponse(
+                status: httpStatus,
+                json: .object([
+                    ("error", .string(fault.errorCode ?? (status == 429 ? "too_many_requests" : "server_error"))),
+                    ("error_description", "The service is temporarily unavailable."),
+                ]))
+        case .zia:
+            // ZIA's 429 body repeats the wait: {"message": "Rate Limit (2/SECOND) exceeded", "Retry-After": "N seconds"}.
+            var members: [(String, JSONNode)] = [
+                (
+                    "message",
+                    .string(status == 429 ? "Rate Limit (2/SECOND) exceeded" : "An unexpected error occurred.")
+                )
+            ]
+            if status == 429 { members.append(("Retry-After", .string("\(fault.retryAfter ?? 1) seconds"))) }
+            if let code = fault.errorCode { members.insert(("code", .string(code)), at: 0) }
+            response = SimResponse(status: httpStatus, json: .object(members))
         case .arm, .any:
             let code =
                 fault.errorCode
