@@ -115,7 +115,10 @@ public enum ZscalerCheck {
         let entraCause = explanation(entra)
         if let entraCause { details["explained_by"] = .string(entraCause.check.rawValue) }
         let because = entraCause.map { " — Entra: \($0.summary)" } ?? ""
-        let fixEntraFirst = entraCause.map { "fix the Entra side first (\($0.check): \($0.remediation)); then " } ?? ""
+        let fixEntraFirst =
+            entraCause.map {
+                "fix the Entra side first (\($0.check): \($0.remediation)); the re-authorization is done in the Admin Portal: \(ZscalerHelp.reauthorizePath)"
+            }
 
         switch state {
         case .deleted:
@@ -135,15 +138,15 @@ public enum ZscalerCheck {
             default:
                 return result(
                     .critical, .zscalerValidationFailed, "validation failed\(codeText)\(because)",
-                    fixEntraFirst + reauthorize)
+                    fixEntraFirst ?? reauthorize)
             }
         case .reauthRequired:
             return result(
-                .warning, .zscalerReauthRequired, "\(name) requires reauthorization\(because)", fixEntraFirst + reauthorize)
+                .warning, .zscalerReauthRequired, "\(name) requires reauthorization\(because)", fixEntraFirst ?? reauthorize)
         case .inactive:
             return result(
                 .warning, .zscalerInactive, "\(name) is inactive\(because)",
-                fixEntraFirst + "activate the tenant, or \(reauthorize)")
+                fixEntraFirst ?? "activate the tenant, or \(reauthorize)")
         case .unrecognised:
             return result(
                 .unknown, .badResponse, "\(name) has status \(statuses.joined(separator: ", ")), which connwatch does not know",
