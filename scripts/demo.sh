@@ -50,6 +50,12 @@ management_endpoint = "$base/arm"
 office_management_endpoint = "$base/office"
 sharepoint_endpoint = "$base/sharepoint"
 
+[zscaler]
+token_endpoint = "$base/zslogin/oauth2/v1/token"
+api_base = "$base/zia/api/v1"
+client_id = "connwatch-demo"
+client_secret_credential = "zscaler-api"
+
 TOML
   sed -n '/^\[\[connector\]\]/,$p' config/connwatch.toml
 } >"$work/connwatch.toml"

@@ -17,6 +17,7 @@ for id in contoso-onedrive contoso-exchange contoso-sharepoint contoso-teams con
   printf 'Xq8~%s\n' "$(rand)" > "credentials/$id"
 done
 printf 'whsec_%s\n' "$(head -c 32 /dev/urandom | base64)" > credentials/webhook-soc
+printf 'zs-%s\n' "$(rand)" > credentials/zscaler-api   # the demo's OneAPI client secret ([zscaler])
 printf 'https://hooks.slack.example/services/T0000/B0000/%s\n' "$(rand)" > credentials/webhook-slack-url
 printf 'Mq3~%s\n' "$(rand)" > secrets/contoso-mip
 

@@ -47,6 +47,9 @@ def demo():
             creds[name] = "Xq8~" + secrets.token_urlsafe(30)
             with open(os.path.join(config, "credentials", name), "w") as f:
                 f.write(creds[name] + "\n")
+        creds["zscaler-api"] = "zs-" + secrets.token_urlsafe(30)
+        with open(os.path.join(config, "credentials", "zscaler-api"), "w") as f:
+            f.write(creds["zscaler-api"] + "\n")
         creds["contoso-mip"] = "Mq3~" + secrets.token_urlsafe(30)
         with open(os.path.join(config, "secrets", "contoso-mip"), "w") as f:
             f.write(creds["contoso-mip"] + "\n")
@@ -130,3 +133,21 @@ def test_blob_lacks_storage_account_contributor(demo):
 def test_mip_secret_is_wrong(demo):
     result = _token(demo, MIP, demo["creds"]["contoso-mip"])
     assert result["error_codes"] == [7000215]
+
+
+def test_zscaler_side(demo):
+    """The OneAPI token (audience required) and the ZIA tenant list of the demo."""
+    token_url = demo["base"] + "/zslogin/oauth2/v1/token"
+    form = {"grant_type": "client_credentials", "client_id": "connwatch-demo",
+            "client_secret": demo["creds"]["zscaler-api"]}
+    refused = requests.post(token_url, data=form, verify=demo["ca"], timeout=10)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    form["audience"] = "https://api.zscaler.com"
+    token = requests.post(token_url, data=form, verify=demo["ca"], timeout=10).json()
+    assert token["token_type"] == "Bearer" and token["expires_in"] == 3600
+    tenants = _get(demo, "/zia/api/v1/casbTenant/lite", token["access_token"]).json()
+    states = {t["tenantName"]: t["status"] for t in tenants}
+    assert states["Contoso Teams"] == ["REAUTH_REQUIRED"]
+    assert states["Contoso Blob"] == ["VALIDATION_FAILED"]
+    assert all(t["enterpriseTenantId"] == TENANT for t in tenants)
+    assert all("tenantAuthorizationInfo" not in t for t in tenants)
