@@ -5,8 +5,9 @@ import Foundation
 /// on a `now` parameter: the caller owns the clock.
 ///
 /// `reserve(now:)` hands out send times: each one at least `minSpacing` after the previous
-/// (0.6 s: never 3 requests in any one-second window, with 0.2 s of margin for network
-/// jitter between our send and Zscaler's count) and never the 1,001st in any hour.
+/// (1 s: half the allowed rate, so that network and scheduling jitter between our send
+/// and Zscaler's count never puts 3 requests in one second; the hourly budget averages
+/// one request per 3.6 s anyway) and never the 1,001st in any hour.
 public struct ZscalerRateBudget: Sendable, Equatable {
     public static let perHour = 1000
     public static let perSecond = 2
@@ -14,7 +15,7 @@ public struct ZscalerRateBudget: Sendable, Equatable {
     /// 429s and for other users of the same API client.
     public static let plannedPerHour = 900
 
-    public var minSpacing: TimeInterval = 0.6
+    public var minSpacing: TimeInterval = 1.0
     /// Reserved send times within the last hour, ascending.
     public private(set) var sent: [Date] = []
     /// No request before this (a 429's `Retry-After`).
