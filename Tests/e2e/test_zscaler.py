@@ -5,12 +5,14 @@ connector says why it has no zscaler check; the values Zscaler keeps in
 tenantAuthorizationInfo never reach the journal, the database, the socket or the logs."""
 import base64
 import datetime as dt
+import http.server
 import json
 import os
 import re
 import secrets
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +24,33 @@ ZSCALER_FAILED = "3689b3fc44ed48f9b96d5af090cc09de"
 
 def app_id(n):
     return f"f0000000-0000-4000-8000-{n:012d}"
+
+
+class Hook:
+    """A loopback webhook receiver recording every body."""
+
+    def __init__(self):
+        self.bodies = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                outer.bodies.append(self.rfile.read(int(self.headers.get("content-length", "0"))).decode())
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def test_connector_failing_on_both_sides(tmp_path):
@@ -75,6 +104,7 @@ def test_connector_failing_on_both_sides(tmp_path):
         },
     }
     sim = Simulator(tmp_path, scenario)
+    hook = Hook()
     notify = NotifySocket(tmp_path / "notify.sock")
     db = tmp_path / "connwatch.sqlite"
     sock = tmp_path / "ctl.sock"
@@ -102,7 +132,7 @@ client_secret_credential = "zscaler-api"
 
 [[webhook]]
 name = "soc"
-url = "http://127.0.0.1:9/hook"
+url = "{hook.url}"
 secret_credential = "hook"
 min_severity = "warning"
 '''
@@ -202,19 +232,29 @@ client_secret_credential = "{names[k]}"
             replies.append(out.stdout)
         assert "connector.zscaler.validation_failed" in "".join(replies)
 
+        # The webhook receives the zscaler event (standard format), with both sides in its summary.
+        deadline = time.time() + 60
+        while time.time() < deadline and not any("connector.zscaler.validation_failed" in b for b in hook.bodies):
+            time.sleep(0.3)
+        event = next(json.loads(b) for b in hook.bodies if "connector.zscaler.validation_failed" in b)
+        assert event["data"]["check"] == "zscaler"
+        assert event["data"]["reason"] == "zscaler_validation_failed"
+        assert event["data"]["summary"].startswith("Zscaler: validation failed (code 401) — Entra:")
+        assert event["data"]["details"]["error_code"] == 401
+
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(30) == 0
 
         # No secret anywhere: Zscaler's planted authorization values, the API client's secret,
         # the connectors' secrets — in the database (with WAL and the webhook outbox), the
-        # journal, the daemon's log and every socket reply.
+        # journal, the daemon's log, every socket reply and every webhook body.
         blobs = b"".join(p.read_bytes() for p in tmp_path.glob("connwatch.sqlite*"))
         assert b"connector.zscaler.validation_failed" in blobs, "the outbox holds the webhook body"
         entries = json.dumps([journal(CONNWATCH_CONNECTOR=n) for n in names.values()]) + json.dumps(
             journal(SYSLOG_IDENTIFIER="connwatchd", _PID=str(daemon.proc.pid)))
         logs = (tmp_path / "connwatchd.log").read_text()
         sinks = {"database": blobs.decode("utf-8", "replace"), "journal": entries, "log": logs,
-                 "socket": "\n".join(replies)}
+                 "socket": "\n".join(replies), "webhook": "\n".join(hook.bodies)}
         for value in planted_values + [api_secret, hook_key, *secrets_.values()]:
             for sink, text in sinks.items():
                 assert value not in text, f"{value[:12]}… leaked into the {sink}"
@@ -224,4 +264,5 @@ client_secret_credential = "{names[k]}"
         if daemon.alive():
             daemon.signal(signal.SIGKILL)
         notify.close()
+        hook.stop()
         sim.stop()
