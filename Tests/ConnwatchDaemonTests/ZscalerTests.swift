@@ -214,6 +214,15 @@ import Testing
         #expect(status.summary == z.summary)
         #expect(status.checks.map(\.reason).contains(.secretExpired))
 
+        // A finding whose summary needs its check's name gets it.
+        let roles = CheckResult(
+            check: .roles, status: .critical, reason: .roleMissing,
+            summary: "missing at subscription scope: Storage Account Contributor", checkedAt: now)
+        let byRoles = await m.check(connector("failed", entra: 2), entra: [roles])
+        #expect(
+            byRoles.summary
+                == "Zscaler: validation failed (code 401) — Entra: roles: missing at subscription scope: Storage Account Contributor")
+
         // Without an Entra-side failure: no explanation, the plain verdict.
         let plain = await m.check(connector("failed", entra: 2), entra: [])
         #expect(plain.summary == "Zscaler: validation failed (code 401)")

@@ -114,7 +114,13 @@ public enum ZscalerCheck {
         let reauthorize = "re-authorize the tenant in the Zscaler Admin Portal (step 4): \(ZscalerHelp.reauthorizePath)"
         let entraCause = explanation(entra)
         if let entraCause { details["explained_by"] = .string(entraCause.check.rawValue) }
-        let because = entraCause.map { " — Entra: \($0.summary)" } ?? ""
+        // Expiry and credential summaries read on their own ("the client secret expired on
+        // 3 Dec 2026"); the others need their check's name ("roles: missing at …").
+        let because =
+            entraCause.map {
+                " — Entra: " + ([.secretExpiry, .credential, .certificate].contains($0.check) ? "" : "\($0.check): ")
+                    + $0.summary
+            } ?? ""
         let fixEntraFirst =
             entraCause.map {
                 "fix the Entra side first (\($0.check): \($0.remediation)); the re-authorization is done in the Admin Portal: \(ZscalerHelp.reauthorizePath)"
