@@ -100,6 +100,10 @@ def test_connector_failing_on_both_sides(tmp_path):
                 {"tenant_id": 7002, "tenant_name": "Fabrikam Exchange", "saas_application": "MSFT_EXCHANGE",
                  "enterprise_tenant_id": TENANT, "status": ["ACTIVE"], "last_validation_time": iso(-1),
                  "authorization": authorization(2)},
+                # Other customers' tenants needing attention: with the 10 s interval below, the
+                # 5 requests a cycle may need exceed the hourly budget, and status says so.
+                *({"tenant_id": 7100 + i, "tenant_name": f"Other {i}", "enterprise_tenant_id": f"{i:08d}-0000-4000-8000-000000000000",
+                   "status": ["INACTIVE"], "authorization": authorization(9)} for i in range(3)),
             ],
         },
     }
@@ -111,7 +115,7 @@ def test_connector_failing_on_both_sides(tmp_path):
     config = tmp_path / "connwatch.toml"
     body = f'''
 [daemon]
-check_interval = "1h"
+check_interval = "10s"
 concurrency = 4
 database = "{db}"
 socket = "{sock}"
@@ -199,6 +203,11 @@ client_secret_credential = "{names[k]}"
         assert ex["zscaler"]["status"] == "ok", ex["zscaler"]
         assert ex["zscaler"]["details"]["tenant_id"] == 7002
 
+        # The rate budget stretches the Zscaler refresh interval, and status says so.
+        budget = "zscaler: Zscaler data is refreshed every 20s instead of every 10s: 5 ZIA requests per cycle exceed"
+        assert any(n.startswith(budget) for n in od["notes"]), od.get("notes")
+        assert checks["zscaler"]["details"]["refresh_interval_seconds"] == 20
+
         # MIP: no zscaler check, and status says why.
         mip = by[names["mip"]]
         assert "zscaler" not in [c["check"] for c in mip["checks"]]
@@ -212,6 +221,7 @@ client_secret_credential = "{names[k]}"
         assert "Zscaler: validation failed (code 401) — Entra: the client secret (per secret_expires) expired on" \
             in table.stdout
         assert "secret_expired" in detail.stdout and "zscaler_validation_failed" in detail.stdout
+        assert "notes:" in detail.stdout and "refreshed every 20s instead of every 10s" in detail.stdout
         (tmp_path / "status-both-sides.txt").write_text(table.stdout + "\n" + detail.stdout)
         print("\n" + table.stdout + "\n" + detail.stdout)
         mip_detail = ctl("status", names["mip"])
