@@ -20,6 +20,7 @@ from harness import BIN, Daemon, NotifySocket, Simulator, iso, journal, new_secr
 
 TENANT = "7a2d4c9e-3b1f-4e8a-9d6c-5f0e1a2b3c4d"
 ZSCALER_FAILED = "3689b3fc44ed48f9b96d5af090cc09de"
+RESOLVED = "2058de031da74bd2b75c6ec3a2877cf4"
 
 
 def app_id(n):
@@ -251,6 +252,19 @@ client_secret_credential = "{names[k]}"
         assert event["data"]["reason"] == "zscaler_validation_failed"
         assert event["data"]["summary"].startswith("Zscaler: validation failed (code 401) — Entra:")
         assert event["data"]["details"]["error_code"] == 401
+
+        # Reload without [zscaler]: the check is gone from every connector and its alert resolves.
+        start = body.index("[zscaler]")
+        config.write_text(body[:start] + body[body.index("[[webhook]]"):])
+        r = ctl("reload")
+        assert r.returncode == 0, r.stdout + r.stderr
+        after = json.loads(ctl("status", "--json").stdout)
+        replies.append(json.dumps(after))
+        for c in after["connectors"]:
+            assert "zscaler" not in [ch["check"] for ch in c["checks"]], c
+            assert not c.get("notes"), c
+        wait_journal(30, CONNWATCH_CONNECTOR=names["od"], MESSAGE_ID=RESOLVED,
+                     predicate=lambda e: e.get("CONNWATCH_CHECK") == "zscaler")
 
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(30) == 0
