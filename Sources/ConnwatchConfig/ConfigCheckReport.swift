@@ -37,6 +37,14 @@ public enum ConfigCheckReport {
         out += "\(c.connectors.count) connector\(c.connectors.count == 1 ? "" : "s"), "
         out += "\(c.webhooks.count) webhook\(c.webhooks.count == 1 ? "" : "s")\(hooks.isEmpty ? "" : " (\(hooks))"); "
         out += "check interval \(c.daemon.checkInterval), concurrency \(c.daemon.concurrency), cloud \(c.cloud.name)\n"
+        if let z = c.zscaler {
+            let checked = c.connectors.filter { $0.kind != .mip }
+            let pinned = checked.filter { $0.zscalerTenantId != nil }.count
+            let mip = c.connectors.count - checked.count
+            out += "zscaler: \(z.apiBase) as API client \(z.clientId); \(checked.count) connector"
+            out += "\(checked.count == 1 ? "" : "s") with a zscaler check (\(pinned) by zscaler_tenant_id)"
+            out += mip > 0 ? ", \(mip) MIP without (no Zscaler API for MIP accounts)\n" : "\n"
+        }
         return out
     }
 }

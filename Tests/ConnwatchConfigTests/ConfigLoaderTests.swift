@@ -48,6 +48,10 @@ import Testing
         #expect(z.clientSecret.withValue { $0 } == FixtureSandbox.clientSecretValue)
         #expect(z.maxValidationAge == .days(3))
         #expect(ZscalerSettings.audience == "https://api.zscaler.com")
+        #expect(
+            ConfigCheckReport.success(loaded).hasSuffix(
+                "zscaler: https://api.zsapi.net/zia/api/v1 as API client zs.api-client_01; 3 connectors with a zscaler check (1 by zscaler_tenant_id), 1 MIP without (no Zscaler API for MIP accounts)\n"
+            ))
 
         #expect(c.webhooks.map(\.name) == ["soc", "slack"])
         let soc = c.webhooks[0]
