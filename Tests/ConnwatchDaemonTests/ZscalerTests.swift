@@ -410,6 +410,27 @@ import Testing
         #expect(note.contains("every 124s instead of every 1m"))
     }
 
+    /// A failed list is retried after 5 minutes, not after the hour a success is kept.
+    @Test func failuresAreRetriedSoonerThanSuccessesRefresh() async throws {
+        let r = try await rig(enforce: false)
+        defer { Task { await r.stop() } }
+        let clock = VirtualTime(Date())  // tenant 101 was validated an hour before the real now
+        let gate = ZIARateGate(now: { clock.now }, sleep: { clock.advance($0) })
+        let m = r.monitor(interval: 3600, gate: gate, now: { clock.now })
+        try await r.sim.setFaults([Fault(service: .zia, status: 503, count: 1)])
+        let c = connector("active", entra: 1)
+        #expect(await m.check(c, entra: []).reason == .unreachable)
+        clock.advance(.seconds(120))
+        #expect(await m.check(c, entra: []).reason == .unreachable, "kept for a while: no hammering")
+        #expect(await r.ziaRequests() == 1)
+        clock.advance(.seconds(200))
+        #expect(await m.check(c, entra: []).status == .ok, "retried after 5 minutes")
+        #expect(await r.ziaRequests() == 2)
+        clock.advance(.seconds(1800))
+        #expect(await m.check(c, entra: []).status == .ok)
+        #expect(await r.ziaRequests() == 2, "a success is kept for the interval")
+    }
+
     @Test func budgetArithmetic() {
         var b = ZscalerRateBudget()
         let t0 = Date(timeIntervalSince1970: 1_000_000)
@@ -430,7 +451,8 @@ import Testing
 
 /// A wall clock that moves only when slept on or set.
 final class VirtualTime: Sendable {
-    private let t = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    private let t: Mutex<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { t = Mutex(start) }
     var now: Date { t.withLock { $0 } }
     func advance(_ d: Duration) {
         let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18

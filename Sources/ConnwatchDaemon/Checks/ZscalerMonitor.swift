@@ -39,6 +39,14 @@ public actor ZscalerMonitor {
         effectiveInterval > configuredInterval ? effectiveInterval : configuredInterval * 0.9
     }
 
+    /// A failure is retried sooner than a success is refreshed (within 5 minutes, so a
+    /// blip at the start of an hourly cycle does not stick for the hour), still at most
+    /// once per 5 minutes whatever the number of connectors asking.
+    private func reuse<T>(_ result: Result<T, EntraError>) -> TimeInterval {
+        if case .failure = result { return min(freshness, 300) }
+        return freshness
+    }
+
     public var budget: ZscalerCheck.Budget {
         ZscalerCheck.Budget(
             configuredInterval: configuredInterval, effectiveInterval: effectiveInterval,
@@ -88,7 +96,7 @@ public actor ZscalerMonitor {
     }
 
     private func currentList() async -> Result<[ZscalerTenant], EntraError> {
-        if let list, now().timeIntervalSince(list.at) < freshness { return list.result }
+        if let list, now().timeIntervalSince(list.at) < reuse(list.result) { return list.result }
         if let listTask { return await listTask.value }
         let client = self.client
         let task = Task { () -> Result<[ZscalerTenant], EntraError> in
@@ -103,7 +111,9 @@ public actor ZscalerMonitor {
     }
 
     private func validation(_ id: Int) async -> Result<ZscalerValidation, EntraError> {
-        if let cached = validations[id], now().timeIntervalSince(cached.at) < freshness { return cached.result }
+        if let cached = validations[id], now().timeIntervalSince(cached.at) < reuse(cached.result) {
+            return cached.result
+        }
         let result: Result<ZscalerValidation, EntraError>
         do { result = .success(try await client.validationStatus(tenantId: id)) } catch { result = .failure(error) }
         validations[id] = (result, now())
