@@ -224,7 +224,7 @@ import Testing
             ["unsilence", "3"],
             ["deliveries"], ["deliveries", "--json"], ["deliveries", "retry", "4"], ["reload"], ["nagios", "x"],
             ["config", "check", "--json"], ["consent-url", "x", "--mip", "--json"], ["permissions", "teams"],
-            ["keyfile", "inspect", "f"],
+            ["keyfile", "inspect", "f"], ["reauthorize"],
         ] {
             _ = try Connwatchctl.parseAsRoot(args)
         }

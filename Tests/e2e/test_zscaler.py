@@ -225,6 +225,11 @@ client_secret_credential = "{names[k]}"
         assert "notes:" in detail.stdout and "refreshed every 20s instead of every 10s" in detail.stdout
         (tmp_path / "status-both-sides.txt").write_text(table.stdout + "\n" + detail.stdout)
         print("\n" + table.stdout + "\n" + detail.stdout)
+        # Where to re-authorize, in the operator's words (reference step 4), from the real binary.
+        help_text = subprocess.run([str(BIN / "connwatchctl"), "reauthorize"], capture_output=True, text=True)
+        assert help_text.returncode == 0
+        assert "Policies > Common Configuration > Out-of-band CASB >" in help_text.stdout
+        assert "400-499" in help_text.stdout and "Reauthorize" in help_text.stdout
         mip_detail = ctl("status", names["mip"])
         replies.append(mip_detail.stdout)
         assert "no API for MIP accounts" in mip_detail.stdout
