@@ -20,8 +20,16 @@ struct APIRequester: Sendable {
         guard (200..<300).contains(response.status) else {
             throw .apiError(APIRequester.failure(response, endpoint: endpoint))
         }
+        return try APIRequester.decode(T.self, from: response.body, endpoint: endpoint)
+    }
+
+    /// Strict decoding: a missing, null, mistyped or malformed field is a `badResponse`
+    /// naming the endpoint and the field (never its value), anything else "not valid JSON".
+    static func decode<T: Decodable>(
+        _ type: T.Type, from body: Data, endpoint: String, decoder: JSONDecoder = APIRequester.decoder
+    ) throws(EntraError) -> T {
         do {
-            return try APIRequester.decoder.decode(T.self, from: response.body)
+            return try decoder.decode(T.self, from: body)
         } catch let DecodingError.keyNotFound(key, _) {
             throw .badResponse(endpoint: endpoint, detail: "field \"\(key.stringValue)\" is missing")
         } catch let DecodingError.typeMismatch(_, ctx) {

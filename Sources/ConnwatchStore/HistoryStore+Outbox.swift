@@ -143,14 +143,7 @@ extension HistoryStore {
     /// - Returns: how many were recovered.
     @discardableResult
     public func recoverExpiredLeases(now: Date) async throws -> Int {
-        try await write("recovering expired leases") { db in
-            try db.execute(
-                sql: """
-                    UPDATE delivery SET status = 'pending', lease_until = NULL, next_attempt_at = min(next_attempt_at, ?)
-                    WHERE status = 'delivering' AND lease_until <= ?
-                    """, arguments: [now.ms, now.ms])
-            return db.changesCount
-        }
+        try await releaseLeases(now: now, onlyExpired: true)
     }
 
     /// Daemon start-up: one daemon owns a database (its control socket is exclusive), so
@@ -161,12 +154,18 @@ extension HistoryStore {
     /// - Returns: how many were released.
     @discardableResult
     public func releaseAllLeases(now: Date) async throws -> Int {
+        try await releaseLeases(now: now, onlyExpired: false)
+    }
+
+    /// `delivering` rows (all, or those whose lease ran out) back to `pending`, due now.
+    private func releaseLeases(now: Date, onlyExpired: Bool) async throws -> Int {
         try await write("releasing delivery leases") { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET status = 'pending', lease_until = NULL, next_attempt_at = min(next_attempt_at, ?)
                     WHERE status = 'delivering'
-                    """, arguments: [now.ms])
+                    """ + (onlyExpired ? " AND lease_until <= ?" : ""),
+                arguments: onlyExpired ? [now.ms, now.ms] : [now.ms])
             return db.changesCount
         }
     }

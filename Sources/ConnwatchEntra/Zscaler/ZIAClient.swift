@@ -167,18 +167,7 @@ public actor ZIAClient {
     // MARK: Decoding
 
     static func decode<T: Decodable>(_ type: T.Type, from body: Data, endpoint: String) throws(EntraError) -> T {
-        do {
-            return try JSONDecoder().decode(T.self, from: body)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw .badResponse(endpoint: endpoint, detail: "field \"\(key.stringValue)\" is missing")
-        } catch let DecodingError.typeMismatch(_, ctx) {
-            throw .badResponse(
-                endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" has the wrong type")
-        } catch let DecodingError.valueNotFound(_, ctx) {
-            throw .badResponse(endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" is null")
-        } catch {
-            throw .badResponse(endpoint: endpoint, detail: "not valid JSON")
-        }
+        try APIRequester.decode(T.self, from: body, endpoint: endpoint, decoder: JSONDecoder())
     }
 
     /// `lastTenantValidationTime`: epoch seconds (ZIA's usual unit); values that can only
