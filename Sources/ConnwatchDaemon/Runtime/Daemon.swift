@@ -268,7 +268,8 @@ public final class Daemon: Sendable {
                 defer { sink.sender = sender }
                 return sink.sender
             }
-            Task { await previous.shutdown() }  // after the attempts in flight on it
+            // Attempts in flight on the old client fail with it and are retried on the new one.
+            Task { await previous.shutdown() }
         }
         webhookSink.state.withLock { $0.webhooks = fresh.webhooks }
         // A webhook that answered 410 Gone gets deliveries again once its URL changes.
