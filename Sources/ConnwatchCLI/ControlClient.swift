@@ -114,6 +114,7 @@ public struct UnixSocketClient: ControlTransport {
         if let sendError { throw sendError }
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var sized = false
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n == 0 { break }
@@ -123,7 +124,12 @@ public struct UnixSocketClient: ControlTransport {
                 if errno == ECONNRESET && !received.isEmpty { break }
                 throw .badReply("reading the reply: \(String(cString: strerror(errno)))")
             }
-            received.append(contentsOf: buffer[0..<n])
+            buffer.withUnsafeBufferPointer { received.append($0.baseAddress!, count: n) }
+            if !sized, let total = HTTPReplyParser.expectedSize(received) {
+                // Room for the whole reply at once (16 MB for 10,000 connectors), not doubling.
+                sized = true
+                received.reserveCapacity(total)
+            }
         }
         return try HTTPReplyParser.parse(received)
     }
@@ -132,12 +138,31 @@ public struct UnixSocketClient: ControlTransport {
 /// Parses a whole HTTP/1.1 response: status line, headers, then a body delimited by
 /// `Content-Length`, chunked encoding, or the end of the connection.
 public enum HTTPReplyParser {
-    public static func parse(_ data: Data) throws(ControlClientError) -> HTTPReply {
-        let bytes = [UInt8](data)
-        guard let headEnd = find([13, 10, 13, 10], in: bytes, from: 0) else {
-            throw .badReply(bytes.isEmpty ? "the connection closed without a reply" : "no end of headers")
+    /// Head plus `Content-Length`, once the head has arrived; nil before or without one.
+    static func expectedSize(_ data: Data) -> Int? {
+        guard let headEnd = data.withUnsafeBytes({ find([13, 10, 13, 10], in: $0, from: 0) }) else { return nil }
+        let head = String(decoding: data[data.startIndex..<(data.startIndex + headEnd)], as: UTF8.self)
+        for line in head.split(separator: "\r\n") {
+            guard let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == "content-length" else {
+                continue
+            }
+            guard let n = Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)), n >= 0,
+                n <= 1 << 31
+            else { return nil }
+            return headEnd + 4 + n
         }
-        let head = String(decoding: bytes[0..<headEnd], as: UTF8.self)
+        return nil
+    }
+
+    public static func parse(_ data: Data) throws(ControlClientError) -> HTTPReply {
+        // Works on the received bytes in place: a status reply of 10,000 connectors is 16 MB,
+        // and every copy of it costs page faults.
+        let headEnd: Int? = data.withUnsafeBytes { raw in find([13, 10, 13, 10], in: raw, from: 0) }
+        guard let headEnd else {
+            throw .badReply(data.isEmpty ? "the connection closed without a reply" : "no end of headers")
+        }
+        let start = data.startIndex
+        let head = String(decoding: data[start..<(start + headEnd)], as: UTF8.self)
         var lines = head.components(separatedBy: "\r\n")
         let statusLine = lines.removeFirst()
         let parts = statusLine.split(separator: " ", maxSplits: 2)
@@ -150,42 +175,60 @@ public enum HTTPReplyParser {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
                 in: .whitespaces)
         }
-        let rest = Array(bytes[(headEnd + 4)...])
-        let body: [UInt8]
+        let bodyStart = start + headEnd + 4
+        let available = data.endIndex - bodyStart
+        let body: Data
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
-            body = try dechunk(rest)
+            let dechunked = data.withUnsafeBytes { raw in
+                Result { () throws(ControlClientError) in
+                    try dechunk(UnsafeRawBufferPointer(rebasing: raw[(headEnd + 4)...]))
+                }
+            }
+            body = Data(try dechunked.get())
         } else if let length = headers["content-length"].flatMap({ Int($0) }) {
-            guard rest.count >= length else { throw .badReply("body shorter than its Content-Length") }
-            body = Array(rest.prefix(length))
+            guard available >= length else { throw .badReply("body shorter than its Content-Length") }
+            body = data[bodyStart..<(bodyStart + length)]  // a slice: no copy
         } else {
-            body = rest
+            body = data[bodyStart..<data.endIndex]
         }
-        return HTTPReply(status: status, headers: headers, body: Data(body))
+        return HTTPReply(status: status, headers: headers, body: body)
     }
 
     static func dechunk(_ bytes: [UInt8]) throws(ControlClientError) -> [UInt8] {
+        try bytes.withUnsafeBytes { raw in Result { () throws(ControlClientError) in try dechunk(raw) } }.get()
+    }
+
+    static func dechunk(_ bytes: UnsafeRawBufferPointer) throws(ControlClientError) -> [UInt8] {
         var out: [UInt8] = []
         var i = 0
         while true {
             guard let lineEnd = find([13, 10], in: bytes, from: i) else { throw .badReply("truncated chunk") }
             let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
                 throw .badReply("chunk size \"\(sizeText.prefix(20))\"")
             }
             i = lineEnd + 2
             if size == 0 { return out }
             guard i + size <= bytes.count else { throw .badReply("truncated chunk") }
-            out += bytes[i..<(i + size)]
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + size)]))
             i += size + 2
         }
     }
 
     static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
-        guard bytes.count >= needle.count else { return nil }
+        bytes.withUnsafeBytes { find(needle, in: $0, from: start) }
+    }
+
+    static func find(_ needle: [UInt8], in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard !needle.isEmpty, bytes.count >= needle.count else { return nil }
         var i = start
-        while i + needle.count <= bytes.count {
-            if bytes[i] == needle[0] && Array(bytes[i..<(i + needle.count)]) == needle { return i }
-            i += 1
+        let last = bytes.count - needle.count
+        outer: while i <= last {
+            for (k, b) in needle.enumerated() where bytes[i + k] != b {
+                i += 1
+                continue outer
+            }
+            return i
         }
         return nil
     }

@@ -30,9 +30,25 @@ public struct Outcome: Error, Sendable, Equatable {
     }
 
     func emit() throws {
-        if !stdout.isEmpty { FileHandle.standardOutput.write(Data(stdout.utf8)) }
-        if !stderr.isEmpty { FileHandle.standardError.write(Data(stderr.utf8)) }
+        Self.write(stdout, to: STDOUT_FILENO)
+        Self.write(stderr, to: STDERR_FILENO)
         if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    /// Writes the string's bytes as they are (no copy: `status --json` can be 16 MB).
+    private static func write(_ text: String, to fd: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return  // a closed pipe (`| head`): nothing more to say
+                }
+                offset += n
+            }
+        }
     }
 }
 

@@ -27,6 +27,17 @@ import Testing
         #expect(closed.status == 500 && closed.text == "body")
     }
 
+    @Test func parsesInPlaceFromASliceAndALargeBody() throws {
+        // A Data slice (non-zero start index) and a 3 MB body: offsets are the slice's own.
+        let big = String(repeating: "0123456789abcdef", count: 196_608)
+        let raw = Data(("junk" + "HTTP/1.1 200 OK\r\nContent-Length: \(big.utf8.count)\r\n\r\n" + big).utf8)
+        let reply = try HTTPReplyParser.parse(raw[4...])
+        #expect(reply.status == 200 && reply.body.count == big.utf8.count && reply.text == big)
+        let chunks = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+        let chunked = try HTTPReplyParser.parse(Data(("xx" + chunks).utf8)[2...])
+        #expect(chunked.text == "abcde")
+    }
+
     @Test(arguments: [
         ("", "the connection closed without a reply"), ("HTTP/1.1 200 OK\r\nX: y", "no end of headers"),
         ("SSH-2.0-OpenSSH\r\n\r\n", #"status line "SSH-2.0-OpenSSH""#),

@@ -174,6 +174,12 @@ import Testing
         r = await ask("POST", "/v1/check", body: #"{"connectors":["od"]}"#)
         let od = try StatusReport.decoder.decode(StatusReport.self, from: r.body)
         #expect(od.connectors.map(\.name) == ["od"] && od.connectors[0].status == .ok)
+        // /v1/status follows each check (its per-connector JSON is re-encoded when the
+        // connector's stamp changes), byte for byte what the encoder makes of it.
+        r = await ask("GET", "/v1/status")
+        var all = try StatusReport.decoder.decode(StatusReport.self, from: r.body)
+        #expect(all.connectors.map(\.status) == [.warning, .ok])
+        #expect(r.body == (try StatusReport.encoder.encode(all)) + Data([0x0A]))
         r = await ask("POST", "/v1/check", body: #"{"connectors":["od","zz"]}"#)
         #expect(r.status == 404 && (r.json["error"] as? String)?.contains("\"zz\"") == true)
         r = await ask("GET", "/v1/connectors/zz")
@@ -188,6 +194,9 @@ import Testing
         r = await ask("POST", "/v1/connectors/od/check")
         #expect(
             try StatusReport.decoder.decode(ControlAPI.ConnectorReply.self, from: r.body).connector.status == .critical)
+        r = await ask("GET", "/v1/status")
+        all = try StatusReport.decoder.decode(StatusReport.self, from: r.body)
+        #expect(all.connectors.map(\.status) == [.warning, .critical])
         r = await ask("GET", "/v1/alerts?all=true")
         var alerts = try StatusReport.decoder.decode(ControlAPI.AlertsReply.self, from: r.body)
         #expect(alerts.alerts.first { $0.connector == "od" }?.suppressed == true)

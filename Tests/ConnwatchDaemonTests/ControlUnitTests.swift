@@ -1,5 +1,6 @@
 import ConnwatchCore
 import Foundation
+import NIOCore
 import Synchronization
 import Testing
 
@@ -369,16 +370,49 @@ final class Shared<Value: Sendable>: Sendable {
             })
     }
 
-    @Test func assembledRepliesAreByteForByteTheEncodersAndFollowChanges() async throws {
+    /// Plays the coordinator: a status for each connector whose stamp the cache does not know.
+    func update(_ r: StatusReport, stamps: [UInt64], epoch: UInt64 = 1) -> @Sendable ([String: StatusStamp]) async
+        -> StatusUpdate
+    {
+        { known in
+            StatusUpdate(
+                daemon: r.daemon,
+                entries: zip(r.connectors, stamps).map { c, rev in
+                    let stamp = StatusStamp(epoch: epoch, revision: rev)
+                    return .init(name: c.name, stamp: stamp, status: known[c.name] == stamp ? nil : c)
+                })
+        }
+    }
+
+    func all(_ b: ByteBuffer) -> [UInt8] { b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? [] }
+
+    func expected(_ r: StatusReport) throws -> [UInt8] {
+        Array(try StatusReport.encoder.encode(r)) + [0x0A]
+    }
+
+    @Test func assembledRepliesAreByteForByteTheEncodersAndFollowStamps() async throws {
         let cache = StatusJSONCache()
         let first = report(["a \"quoted\" / summary", "b", "c"])
-        #expect(try await cache.encode(first) == StatusReport.encoder.encode(first))
-        // Same again (all fragments reused), then one connector changed and one removed.
-        #expect(try await cache.encode(first) == StatusReport.encoder.encode(first))
+        var body = try await cache.body(update(first, stamps: [1, 2, 3]))
+        #expect(all(body) == (try expected(first)))
+        // Same stamps: every fragment reused — even a status that differs is not re-encoded
+        // (the stamp is the contract), which shows the fragments are what is sent.
+        let sneaky = report(["a \"quoted\" / summary", "not re-encoded", "c"])
+        body = try await cache.body(update(sneaky, stamps: [1, 2, 3]))
+        #expect(all(body) == (try expected(first)))
+        // One connector re-stamped and one removed (a reload): its new JSON, the other's old one.
         let changed = report(["a \"quoted\" / summary", "B changed"])
-        #expect(try await cache.encode(changed) == StatusReport.encoder.encode(changed))
+        body = try await cache.body(update(changed, stamps: [1, 4]))
+        #expect(all(body) == (try expected(changed)))
+        // A new epoch re-encodes everything.
+        let again = report(["A", "B"])
+        body = try await cache.body(update(again, stamps: [1, 4], epoch: 2))
+        #expect(all(body) == (try expected(again)))
         let empty = StatusReport(daemon: first.daemon, connectors: [])
-        #expect(try await cache.encode(empty) == StatusReport.encoder.encode(empty))
-        #expect(try StatusReport.decoder.decode(StatusReport.self, from: try await cache.encode(changed)) == changed)
+        body = try await cache.body(update(empty, stamps: []))
+        #expect(all(body) == (try expected(empty)))
+        body = try await cache.body(update(changed, stamps: [7, 8]))
+        let bytes = body.readBytes(length: body.readableBytes) ?? []
+        #expect(try StatusReport.decoder.decode(StatusReport.self, from: Data(bytes)) == changed)
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// `GET /v1/status` and `connwatchctl status --json` (SPEC §7). Field names are API.
 public struct StatusReport: Sendable, Codable, Equatable {
-    public var schemaVersion: Int = 1
+    public static let currentSchemaVersion = 1
+    public var schemaVersion: Int = StatusReport.currentSchemaVersion
     public var daemon: DaemonInfo
     public var connectors: [ConnectorStatus]
 

@@ -3,6 +3,7 @@ import ConnwatchCore
 import ConnwatchStore
 import Foundation
 import Logging
+import NIOCore
 
 /// What the control socket asks of the running daemon: fast in-memory views, store reads,
 /// and the mutations. Each call is bounded: reads never wait on a check, and many
@@ -36,8 +37,10 @@ final class ControlBackend: Sendable {
 
     /// The `/v1/status` body: the report encoded from per-connector fragments that are only
     /// re-encoded when that connector's status changed (10,000 connectors make 16 MB of JSON).
-    func statusBody() async throws -> Data {
-        try await statusJSON.encode(await status())
+    func statusBody() async throws -> ByteBuffer {
+        try await statusJSON.body { [daemon] known in
+            await daemon.coordinator.statusUpdate(version: Daemon.version, known: known)
+        }
     }
 
     func status(of name: String) async -> StatusReport.ConnectorStatus? {
@@ -114,33 +117,41 @@ actor StatusCache {
 }
 
 /// Encodes status reports byte for byte as `StatusReport.encoder` would (sorted keys: the
-/// connectors, the daemon, the schema version), keeping each connector's JSON until its status
-/// changes: between two requests only the connectors checked meanwhile are encoded again.
+/// connectors, the daemon, the schema version) plus a final newline, keeping each connector's
+/// JSON until its status stamp changes: between two requests only the connectors checked
+/// meanwhile are encoded again, and the reply is assembled in one buffer.
 actor StatusJSONCache {
-    private var fragments: [String: (status: StatusReport.ConnectorStatus, json: Data)] = [:]
+    private var fragments: [String: (stamp: StatusStamp, json: [UInt8])] = [:]
+    private var known: [String: StatusStamp] = [:]
+    private var lastSize = 0
 
-    func encode(_ report: StatusReport) throws -> Data {
+    func body(_ update: @Sendable ([String: StatusStamp]) async -> StatusUpdate) async throws -> ByteBuffer {
+        let update = await update(known)
         let encoder = StatusReport.encoder
-        var next: [String: (status: StatusReport.ConnectorStatus, json: Data)] = [:]
-        next.reserveCapacity(report.connectors.count)
-        var out = Data()
-        out.reserveCapacity(fragments.values.reduce(0) { $0 + $1.json.count + 1 } + 512)
-        out.append(contentsOf: #"{"connectors":["#.utf8)
-        for (i, c) in report.connectors.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            let json: Data
-            if let cached = fragments[c.name], cached.status == c {
-                json = cached.json
-            } else {
-                json = try encoder.encode(c)
+        var out = ByteBufferAllocator().buffer(capacity: lastSize + 1024)
+        out.writeString(#"{"connectors":["#)
+        for (i, entry) in update.entries.enumerated() {
+            if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+            if let status = entry.status {
+                let json = Array(try encoder.encode(status))
+                fragments[entry.name] = (entry.stamp, json)
+                known[entry.name] = entry.stamp
+                out.writeBytes(json)
+            } else if let cached = fragments[entry.name] {
+                out.writeBytes(cached.json)
             }
-            next[c.name] = (c, json)
-            out.append(json)
         }
-        out.append(contentsOf: #"],"daemon":"#.utf8)
-        out.append(try encoder.encode(report.daemon))
-        out.append(contentsOf: #","schema_version":\#(report.schemaVersion)}"#.utf8)
-        fragments = next
+        if fragments.count != update.entries.count {
+            // Connectors removed by a reload: forget their fragments.
+            let present = Set(update.entries.map(\.name))
+            fragments = fragments.filter { present.contains($0.key) }
+            known = known.filter { present.contains($0.key) }
+        }
+        out.writeString(#"],"daemon":"#)
+        out.writeBytes(try encoder.encode(update.daemon))
+        out.writeString(#","schema_version":\#(StatusReport.currentSchemaVersion)}"#)
+        out.writeInteger(UInt8(ascii: "\n"))
+        lastSize = out.readableBytes
         return out
     }
 }

@@ -100,16 +100,14 @@ struct ControlFailure: Error {
 
 enum Reply {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        json(bytes: try StatusReport.encoder.encode(value), status: status)
+        var data = try StatusReport.encoder.encode(value)
+        data.append(0x0A)
+        return json(buffer: ByteBuffer(bytes: data), status: status)
     }
 
-    /// Already encoded JSON (the status report, assembled from cached fragments).
-    static func json(bytes: Data, status: HTTPResponse.Status = .ok) -> Response {
-        var data = bytes
-        data.append(0x0A)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    /// Already encoded JSON, newline included (the status report, assembled from cached fragments).
+    static func json(buffer: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 
     static func error(
@@ -186,7 +184,7 @@ struct ControlRoutes: Sendable {
         router.add(middleware: ControlGuard(backend: backend, accounts: accounts))
         let b = backend
 
-        router.get("/v1/status") { _, _ in try Reply.json(bytes: await b.statusBody()) }
+        router.get("/v1/status") { _, _ in Reply.json(buffer: try await b.statusBody()) }
         router.get("/v1/connectors/{name}") { _, context in
             let name = try context.parameters.require("name")
             guard let c = await b.status(of: name) else { throw unknown(name) }

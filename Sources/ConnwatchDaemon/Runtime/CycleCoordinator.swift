@@ -46,6 +46,13 @@ public actor CycleCoordinator {
     private var pendingForget: [AlertKey] = []
     private var pendingNotifications: [OutgoingNotification] = []
 
+    /// Status stamps: a connector's shown status changes only when its stamp does (a recorded
+    /// check bumps its revision; a reload or reconcile bumps the epoch), so the control socket
+    /// re-encodes a connector's JSON only then — without comparing whole results.
+    private var revisions: [String: UInt64] = [:]
+    private var revisionCounter: UInt64 = 0
+    private var epoch: UInt64 = 0
+
     public let startedAt: Date
     public private(set) var lastCycleAt: Date?
     private var checkedThisCycle: Set<String> = []
@@ -93,6 +100,7 @@ public actor CycleCoordinator {
     /// On start and after a reload: records the configured connectors, and resolves the
     /// incidents of connectors or checks that are gone.
     public func reconcile(now: Date) async {
+        epoch &+= 1
         await refreshSilences(now: now)
         let configured = order.compactMap { name in
             identities[name].map { ConfiguredConnector(identity: $0, checks: plans[name] ?? []) }
@@ -153,6 +161,8 @@ public actor CycleCoordinator {
             for a in actions { enqueue(a.notification, identity: identity) }
         }
         pendingConnectors.append(ConnectorCycle(identity: identity, outcomes: outcomes))
+        revisionCounter &+= 1
+        revisions[name] = revisionCounter
         checkedThisCycle.insert(name)
         if checkedThisCycle.count >= order.count && !order.isEmpty {
             lastCycleAt = now
@@ -227,6 +237,26 @@ public actor CycleCoordinator {
             daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: connectors)
     }
 
+    /// What `/v1/status` needs to assemble its reply from cached per-connector JSON: every
+    /// configured connector's stamp in configuration order, with its status only where the
+    /// caller's stamp for it differs (`known`: what the caller has encoded).
+    public func statusUpdate(version: String, known: [String: StatusStamp]) -> StatusUpdate {
+        var entries: [StatusUpdate.Entry] = []
+        entries.reserveCapacity(order.count)
+        for name in order {
+            guard let identity = identities[name] else { continue }
+            let stamp = StatusStamp(epoch: epoch, revision: revisions[name] ?? 0)
+            var status: StatusReport.ConnectorStatus?
+            if known[name] != stamp {
+                let checks = (plans[name] ?? []).compactMap { shown[AlertKey(connector: name, check: $0)] }
+                status = StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks))
+            }
+            entries.append(StatusUpdate.Entry(name: name, stamp: stamp, status: status))
+        }
+        return StatusUpdate(
+            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), entries: entries)
+    }
+
     public func consecutiveFailures() -> [AlertKey: Int] { failures }
 
     /// Why a connector lacks the zscaler check, and when the ZIA rate budget stretches
@@ -240,4 +270,23 @@ public actor CycleCoordinator {
         }
         return notes
     }
+}
+
+/// A connector's status version: equal stamps, equal status.
+public struct StatusStamp: Sendable, Equatable {
+    var epoch: UInt64
+    var revision: UInt64
+}
+
+/// See ``CycleCoordinator/statusUpdate(version:known:)``.
+public struct StatusUpdate: Sendable {
+    public struct Entry: Sendable {
+        public var name: String
+        public var stamp: StatusStamp
+        /// Nil when the caller's stamp is current.
+        public var status: StatusReport.ConnectorStatus?
+    }
+
+    public var daemon: StatusReport.DaemonInfo
+    public var entries: [Entry]
 }
