@@ -101,7 +101,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "connwatchd", dependencies: ["ConnwatchDaemon"]),
+        .executableTarget(name: "connwatchd", dependencies: ["ConnwatchDaemon", "CSystemd"]),
         .executableTarget(name: "connwatchctl", dependencies: ["ConnwatchCLI"]),
         // Benchmark only (benchmarks/run.sh): history growth over simulated days through the
         // daemon's real CycleCoordinator and HistoryStore. Not a product: not packaged.

@@ -5,6 +5,7 @@
 #include <systemd/sd-journal.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <malloc.h>  /* mallopt(M_ARENA_MAX): connwatchd's main */
 
 /// Same layout as Linux `struct ucred` (glibc hides it behind _GNU_SOURCE,
 /// so Swift cannot see it). Filled by getsockopt(SO_PEERCRED).

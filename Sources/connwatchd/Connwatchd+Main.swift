@@ -1,3 +1,4 @@
+import CSystemd
 import ConnwatchDaemon
 import Foundation
 
@@ -6,6 +7,10 @@ struct ConnwatchdMain {
     static func main() async {
         // A SIGHUP right after exec would kill the process before handlers exist.
         signal(SIGHUP, SIG_IGN)
+        // One malloc arena instead of one per thread that ever contended: the event loops,
+        // Swift's pool and SQLite's queue each kept their own, ~25 MiB more peak RSS at
+        // 10,000 connectors (BENCHMARKS.md), for no measurable CPU. MALLOC_ARENA_MAX wins.
+        if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = mallopt(M_ARENA_MAX, 1) }
         await ConnwatchdCommand.main()
     }
 }
