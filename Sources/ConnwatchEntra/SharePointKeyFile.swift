@@ -1,5 +1,6 @@
 import ConnwatchCore
 import Foundation
+import Synchronization
 
 /// The SharePoint private key JSON file of reference step 5:
 /// `{"private_key": "-----BEGIN …KEY-----\n…", "public_cert": "-----BEGIN CERTIFICATE-----\n…"}`
@@ -70,6 +71,58 @@ public enum SharePointKeyFile {
     public static func load(path: String) throws(ParseError) -> CertificateCredential {
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
         return try parse(data)
+    }
+
+    /// ``load(path:)`` through ``cache``: SharePoint connectors commonly share one key file,
+    /// and parsing it (PEM, X.509, the RSA key) on every check was ~4% of a cycle's CPU.
+    public static func loadCached(path: String) throws(ParseError) -> CertificateCredential {
+        try cache.load(path: path)
+    }
+
+    static let cache = Cache()
+
+    /// Parsed key files by path, valid while the file is the same: same device and inode,
+    /// size, modification and change time (a rewrite, a rename over it, a chmod all show).
+    /// Failures are not kept: a fixed file is read again at the next check.
+    final class Cache: Sendable {
+        struct Stamp: Equatable {
+            var device: UInt64
+            var inode: UInt64
+            var size: Int64
+            var modified: timespec
+            var changed: timespec
+
+            static func == (a: Stamp, b: Stamp) -> Bool {
+                a.device == b.device && a.inode == b.inode && a.size == b.size
+                    && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+                    && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+            }
+        }
+
+        private let entries = Mutex<[String: (stamp: Stamp, credential: CertificateCredential)]>([:])
+
+        static func stamp(_ path: String) -> Stamp? {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            return Stamp(
+                device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size), modified: st.st_mtim,
+                changed: st.st_ctim)
+        }
+
+        func load(path: String) throws(ParseError) -> CertificateCredential {
+            guard let before = Self.stamp(path) else { throw .unreadable(path: path) }
+            if let hit = entries.withLock({ $0[path] }), hit.stamp == before { return hit.credential }
+            let credential = try SharePointKeyFile.load(path: path)
+            // Keep it only if the file did not change while it was read.
+            if Self.stamp(path) == before {
+                entries.withLock { $0[path] = (before, credential) }
+            } else {
+                entries.withLock { $0[path] = nil }
+            }
+            return credential
+        }
+
+        func removeAll() { entries.withLock { $0.removeAll() } }
     }
 
     /// Writes the key file format from two PEM texts: one line, `\n` escapes, straight quotes.

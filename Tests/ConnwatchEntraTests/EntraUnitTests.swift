@@ -155,6 +155,27 @@ import _CryptoExtras
     }
 }
 
+@Suite struct TokenClaimsTests {
+    static func jws(_ payload: String) -> String {
+        "eyJhbGciOiJSUzI1NiJ9." + Base64URL.encode(Data(payload.utf8)) + ".c2ln"
+    }
+
+    @Test func decodesOnlyThreePartCompactTokens() throws {
+        let claims = try #require(
+            TokenClaims.decode(Self.jws(#"{"roles":["Sites.Read.All"],"tid":"t","oid":"o","azp":"a","exp":1800000000}"#)))
+        #expect(claims.roles == ["Sites.Read.All"] && claims.hasRolesClaim && claims.tenantId == "t")
+        #expect(claims.objectId == "o" && claims.appId == "a")
+        #expect(claims.expiresAt == Date(timeIntervalSince1970: 1_800_000_000))
+        let token = Self.jws("{}")
+        #expect(TokenClaims.decode(token + ".extra") == nil)
+        #expect(TokenClaims.decode(String(token.prefix { $0 != "." })) == nil)
+        #expect(TokenClaims.decode(token.replacingOccurrences(of: ".c2ln", with: "")) == nil)
+        #expect(TokenClaims.decode("a..b") == nil)
+        #expect(TokenClaims.decode("") == nil)
+        #expect(TokenClaims.decode(Self.jws("{}"))?.hasRolesClaim == false)
+    }
+}
+
 @Suite struct CertificateTests {
     @Test(arguments: [CertificateCredential.Algorithm.rs256, .ps256])
     func clientAssertionIsSignedWithTheCertificateKey(algorithm: CertificateCredential.Algorithm) throws {
@@ -194,6 +215,33 @@ import _CryptoExtras
         #expect(throws: CertificateCredential.LoadError.keyMismatch) {
             try CertificateCredential(certificatePEM: a.certificatePEM, privateKey: b.privateKeyPEM)
         }
+    }
+
+    @Test func cachedKeyFileFollowsTheFileOnDisk() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kf-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/key.json"
+        func text(_ pair: TestPKI.Pair) -> String {
+            SharePointKeyFile.render(certificatePEM: pair.certificatePEM, privateKeyPEM: pair.privateKeyPEM)
+                .withValue { $0 }
+        }
+        let a = text(try TestPKI.rsaCertificate())
+        let b = text(try TestPKI.rsaCertificate())
+        let thumbA = try SharePointKeyFile.parse(Data(a.utf8)).sha1Thumbprint
+        let thumbB = try SharePointKeyFile.parse(Data(b.utf8)).sha1Thumbprint
+        let cache = SharePointKeyFile.Cache()
+        try Data(a.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try cache.load(path: path).sha1Thumbprint == thumbA)
+        #expect(try cache.load(path: path).sha1Thumbprint == thumbA)
+        // Rewritten with another certificate: read again, not the cached one.
+        try Data(b.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try cache.load(path: path).sha1Thumbprint == thumbB)
+        // Broken, then gone: the error each time, never the last good parse.
+        try Data("{".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: SharePointKeyFile.ParseError.notJSON("syntax error")) { try cache.load(path: path) }
+        try FileManager.default.removeItem(atPath: path)
+        #expect(throws: SharePointKeyFile.ParseError.unreadable(path: path)) { try cache.load(path: path) }
     }
 
     @Test func keyFileRoundTripAndTypographicQuotes() throws {

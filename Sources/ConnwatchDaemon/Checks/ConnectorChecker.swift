@@ -31,7 +31,7 @@ public struct ConnectorChecker: Sendable {
         // The SharePoint key file: needed for the SharePoint token and the certificate check.
         let keyFile: Result<CertificateCredential, SharePointKeyFile.ParseError>? =
             if connector.kind == .sharepoint, let path = connector.keyFile {
-                Result { () throws(SharePointKeyFile.ParseError) in try SharePointKeyFile.load(path: path) }
+                Result { () throws(SharePointKeyFile.ParseError) in try SharePointKeyFile.loadCached(path: path) }
             } else {
                 nil
             }
