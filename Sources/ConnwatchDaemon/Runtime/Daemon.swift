@@ -164,10 +164,6 @@ public final class Daemon: Sendable {
     /// Checks one connector, bounded in time so a stuck peer cannot hold a slot forever,
     /// and hands the results to the coordinator.
     func check(_ connector: ConnectorConfig) async {
-        await withTaskExecutorPreference(EventLoopTaskExecutor.next()) { await checkOnLoop(connector) }
-    }
-
-    private func checkOnLoop(_ connector: ConnectorConfig) async {
         let checker = self.checker
         let started = ContinuousClock.now
         let limit = Duration.seconds(180)
