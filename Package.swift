@@ -10,7 +10,6 @@ let package = Package(
         .executable(name: "connwatch-sim", targets: ["connwatch-sim"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -28,7 +27,7 @@ let package = Package(
         // TOML loading, strict validation, secret resolution.
         .target(
             name: "ConnwatchConfig",
-            dependencies: ["ConnwatchCore", .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: ["ConnwatchCore"]
         ),
         // libsystemd (journal, sd_notify) plus a `struct ucred` shim.
         .systemLibrary(

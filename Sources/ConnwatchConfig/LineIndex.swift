@@ -2,7 +2,7 @@ import Foundation
 
 /// Finds the line of a key in a TOML file, for error messages.
 ///
-/// TOMLKit reports lines only for syntax errors, so this scans the text: table headers
+/// The TOML parser reports lines only for syntax errors, so this scans the text: table headers
 /// (`[daemon]`, `[[connector]]`, with a counter per array of tables) and `key =` lines.
 /// It is a locator, not a parser: when it cannot tell, the error simply has no line.
 struct LineIndex {
