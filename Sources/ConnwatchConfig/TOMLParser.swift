@@ -559,7 +559,10 @@ struct TOMLParser {
         }
         var invalid: String { "invalid number \(quoted(token))" }
         guard i < stop else { throw fail(invalid) }
-        if !isDigit(bytes[i]) { throw fail("invalid value \(quoted(token)) (strings need quotes)") }
+        if !isDigit(bytes[i]) {
+            if isBareKeyByte(bytes[i]) { throw fail("invalid value \(quoted(token)) (strings need quotes)") }
+            throw fail(invalid)
+        }
         if bytes[i] == cDigit0 && i + 1 < stop, let radix = radixOf(bytes[i + 1]) {
             if signed { throw fail("\(invalid) (a sign is not allowed with 0x, 0o or 0b)") }
             i += 2
@@ -583,9 +586,10 @@ struct TOMLParser {
         if i < stop && bytes[i] == cDot {
             isFloat = true
             i += 1
-            guard scanDigits(&i, stop, radix: 10, value: &ignored) != .invalid else {
+            guard i < stop && isDigit(bytes[i]) else {
                 throw fail("\(invalid) (a decimal point needs digits on both sides)")
             }
+            guard scanDigits(&i, stop, radix: 10, value: &ignored) != .invalid else { throw fail(invalid) }
         }
         if i < stop && (bytes[i] == cLowerE || bytes[i] == cUpperE) {
             isFloat = true

@@ -368,6 +368,8 @@ import Testing
         ("a = 1.\n", 1, #"invalid number "1." (a decimal point needs digits on both sides)"#),
         ("a = .5\n", 1, #"expected a value, found ".""#),
         ("a = 1e\n", 1, #"invalid number "1e""#),
+        ("a = 0.1_\n", 1, #"invalid number "0.1_""#),
+        ("a = +.1\n", 1, #"invalid number "+.1""#),
         ("a = 2021-02-29\n", 1, #"invalid date "2021-02-29" (no such month or day)"#),
         ("a = 2021-13-01\n", 1, #"invalid date "2021-13-01" (no such month or day)"#),
         ("a = 1979-05-27T25:00:00\n", 1, #"invalid date-time "1979-05-27T25:00:00""#),
