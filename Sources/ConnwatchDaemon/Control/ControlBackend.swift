@@ -121,7 +121,8 @@ actor StatusCache {
 /// JSON until its status stamp changes: between two requests only the connectors checked
 /// meanwhile are encoded again, and the reply is assembled in one buffer.
 actor StatusJSONCache {
-    private var fragments: [String: (stamp: StatusStamp, json: [UInt8])] = [:]
+    /// Each connector's JSON, and the stamp it was encoded at (what the coordinator is told).
+    private var fragments: [String: [UInt8]] = [:]
     private var known: [String: StatusStamp] = [:]
     private var lastSize = 0
 
@@ -134,11 +135,11 @@ actor StatusJSONCache {
             if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
             if let status = entry.status {
                 let json = Array(try encoder.encode(status))
-                fragments[entry.name] = (entry.stamp, json)
+                fragments[entry.name] = json
                 known[entry.name] = entry.stamp
                 out.writeBytes(json)
             } else if let cached = fragments[entry.name] {
-                out.writeBytes(cached.json)
+                out.writeBytes(cached)
             }
         }
         if fragments.count != update.entries.count {
