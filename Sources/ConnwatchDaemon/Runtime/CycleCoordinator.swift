@@ -37,6 +37,8 @@ public actor CycleCoordinator {
     private var shown: [AlertKey: CheckResult] = [:]
     private var failures: [AlertKey: Int] = [:]
     private var alertStates: [AlertKey: AlertState] = [:]
+    /// Equal summaries, remediations and details of shown results share one copy.
+    private var interner = ResultInterner()
     /// The silences in force at the last refresh; each is asked at evaluation time, so one
     /// that expired since stops applying at once.
     private var silences: [Silence] = []
@@ -69,11 +71,16 @@ public actor CycleCoordinator {
         self.startedAt = startedAt
         self.settings = Settings(configuration)
         for (key, latest) in snapshot.latest {
-            shown[key] = latest.result
+            shown[key] = interner.intern(latest.result)
             failures[key] = latest.consecutiveFailures
         }
         alertStates = snapshot.alertStates
         (identities, order, plans) = Self.index(configuration.connectors, zscaler: settings.zscaler)
+        // Sized once for every (connector, check): growing by doubling holds the old and
+        // the new table at once, megabytes at 10,000 connectors.
+        let keys = plans.values.reduce(0) { $0 + $1.count }
+        shown.reserveCapacity(keys)
+        failures.reserveCapacity(keys)
     }
 
     private static func index(
@@ -145,7 +152,8 @@ public actor CycleCoordinator {
         for fresh in results {
             let key = AlertKey(connector: name, check: fresh.check)
             let (result, count) = TransientPolicy.apply(
-                fresh: fresh, previous: shown[key], failures: failures[key] ?? 0, threshold: settings.failureThreshold)
+                fresh: interner.intern(fresh), previous: shown[key], failures: failures[key] ?? 0,
+                threshold: settings.failureThreshold)
             shown[key] = result
             failures[key] = count
             outcomes.append(CheckOutcome(result: result, consecutiveFailures: count))
@@ -167,6 +175,7 @@ public actor CycleCoordinator {
         if checkedThisCycle.count >= order.count && !order.isEmpty {
             lastCycleAt = now
             checkedThisCycle.removeAll()
+            interner.removeAll()
         }
         if pendingConnectors.count >= batchSize { await flush(now: now) }
     }

@@ -72,6 +72,11 @@ public final class Daemon: Sendable {
     let socketClaim: ControlSocketClaim?
     /// Sends the webhook outbox (its own service; `--once` drains it before exiting).
     let deliveryWorker: DeliveryWorker
+    /// Bounds each connector's checks (``checkTimeLimit``) with one timer for all.
+    let timeLimiter = TimeLimiter()
+    /// How long one connector's checks may take before they are cancelled and reported
+    /// `unreachable`: a stuck peer cannot hold a concurrency slot forever.
+    static let checkTimeLimit = Duration.seconds(180)
 
     private init(
         options: Options, logger: Logger, journal: JournalWriter, store: HistoryStore, coordinator: CycleCoordinator,
@@ -166,21 +171,12 @@ public final class Daemon: Sendable {
     func check(_ connector: ConnectorConfig) async {
         let checker = self.checker
         let started = ContinuousClock.now
-        let limit = Duration.seconds(180)
-        let results = await withTaskGroup(of: [CheckResult]?.self) { group in
-            group.addTask { await checker.run(connector, now: Date()) }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        let limit = Daemon.checkTimeLimit
+        let results = await timeLimiter.run(limit: limit) { await checker.run(connector, now: Date()) }
         let now = Date()
         let final =
             results
-            ?? CheckPlan.checks(for: connector.kind).map {
+            ?? CheckPlan.checks(for: connector.kind, zscaler: checker.zscaler != nil).map {
                 CheckResult(
                     check: $0, status: .unknown, reason: .unreachable,
                     summary: "the connector's checks did not finish within \(limit.components.seconds)s", checkedAt: now
