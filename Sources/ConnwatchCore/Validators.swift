@@ -4,9 +4,28 @@ import Foundation
 public enum Validators {
     /// 8-4-4-4-12 hexadecimal digits.
     public static func isGUID(_ s: String) -> Bool {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.map(\.count) == [8, 4, 4, 4, 12] else { return false }
-        return parts.allSatisfy { $0.allSatisfy(\.isHexDigit) }
+        // On UTF-8 bytes, ASCII hex only (`Character.isHexDigit` also accepts fullwidth
+        // forms, which no GUID has); this runs for every tenant and client ID on each load.
+        var n = 0
+        for b in s.utf8 {
+            if n == 8 || n == 13 || n == 18 || n == 23 {
+                guard b == UInt8(ascii: "-") else { return false }
+            } else {
+                guard isHex(b) else { return false }
+            }
+            n += 1
+            if n > 36 { return false }
+        }
+        return n == 36
+    }
+
+    private static func isHex(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"):
+            true
+        default: false
+        }
     }
 
     /// A DNS host name: labels of letters, digits and hyphens, 1–63 characters, not
@@ -26,14 +45,27 @@ public enum Validators {
 
     /// Connector and webhook names: `[a-z0-9-]`, starting with a letter or digit, ≤ 63.
     public static func isName(_ s: String) -> Bool {
-        guard (1...63).contains(s.count), let first = s.first, first != "-" else { return false }
-        return s.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+        let u = s.utf8
+        guard (1...63).contains(u.count), u.first != UInt8(ascii: "-") else { return false }
+        return u.allSatisfy {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || $0 == UInt8(ascii: "-")
+        }
     }
 
     /// A systemd credential ID: what `LoadCredential=ID:` accepts as a file name.
     public static func isCredentialID(_ s: String) -> Bool {
-        guard (1...255).contains(s.count), s != ".", s != ".." else { return false }
-        return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.@".contains($0)) }
+        let u = s.utf8
+        guard (1...255).contains(u.count), s != ".", s != ".." else { return false }
+        return u.allSatisfy { b in
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                UInt8(ascii: "@"):
+                true
+            default: false
+            }
+        }
     }
 
     /// An absolute http(s) URL with a host.

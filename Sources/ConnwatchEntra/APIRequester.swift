@@ -105,5 +105,5 @@ enum MicrosoftDate {
 
 /// Percent-encodes a value for use inside a URL path or query.
 func urlEscape(_ s: String) -> String {
-    s.addingPercentEncoding(withAllowedCharacters: FormEncoding.unreserved) ?? ""
+    FormEncoding.escape(s)
 }

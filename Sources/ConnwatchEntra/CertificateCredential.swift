@@ -68,7 +68,7 @@ public struct CertificateCredential: Sendable {
 
     /// Upper-case hex SHA-1 of the DER: what the Entra portal shows as the thumbprint.
     public var sha1Thumbprint: String {
-        Insecure.SHA1.hash(data: certificateDER).map { String(format: "%02X", $0) }.joined()
+        Hex.encode(Insecure.SHA1.hash(data: certificateDER), uppercase: true)
     }
 
     public var sha1ThumbprintBytes: Data { Data(Insecure.SHA1.hash(data: certificateDER)) }

@@ -28,7 +28,7 @@ public struct KeyCredentialInfo: Sendable, Equatable, Decodable {
         guard let raw = customKeyIdentifier?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
         if raw.count == 40, raw.allSatisfy(\.isHexDigit) { return raw.uppercased() }
         guard let data = Data(base64Encoded: raw) else { return nil }
-        return data.map { String(format: "%02X", $0) }.joined()
+        return Hex.encode(data, uppercase: true)
     }
 }
 

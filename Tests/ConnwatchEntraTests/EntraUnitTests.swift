@@ -319,6 +319,30 @@ import _CryptoExtras
                 == "client_secret=a%2Bb%2Fc%3Dd%26e%20f~&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default")
     }
 
+    @Test func hexMatchesStringFormat() {
+        let all = (0...255).map(UInt8.init)
+        #expect(Hex.encode(all, uppercase: true) == all.map { String(format: "%02X", $0) }.joined())
+        #expect(Hex.encode(all, uppercase: false) == all.map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.encode([UInt8](), uppercase: true) == "")
+    }
+
+    /// The byte loop agrees with Foundation's percent-encoding over the unreserved set,
+    /// for ASCII, multi-byte UTF-8 and random strings.
+    @Test func formEscapingMatchesFoundation() {
+        var rng = SystemRandomNumberGenerator()
+        var samples = ["", "abcXYZ019-._~", " !\"#$%&'()*+,/:;<=>?@[\\]^`{|}", "é日本🙂\u{0}\u{7F}", "a%20b"]
+        let alphabet = Array("aZ9-._~ +/=&%é日🙂\n\t\u{1}")
+        for _ in 0..<500 {
+            samples.append(String((0..<Int.random(in: 0..<40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }))
+        }
+        for s in samples {
+            #expect(FormEncoding.escape(s) == s.addingPercentEncoding(withAllowedCharacters: FormEncoding.unreserved))
+            #expect(urlEscape(s) == FormEncoding.escape(s))
+        }
+        #expect(FormEncoding.encode([]) == "")
+        #expect(FormEncoding.encode([("a b", "c&d"), ("é", "")]) == "a%20b=c%26d&%C3%A9=")
+    }
+
     @Test func apiFailureParsesEachErrorShape() {
         func f(_ status: Int, _ body: String) -> APIFailure {
             APIRequester.failure(
