@@ -10,7 +10,8 @@ public struct Connwatchctl: AsyncParsableCommand {
         abstract: "Ask connwatchd about Microsoft custom connectors, and manage it.",
         discussion: """
             Commands that talk to connwatchd use its control socket (--socket, $CONNWATCH_SOCKET, \
-            else \(DaemonSettings.defaultSocket)). Exit codes: 0 success, 64 usage error (or an unknown \
+            [daemon] socket of --config (default \(ConfigLoader.defaultPath)), else \(DaemonSettings.defaultSocket)). \
+            Exit codes: 0 success, 64 usage error (or an unknown \
             connector), 65 invalid key file, 69 connwatchd unreachable, 70 internal error, 77 permission \
             denied, 78 configuration error; nagios exits 0/1/2/3.
             """,

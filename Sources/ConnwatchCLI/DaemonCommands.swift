@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnwatchConfig
 import ConnwatchCore
 import Foundation
 
@@ -145,23 +146,35 @@ func escape(_ s: String) -> String {
 
 /// `--socket` and `--json`, on every command that talks to connwatchd.
 struct DaemonOptions: ParsableArguments {
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The control socket (default: $CONNWATCH_SOCKET, else \(DaemonSettings.defaultSocket)).", valueName: "path")
-    )
+    @Option(name: .long, help: ArgumentHelp(DaemonOptions.socketHelp, valueName: "path"))
     var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp(DaemonOptions.configHelp, valueName: "path"))
+    var config: String = ConfigLoader.defaultPath
 
     @Flag(name: .long, help: "Print the daemon's JSON reply instead of a table.")
     var json = false
 
+    static let socketHelp =
+        "The control socket (default: $CONNWATCH_SOCKET, else [daemon] socket of --config, else \(DaemonSettings.defaultSocket))."
+    static let configHelp = "The configuration whose [daemon] socket to use when neither --socket nor $CONNWATCH_SOCKET is given."
+
     func context(timeout: Duration? = .seconds(60)) -> CommandContext {
-        Self.context(socket: socket, json: json, timeout: timeout)
+        Self.context(socket: socket, config: config, json: json, timeout: timeout)
     }
 
-    static func context(socket: String?, json: Bool, timeout: Duration?) -> CommandContext {
+    /// The socket to talk to: `--socket`, else `$CONNWATCH_SOCKET`, else `[daemon] socket`
+    /// of the configuration (SPEC §1: it overrides the default for the daemon, so the CLI
+    /// follows), else the default.
+    static func socketPath(socket: String?, config: String, environment env: [String: String]) -> String {
+        if let socket, !socket.isEmpty { return socket }
+        if let s = env["CONNWATCH_SOCKET"], !s.isEmpty { return s }
+        return ConfigLoader.configuredSocket(path: config) ?? DaemonSettings.defaultSocket
+    }
+
+    static func context(socket: String?, config: String, json: Bool, timeout: Duration?) -> CommandContext {
         let env = ProcessInfo.processInfo.environment
-        let path = socket ?? env["CONNWATCH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? DaemonSettings.defaultSocket
+        let path = socketPath(socket: socket, config: config, environment: env)
         return CommandContext(
             transport: UnixSocketClient(path: path, timeout: timeout), socketPath: path, json: json, now: Date(),
             style: .detect(environment: env, isTerminal: isatty(STDOUT_FILENO) == 1))
@@ -400,15 +413,16 @@ struct NagiosCommand: ParsableCommand {
     @Argument(help: "A connector name (default: all).")
     var name: String?
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The control socket (default: $CONNWATCH_SOCKET, else \(DaemonSettings.defaultSocket)).", valueName: "path")
-    )
+    @Option(name: .long, help: ArgumentHelp(DaemonOptions.socketHelp, valueName: "path"))
     var socket: String?
 
+    @Option(name: .long, help: ArgumentHelp(DaemonOptions.configHelp, valueName: "path"))
+    var config: String = ConfigLoader.defaultPath
+
     func run() throws {
-        try Self.outcome(name: name, DaemonOptions.context(socket: socket, json: false, timeout: .seconds(10))).emit()
+        try Self.outcome(
+            name: name, DaemonOptions.context(socket: socket, config: config, json: false, timeout: .seconds(10))
+        ).emit()
     }
 
     static func outcome(name: String?, _ ctx: CommandContext) -> Outcome {

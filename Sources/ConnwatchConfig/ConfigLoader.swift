@@ -29,6 +29,17 @@ public struct ConfigLoader: Sendable {
         return nil
     }
 
+    /// `[daemon] socket` of the main file at `path`, when the file is readable, parses and
+    /// sets a valid one; nil otherwise (the caller falls back to the default). For
+    /// connwatchctl, which needs only this key and may not be allowed to read secrets.
+    public static func configuredSocket(path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+            let root = try? TOMLNode.parse(text), case .table(let daemon)? = root["daemon"],
+            case .string(let socket)? = daemon["socket"], socket.hasPrefix("/"), socket.utf8.count <= 107
+        else { return nil }
+        return socket
+    }
+
     public func load(path: String) throws(ConfigErrors) -> LoadedConfiguration {
         let sink = ErrorSink()
         var config = Configuration()

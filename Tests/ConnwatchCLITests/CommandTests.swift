@@ -199,6 +199,37 @@ import Testing
 
     // MARK: Command line
 
+    /// --socket, else $CONNWATCH_SOCKET, else [daemon] socket of the configuration (when
+    /// readable and valid), else the default.
+    @Test func socketPathPrecedence() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cw-socket-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func config(_ name: String, _ text: String) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let good = try config("good.toml", "[daemon]\nsocket = \"/srv/cw/ctl.sock\" # moved\n")
+        let relative = try config("relative.toml", "[daemon]\nsocket = \"ctl.sock\"\n")
+        let broken = try config("broken.toml", "[daemon\nsocket = \"/srv/cw/ctl.sock\"\n")
+        let none = try config("none.toml", "[daemon]\nconcurrency = 4\n")
+        let absent = dir.appendingPathComponent("absent.toml").path
+        let env = ["CONNWATCH_SOCKET": "/env.sock"]
+
+        #expect(DaemonOptions.socketPath(socket: "/flag.sock", config: good, environment: env) == "/flag.sock")
+        #expect(DaemonOptions.socketPath(socket: nil, config: good, environment: env) == "/env.sock")
+        #expect(DaemonOptions.socketPath(socket: nil, config: good, environment: [:]) == "/srv/cw/ctl.sock")
+        #expect(DaemonOptions.socketPath(socket: nil, config: good, environment: ["CONNWATCH_SOCKET": ""]) == "/srv/cw/ctl.sock")
+        for fallback in [relative, broken, none, absent] {
+            #expect(DaemonOptions.socketPath(socket: nil, config: fallback, environment: [:]) == DaemonSettings.defaultSocket)
+        }
+        // The option parses on daemon commands, and its default is the main config path.
+        let parsed = try StatusCommand.parse(["--config", good])
+        #expect(parsed.options.config == good)
+        #expect(try StatusCommand.parse([]).options.config == "/etc/connwatch/connwatch.toml")
+    }
+
     @Test(arguments: [
         (["--socket", "/s", "status"], ["status", "--socket", "/s"]),
         (

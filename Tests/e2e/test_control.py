@@ -278,6 +278,19 @@ def test_status_with_connwatchctl_and_curl(env):
     assert detail.returncode == 0
     assert "consent_missing" in detail.stdout and "what to do:" in detail.stdout
 
+    # Without --socket and $CONNWATCH_SOCKET, connwatchctl follows [daemon] socket of the
+    # configuration (SPEC: it overrides the default); an unreadable one falls back to the
+    # default, and the message says which socket it tried.
+    e = {k: v for k, v in os.environ.items() if k != "CONNWATCH_SOCKET"}
+    via_config = subprocess.run([str(BIN / "connwatchctl"), "status", "--json", "--config", str(env.config)],
+                                capture_output=True, text=True, timeout=60, env=e)
+    assert via_config.returncode == 0, via_config.stderr
+    assert {c["name"] for c in json.loads(via_config.stdout)["connectors"]} == set(by)
+    missing = subprocess.run([str(BIN / "connwatchctl"), "status", "--config", str(env.config) + ".absent"],
+                             capture_output=True, text=True, timeout=60, env=e)
+    assert missing.returncode == 69, missing.stderr
+    assert "/run/connwatch/connwatch.sock" in missing.stderr
+
 
 def test_metrics_in_prometheus_exposition_format(env):
     curl = subprocess.run(["curl", "-sS", "--fail", "-D", "-", "--unix-socket", env.socket,
