@@ -34,9 +34,8 @@ public actor CycleCoordinator {
     private var order: [String] = []
     private var plans: [String: [CheckKind]] = [:]
     /// What status shows per check, and the consecutive transient failures behind it.
-    private var shown: [AlertKey: CheckResult] = [:]
-    private var failures: [AlertKey: Int] = [:]
-    private var alertStates: [AlertKey: AlertState] = [:]
+    private var shown = ShownResults()
+    private var alertStates = AlertStateTable()
     /// Equal summaries, remediations and details of shown results share one copy.
     private var interner = ResultInterner()
     /// The silences in force at the last refresh; each is asked at evaluation time, so one
@@ -70,17 +69,14 @@ public actor CycleCoordinator {
         self.batchSize = batchSize
         self.startedAt = startedAt
         self.settings = Settings(configuration)
-        for (key, latest) in snapshot.latest {
-            shown[key] = interner.intern(latest.result)
-            failures[key] = latest.consecutiveFailures
-        }
-        alertStates = snapshot.alertStates
         (identities, order, plans) = Self.index(configuration.connectors, zscaler: settings.zscaler)
-        // Sized once for every (connector, check): growing by doubling holds the old and
-        // the new table at once, megabytes at 10,000 connectors.
-        let keys = plans.values.reduce(0) { $0 + $1.count }
-        shown.reserveCapacity(keys)
-        failures.reserveCapacity(keys)
+        shown = ShownResults(connectors: order.count)
+        for (key, latest) in snapshot.latest {
+            shown.set(
+                connector: key.connector,
+                .init(result: interner.intern(latest.result), failures: latest.consecutiveFailures))
+        }
+        alertStates = AlertStateTable(snapshot.alertStates)
     }
 
     private static func index(
@@ -121,17 +117,14 @@ public actor CycleCoordinator {
         // Computed once: it is a set of every (connector, check), 60,000 at 10,000 connectors.
         let present = presentKeys
         let r = AlertStateMachine.reconcile(
-            states: alertStates, present: present, now: now, settings: settings.alerts,
+            states: alertStates.absent(from: present), present: present, now: now, settings: settings.alerts,
             isSilenced: { silencesNow.covers(connector: $0, at: now) }, nextID: { NotificationID.uuidV7(at: now) })
         for key in r.forget {
             alertStates[key] = nil
             pendingForget.append(key)
         }
         for action in r.actions { enqueue(action.notification, identity: nil) }
-        for key in shown.keys where !present.contains(key) {
-            shown[key] = nil
-            failures[key] = nil
-        }
+        shown.keepOnly(present)
         await flush(now: now)
     }
 
@@ -151,11 +144,11 @@ public actor CycleCoordinator {
         let isSilenced = silences.covers(connector: name, at: now)
         for fresh in results {
             let key = AlertKey(connector: name, check: fresh.check)
+            let previous = shown[name, fresh.check]
             let (result, count) = TransientPolicy.apply(
-                fresh: interner.intern(fresh), previous: shown[key], failures: failures[key] ?? 0,
+                fresh: interner.intern(fresh), previous: previous?.result, failures: previous?.failures ?? 0,
                 threshold: settings.failureThreshold)
-            shown[key] = result
-            failures[key] = count
+            shown.set(connector: name, .init(result: result, failures: count))
             outcomes.append(CheckOutcome(result: result, consecutiveFailures: count))
             // A kept previous result is not news: only evaluate what is actually shown anew.
             let (state, actions) = AlertStateMachine.evaluate(
@@ -239,7 +232,7 @@ public actor CycleCoordinator {
         let connectors = order.filter { names?.contains($0) ?? true }.compactMap {
             name -> StatusReport.ConnectorStatus? in
             guard let identity = identities[name] else { return nil }
-            let checks = (plans[name] ?? []).compactMap { shown[AlertKey(connector: name, check: $0)] }
+            let checks = shown.results(connector: name, plan: plans[name] ?? [])
             return StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks))
         }
         return StatusReport(
@@ -257,7 +250,7 @@ public actor CycleCoordinator {
             let stamp = StatusStamp(epoch: epoch, revision: revisions[name] ?? 0)
             var status: StatusReport.ConnectorStatus?
             if known[name] != stamp {
-                let checks = (plans[name] ?? []).compactMap { shown[AlertKey(connector: name, check: $0)] }
+                let checks = shown.results(connector: name, plan: plans[name] ?? [])
                 status = StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks))
             }
             entries.append(StatusUpdate.Entry(name: name, stamp: stamp, status: status))
@@ -266,7 +259,7 @@ public actor CycleCoordinator {
             daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), entries: entries)
     }
 
-    public func consecutiveFailures() -> [AlertKey: Int] { failures }
+    public func consecutiveFailures() -> [AlertKey: Int] { shown.failures }
 
     /// Why a connector lacks the zscaler check, and when the ZIA rate budget stretches
     /// how often Zscaler's verdict is refreshed.
