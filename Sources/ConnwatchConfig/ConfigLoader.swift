@@ -89,6 +89,7 @@ public struct ConfigLoader: Sendable {
         // with other errors, so every problem shows up in one run).
         var seen: [String: SourceLocation] = [:]
         var zscalerTenants: [Int: String] = [:]
+        config.connectors.reserveCapacity(connectorTables.count)
         for (reader, _) in connectorTables {
             let connector = readConnector(reader)
             if let id = connector?.zscalerTenantId, let name = connector?.name {

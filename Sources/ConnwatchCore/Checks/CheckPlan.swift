@@ -6,9 +6,15 @@ public enum CheckPlan {
     ///   `zscaler` check last, so that it can explain Zscaler's verdict with the Entra side's.
     ///   MIP accounts have no ZIA API (microsoft-facts §3.4): see ``zscalerAbsence(for:)``.
     public static func checks(for kind: ConnectorKind, zscaler: Bool = false) -> [CheckKind] {
-        let base = entraChecks(for: kind)
-        return zscaler && kind != .mip ? base + [.zscaler] : base
+        // From a table built once: every connector of a kind shares one array (10,000
+        // connectors held 10,000 copies of a dozen plans).
+        (zscaler ? withZscaler : entraOnly)[kind] ?? entraChecks(for: kind)
     }
+
+    private static let entraOnly: [ConnectorKind: [CheckKind]] = Dictionary(
+        uniqueKeysWithValues: ConnectorKind.allCases.map { ($0, entraChecks(for: $0)) })
+    private static let withZscaler: [ConnectorKind: [CheckKind]] = Dictionary(
+        uniqueKeysWithValues: ConnectorKind.allCases.map { ($0, $0 == .mip ? entraChecks(for: $0) : entraChecks(for: $0) + [.zscaler]) })
 
     /// Why a connector has no `zscaler` check although `[zscaler]` is configured, or nil.
     public static func zscalerAbsence(for kind: ConnectorKind) -> String? {

@@ -74,7 +74,8 @@ public actor CycleCoordinator {
         for (key, latest) in snapshot.latest {
             shown.set(
                 connector: key.connector,
-                .init(result: interner.intern(latest.result), failures: latest.consecutiveFailures))
+                .init(result: interner.intern(latest.result), failures: latest.consecutiveFailures),
+                capacity: plans[key.connector]?.count ?? 1)
         }
         alertStates = AlertStateTable(snapshot.alertStates)
     }
@@ -148,7 +149,7 @@ public actor CycleCoordinator {
             let (result, count) = TransientPolicy.apply(
                 fresh: interner.intern(fresh), previous: previous?.result, failures: previous?.failures ?? 0,
                 threshold: settings.failureThreshold)
-            shown.set(connector: name, .init(result: result, failures: count))
+            shown.set(connector: name, .init(result: result, failures: count), capacity: results.count)
             outcomes.append(CheckOutcome(result: result, consecutiveFailures: count))
             // A kept previous result is not news: only evaluate what is actually shown anew.
             let (state, actions) = AlertStateMachine.evaluate(
@@ -229,11 +230,13 @@ public actor CycleCoordinator {
 
     /// The status of every configured connector (or the named ones), in configuration order.
     public func status(version: String, names: Set<String>? = nil) -> StatusReport {
-        let connectors = order.filter { names?.contains($0) ?? true }.compactMap {
-            name -> StatusReport.ConnectorStatus? in
-            guard let identity = identities[name] else { return nil }
+        var connectors: [StatusReport.ConnectorStatus] = []
+        connectors.reserveCapacity(names?.count ?? order.count)
+        for name in order where names?.contains(name) ?? true {
+            guard let identity = identities[name] else { continue }
             let checks = shown.results(connector: name, plan: plans[name] ?? [])
-            return StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks))
+            connectors.append(
+                StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks)))
         }
         return StatusReport(
             daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: connectors)

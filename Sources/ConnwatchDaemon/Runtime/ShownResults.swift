@@ -23,19 +23,31 @@ struct ShownResults {
         byConnector[connector]?.first { $0.result.check == check }
     }
 
-    mutating func set(connector: String, _ entry: Entry) {
+    /// - Parameter capacity: how many checks the connector has (its first entry reserves
+    ///   room for all, instead of growing by doubling).
+    mutating func set(connector: String, _ entry: Entry, capacity: Int = 1) {
         // In place (the dictionary's subscript modifies its value without a copy).
         if let i = byConnector[connector]?.firstIndex(where: { $0.result.check == entry.result.check }) {
             byConnector[connector]![i] = entry
+        } else if byConnector[connector] != nil {
+            byConnector[connector]!.append(entry)
         } else {
-            byConnector[connector, default: []].append(entry)
+            var entries: [Entry] = []
+            entries.reserveCapacity(max(1, capacity))
+            entries.append(entry)
+            byConnector[connector] = entries
         }
     }
 
     /// The connector's shown results in plan order (checks without a result left out).
     func results(connector: String, plan: [CheckKind]) -> [CheckResult] {
         guard let entries = byConnector[connector] else { return [] }
-        return plan.compactMap { check in entries.first { $0.result.check == check }?.result }
+        var out: [CheckResult] = []
+        out.reserveCapacity(min(plan.count, entries.count))
+        for check in plan {
+            if let e = entries.first(where: { $0.result.check == check }) { out.append(e.result) }
+        }
+        return out
     }
 
     /// Drops every (connector, check) not in `present`.
