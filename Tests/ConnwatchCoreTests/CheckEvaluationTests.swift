@@ -291,6 +291,19 @@ import Testing
         #expect(CheckPlan.checks(for: .azureBlob).contains(.roles))
         #expect(!CheckPlan.checks(for: .azureBlob).contains(.consent))
         for kind in ConnectorKind.allCases { #expect(CheckPlan.checks(for: kind).first == .credential) }
+        #expect(CheckPlan.checks(for: .exchange) == [.credential, .secretExpiry, .consent, .probe])
+        #expect(CheckPlan.checks(for: .sharepoint) == [.credential, .secretExpiry, .certificate, .consent, .probe])
+        #expect(CheckPlan.checks(for: .azureBlob) == [.credential, .secretExpiry, .roles, .probe])
+        #expect(CheckPlan.checks(for: .mip) == [.credential, .secretExpiry, .consent])
+        // With [zscaler]: last, for every kind but MIP.
+        for kind in ConnectorKind.allCases {
+            let plan = CheckPlan.checks(for: kind, zscaler: true)
+            if kind == .mip {
+                #expect(plan == CheckPlan.checks(for: kind))
+            } else {
+                #expect(plan == CheckPlan.checks(for: kind) + [.zscaler])
+            }
+        }
     }
 }
 
