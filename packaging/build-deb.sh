@@ -44,6 +44,20 @@ shlibs=$(cd "$work/shlibs" && dpkg-shlibdeps -O -e"$root/usr/bin/connwatchd" -e"
 }
 depends=${shlibs#shlibs:Depends=}
 [ -n "$depends" ] && [ "$depends" != "$shlibs" ] || { echo "build-deb.sh: dpkg-shlibdeps gave: $shlibs" >&2; exit 1; }
+# The binaries are linked with packed relative relocations (DT_RELR, see Package.swift),
+# which glibc loads from 2.36 on; that is a version need, not a symbol, so dpkg-shlibdeps
+# does not see it. Raise the libc6 bound when it is lower.
+# (readelf's output is captured first: with pipefail, `grep -q` closing the pipe early
+# would fail the whole pipeline.)
+versions=$(readelf -VW "$root/usr/bin/connwatchd" "$root/usr/bin/connwatchctl")
+if [[ "$versions" == *GLIBC_ABI_DT_RELR* ]]; then
+  libc_min=$(printf '%s' "$depends" | sed -nE 's/.*libc6 \(>= ([^)]+)\).*/\1/p')
+  if [ -z "$libc_min" ]; then
+    depends="libc6 (>= 2.36), $depends"
+  elif dpkg --compare-versions "$libc_min" lt 2.36; then
+    depends=$(printf '%s' "$depends" | sed -E "s/libc6 \(>= [^)]+\)/libc6 (>= 2.36)/")
+  fi
+fi
 
 installed_size=$(du -sk --apparent-size "$root" | cut -f1)
 install -d -m 0755 "$root/DEBIAN"

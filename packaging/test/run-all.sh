@@ -54,6 +54,17 @@ section "Debian package"
 deb=$("$packaging/build-deb.sh" --no-build --out "$work/dist" | tail -1)
 echo "built $deb ($(du -h "$deb" | cut -f1))"
 dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+# The binaries use packed relative relocations (DT_RELR): the package must ask for a glibc
+# that loads them (2.36), which dpkg-shlibdeps alone would not.
+versions=$(readelf -VW "$work/verify/usr/bin/connwatchd")
+if [[ "$versions" == *GLIBC_ABI_DT_RELR* ]]; then
+  min=$(dpkg-deb --field "$deb" Depends | sed -nE 's/.*libc6 \(>= ([^)]+)\).*/\1/p')
+  [ -n "$min" ] && dpkg --compare-versions "$min" ge 2.36 || {
+    echo "connwatchd needs GLIBC_ABI_DT_RELR but the .deb depends on libc6 (>= ${min:-?})" >&2
+    exit 1
+  }
+  echo "DT_RELR binaries: Depends libc6 (>= $min)"
+fi
 # Same files, same modes, as the DESTDIR install (dpkg-deb lists ./path, dirs with a slash).
 (cd "$work/verify" && find . -mindepth 1 -printf '%M %p\n' | sed 's|^\(d[^ ]*\) \(.*\)$|\1 \2/|' | LC_ALL=C sort -k2) >"$work/tree.list"
 dpkg-deb --contents "$deb" | awk '$6 != "./" {print $1, $6}' | LC_ALL=C sort -k2 >"$work/deb.list"
