@@ -221,10 +221,6 @@ enum Hex {
 
 /// `application/x-www-form-urlencoded` (only RFC 3986 unreserved characters stay as is).
 enum FormEncoding {
-    /// RFC 3986 unreserved characters: everything else is percent-encoded.
-    static let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
     static func encode(_ fields: [(String, String)]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 } + 64)
