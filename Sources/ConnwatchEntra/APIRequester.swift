@@ -53,22 +53,22 @@ struct APIRequester: Sendable {
     /// `{"error":{"code","message"}}`, Office 365 `{"error":{"code":"AF…"}}`, SharePoint
     /// `{"error_description"}` or `{"odata.error":{"code","message":{"value"}}}`.
     static func failure(_ response: TransportResponse, endpoint: String) -> APIFailure {
-        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let json = CompactJSON.object(response.body)
         var code = "HTTP\(response.status)"
         var message = ""
         var requestId = response.headers.first(name: "request-id") ?? response.headers.first(name: "x-ms-request-id")
-        if let err = json?["error"] as? [String: Any] {
-            code = err["code"] as? String ?? code
-            message = err["message"] as? String ?? ""
-            if let inner = (err["innerError"] ?? err["innererror"]) as? [String: Any],
-                let id = inner["request-id"] as? String
+        if case .object(let err)? = json?["error"] {
+            code = err["code"]?.stringValue ?? code
+            message = err["message"]?.stringValue ?? ""
+            if case .object(let inner)? = err["innerError"] ?? err["innererror"],
+                let id = inner["request-id"]?.stringValue
             {
                 requestId = id
             }
-        } else if let odata = json?["odata.error"] as? [String: Any] {
-            code = odata["code"] as? String ?? code
-            message = (odata["message"] as? [String: Any])?["value"] as? String ?? ""
-        } else if let d = json?["error_description"] as? String {
+        } else if case .object(let odata)? = json?["odata.error"] {
+            code = odata["code"]?.stringValue ?? code
+            if case .object(let m)? = odata["message"] { message = m["value"]?.stringValue ?? "" }
+        } else if let d = json?["error_description"]?.stringValue {
             message = d
         }
         return APIFailure(

@@ -62,15 +62,25 @@ public struct TokenClaims: Sendable, Equatable {
             !utf8[utf8.index(after: secondDot)...].contains(UInt8(ascii: "."))
         else { return nil }
         guard let payload = Base64URL.decode(Substring(utf8[utf8.index(after: firstDot)..<secondDot])),
-            let obj = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+            let obj = CompactJSON.object(payload)
         else { return nil }
-        let rolesValue = obj["roles"]
-        let roles = (rolesValue as? [Any])?.compactMap { $0 as? String } ?? []
-        let exp = (obj["exp"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+        var roles: [String] = []
+        var hasRolesClaim = false
+        if case .array(let items)? = obj["roles"] {
+            hasRolesClaim = true
+            roles.reserveCapacity(items.count)
+            for case .string(let role) in items { roles.append(role) }
+        }
+        let exp: Date?
+        switch obj["exp"] {
+        case .int(let n)?: exp = Date(timeIntervalSince1970: TimeInterval(n))
+        case .double(let d)?: exp = Date(timeIntervalSince1970: d)
+        default: exp = nil
+        }
         return TokenClaims(
-            roles: roles, hasRolesClaim: rolesValue is [Any], tenantId: obj["tid"] as? String,
-            objectId: obj["oid"] as? String, appId: (obj["appid"] as? String) ?? (obj["azp"] as? String),
-            authMethod: (obj["appidacr"] as? String) ?? (obj["azpacr"] as? String),
-            audience: obj["aud"] as? String, expiresAt: exp)
+            roles: roles, hasRolesClaim: hasRolesClaim, tenantId: obj["tid"]?.stringValue,
+            objectId: obj["oid"]?.stringValue, appId: obj["appid"]?.stringValue ?? obj["azp"]?.stringValue,
+            authMethod: obj["appidacr"]?.stringValue ?? obj["azpacr"]?.stringValue,
+            audience: obj["aud"]?.stringValue, expiresAt: exp)
     }
 }

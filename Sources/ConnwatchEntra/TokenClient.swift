@@ -155,17 +155,23 @@ public actor TokenClient {
     ) throws(EntraError)
         -> AccessToken
     {
-        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let json = CompactJSON.object(response.body)
         if response.status == 200 {
             guard let json else { throw .badResponse(endpoint: endpoint, detail: "token reply is not a JSON object") }
-            guard let type = json["token_type"] as? String, type.lowercased() == "bearer" else {
+            guard let type = json["token_type"]?.stringValue, type.lowercased() == "bearer" else {
                 throw .badResponse(endpoint: endpoint, detail: "token_type is missing or not Bearer")
             }
-            guard let access = json["access_token"] as? String, !access.isEmpty else {
+            guard let access = json["access_token"]?.stringValue, !access.isEmpty else {
                 throw .badResponse(endpoint: endpoint, detail: "access_token is missing")
             }
             // v2.0 sends a number; v1.0 sent a string: accept both.
-            let expiresIn: Int? = (json["expires_in"] as? Int) ?? (json["expires_in"] as? String).flatMap(Int.init)
+            let expiresIn: Int64?
+            switch json["expires_in"] {
+            case .int(let n)?: expiresIn = n
+            case .double(let d)? where d == d.rounded() && d > 0 && d < 1e12: expiresIn = Int64(d)
+            case .string(let s)?: expiresIn = Int64(s)
+            default: expiresIn = nil
+            }
             guard let expiresIn, expiresIn > 0 else {
                 throw .badResponse(endpoint: endpoint, detail: "expires_in is missing or not a positive number")
             }
@@ -176,11 +182,20 @@ public actor TokenClient {
                 value: Secret(access), expiresAt: now.addingTimeInterval(TimeInterval(expiresIn)), claims: claims,
                 scope: scope)
         }
-        guard let json, let error = json["error"] as? String else {
+        guard let json, let error = json["error"]?.stringValue else {
             throw .badResponse(endpoint: endpoint, detail: "HTTP \(response.status) without an OAuth error body")
         }
-        let codes = (json["error_codes"] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? []
-        let description = json["error_description"] as? String ?? ""
+        var codes: [Int] = []
+        if case .array(let items)? = json["error_codes"] {
+            for item in items {
+                switch item {
+                case .int(let n): codes.append(Int(truncatingIfNeeded: n))
+                case .double(let d) where d == d.rounded() && abs(d) < 1e15: codes.append(Int(d))
+                default: break
+                }
+            }
+        }
+        let description = json["error_description"]?.stringValue ?? ""
         // Fall back to the AADSTS number in the description when error_codes is absent.
         let code = codes.first ?? TokenClient.aadstsCode(in: description)
         let firstLine =
@@ -188,8 +203,8 @@ public actor TokenClient {
         throw .tokenRejected(
             TokenFailure(
                 endpoint: endpoint, httpStatus: response.status, error: error, code: code,
-                message: String(firstLine.prefix(500)), traceId: json["trace_id"] as? String,
-                correlationId: json["correlation_id"] as? String, timestamp: json["timestamp"] as? String,
+                message: String(firstLine.prefix(500)), traceId: json["trace_id"]?.stringValue,
+                correlationId: json["correlation_id"]?.stringValue, timestamp: json["timestamp"]?.stringValue,
                 reason: AADSTSMapping.reason(code: code, error: error),
                 certificateProblem: AADSTSMapping.certificateProblem(code: code, description: description)))
     }

@@ -1,30 +1,40 @@
-import ConnwatchCore
 import Foundation
 
-/// Compact, deterministic JSON for the columns that hold structured values (details,
-/// labels). Keys are sorted so that equal values give equal text: the commit path
-/// compares stored and new details as strings to decide whether a row changed. Written by
-/// hand because a `JSONEncoder` / `JSONDecoder` round per row costs more than the SQL
-/// for 60,000 rows per cycle.
-enum CompactJSON {
-    static func string(_ value: JSONValue) -> String {
+/// Compact, deterministic JSON, written and read by hand on bytes.
+///
+/// Writing: keys are sorted so that equal values give equal text (the store compares stored
+/// and new details as strings to decide whether a row changed). Reading: strict RFC 8259
+/// (no trailing commas, leading zeros, bare control characters or invalid UTF-8; nesting
+/// bounded) into ``JSONValue``. Used for the store's JSON columns, the daemon's packed check
+/// details, and the replies of the token endpoint and the Microsoft APIs' error bodies —
+/// where `JSONSerialization`'s bridged dictionaries were a few percent of a cycle's CPU.
+public enum CompactJSON {
+    public static func string(_ value: JSONValue) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(128)
         write(value, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func string(_ object: [String: JSONValue]) -> String {
+    public static func string(_ object: [String: JSONValue]) -> String {
         if object.isEmpty { return "{}" }
         return string(.object(object))
     }
 
-    static func string(_ object: [String: String]) -> String {
+    public static func string(_ object: [String: String]) -> String {
         string(object.mapValues { JSONValue.string($0) })
     }
 
-    static func string(_ array: [String]) -> String {
+    public static func string(_ array: [String]) -> String {
         string(.array(array.map { .string($0) }))
+    }
+
+    /// The compact text as UTF-8 bytes.
+    public static func bytes(_ value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        write(value, to: &out)
+        return out
     }
 
     // Bytes, not `String` appends: this runs for every result of every cycle.
@@ -80,42 +90,70 @@ enum CompactJSON {
 
     // MARK: - Parsing
 
-    struct ParseError: Error, CustomStringConvertible {
-        var offset: Int
-        var description: String { "malformed JSON at byte \(offset)" }
+    public struct ParseError: Error, CustomStringConvertible {
+        public var offset: Int
+        public var description: String { "malformed JSON at byte \(offset)" }
     }
 
-    static func parse(_ text: String) throws -> JSONValue {
+    /// Deepest nesting accepted: a hostile reply cannot exhaust the stack.
+    public static let maxDepth = 128
+
+    public static func parse(_ text: String) throws(ParseError) -> JSONValue {
         if text == "{}" { return .object([:]) }
         var text = text
-        return try text.withUTF8 { buffer in
-            var parser = Parser(bytes: buffer)
-            let value = try parser.value()
-            parser.skipSpace()
-            guard parser.index == buffer.count else { throw ParseError(offset: parser.index) }
-            return value
+        let result = text.withUTF8 { buffer in
+            Result { () throws(ParseError) in try parse(UnsafeRawBufferPointer(buffer)) }
         }
+        return try result.get()
     }
 
-    static func parseObject(_ text: String) throws -> [String: JSONValue] {
+    public static func parse(_ data: Data) throws(ParseError) -> JSONValue {
+        try data.withUnsafeBytes { raw in Result { () throws(ParseError) in try parse(raw) } }.get()
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
+        try bytes.withUnsafeBytes { raw in Result { () throws(ParseError) in try parse(raw) } }.get()
+    }
+
+    /// One JSON text: a value with optional whitespace around it, nothing else.
+    public static func parse(_ raw: UnsafeRawBufferPointer) throws(ParseError) -> JSONValue {
+        var parser = Parser(bytes: raw.bindMemory(to: UInt8.self))
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.index == parser.bytes.count else { throw ParseError(offset: parser.index) }
+        return value
+    }
+
+    /// The object of a JSON text; nil when the text is not valid JSON or not an object.
+    public static func object(_ data: Data) -> [String: JSONValue]? {
+        guard case .object(let o)? = try? parse(data) else { return nil }
+        return o
+    }
+
+    public static func parseObject(_ text: String) throws(ParseError) -> [String: JSONValue] {
         if text == "{}" { return [:] }
         guard case .object(let o) = try parse(text) else { throw ParseError(offset: 0) }
         return o
     }
 
-    static func parseStringObject(_ text: String) throws -> [String: String] {
-        try parseObject(text).mapValues { v in
+    public static func parseStringObject(_ text: String) throws(ParseError) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in try parseObject(text) {
             guard let s = v.stringValue else { throw ParseError(offset: 0) }
-            return s
+            out[k] = s
         }
+        return out
     }
 
-    static func parseStringArray(_ text: String) throws -> [String] {
+    public static func parseStringArray(_ text: String) throws(ParseError) -> [String] {
         guard case .array(let a) = try parse(text) else { throw ParseError(offset: 0) }
-        return try a.map { v in
+        var out: [String] = []
+        out.reserveCapacity(a.count)
+        for v in a {
             guard let s = v.stringValue else { throw ParseError(offset: 0) }
-            return s
+            out.append(s)
         }
+        return out
     }
 
     private struct Parser {
@@ -135,18 +173,19 @@ enum CompactJSON {
 
         func fail() -> ParseError { ParseError(offset: index) }
 
-        mutating func expect(_ literal: StaticString) throws {
+        mutating func expect(_ literal: StaticString) throws(ParseError) {
             let count = literal.utf8CodeUnitCount
             guard index + count <= bytes.count else { throw fail() }
             for i in 0..<count where bytes[index + i] != literal.utf8Start[i] { throw fail() }
             index += count
         }
 
-        mutating func value() throws -> JSONValue {
+        mutating func value(depth: Int) throws(ParseError) -> JSONValue {
             skipSpace()
             guard index < bytes.count else { throw fail() }
             switch bytes[index] {
             case UInt8(ascii: "{"):
+                guard depth < CompactJSON.maxDepth else { throw fail() }
                 index += 1
                 var object: [String: JSONValue] = [:]
                 skipSpace()
@@ -159,7 +198,7 @@ enum CompactJSON {
                     let key = try string()
                     skipSpace()
                     try expect(":")
-                    object[key] = try value()
+                    object[key] = try value(depth: depth + 1)
                     skipSpace()
                     guard index < bytes.count else { throw fail() }
                     if bytes[index] == UInt8(ascii: ",") {
@@ -172,6 +211,7 @@ enum CompactJSON {
                     }
                 }
             case UInt8(ascii: "["):
+                guard depth < CompactJSON.maxDepth else { throw fail() }
                 index += 1
                 var array: [JSONValue] = []
                 skipSpace()
@@ -180,7 +220,7 @@ enum CompactJSON {
                     return .array(array)
                 }
                 while true {
-                    array.append(try value())
+                    array.append(try value(depth: depth + 1))
                     skipSpace()
                     guard index < bytes.count else { throw fail() }
                     if bytes[index] == UInt8(ascii: ",") {
@@ -208,40 +248,59 @@ enum CompactJSON {
             }
         }
 
-        mutating func number() throws -> JSONValue {
+        private func isDigit(_ i: Int) -> Bool {
+            i < bytes.count && bytes[i] >= UInt8(ascii: "0") && bytes[i] <= UInt8(ascii: "9")
+        }
+
+        /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; an integer that fits is
+        /// `.int`, anything else `.double`.
+        mutating func number() throws(ParseError) -> JSONValue {
             let start = index
             var isInteger = true
-            while index < bytes.count {
-                let b = bytes[index]
-                if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "-") {
-                    index += 1
-                } else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E")
-                    || b == UInt8(ascii: "+")
-                {
-                    isInteger = false
-                    index += 1
-                } else {
-                    break
-                }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard isDigit(index) else { throw fail() }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+                if isDigit(index) { throw fail() }
+            } else {
+                while isDigit(index) { index += 1 }
             }
-            guard index > start else { throw fail() }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                isInteger = false
+                index += 1
+                guard isDigit(index) else { throw fail() }
+                while isDigit(index) { index += 1 }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                isInteger = false
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
+                guard isDigit(index) else { throw fail() }
+                while isDigit(index) { index += 1 }
+            }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let i = Int64(text) { return .int(i) }
-            guard let d = Double(text) else { throw ParseError(offset: start) }
+            guard let d = Double(text), d.isFinite else { throw ParseError(offset: start) }
             return .double(d)
         }
 
-        mutating func string() throws -> String {
+        /// Text between quotes, unescaped; invalid UTF-8 and bare control characters fail.
+        mutating func string() throws(ParseError) -> String {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail() }
             index += 1
             let start = index
             // Fast path: no escapes.
-            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"),
+                bytes[index] >= 0x20
+            {
                 index += 1
             }
             guard index < bytes.count else { throw fail() }
             if bytes[index] == UInt8(ascii: "\"") {
-                let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                guard let s = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                else { throw ParseError(offset: start) }
                 index += 1
                 return s
             }
@@ -250,8 +309,10 @@ enum CompactJSON {
                 let b = bytes[index]
                 if b == UInt8(ascii: "\"") {
                     index += 1
-                    return String(decoding: utf8, as: UTF8.self)
+                    guard let s = String(validating: utf8, as: UTF8.self) else { throw ParseError(offset: start) }
+                    return s
                 }
+                guard b >= 0x20 else { throw fail() }
                 guard b == UInt8(ascii: "\\") else {
                     utf8.append(b)
                     index += 1
@@ -285,7 +346,7 @@ enum CompactJSON {
             throw fail()
         }
 
-        mutating func hex4() throws -> UInt32 {
+        mutating func hex4() throws(ParseError) -> UInt32 {
             guard index + 4 <= bytes.count else { throw fail() }
             var v: UInt32 = 0
             for _ in 0..<4 {
