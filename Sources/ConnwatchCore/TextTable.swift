@@ -13,6 +13,17 @@ public struct TextTable: Sendable {
     /// Columns separated by two spaces, the last column not padded, lines without
     /// trailing spaces. A cell may hold several lines; the row then spans them.
     public func render() -> String {
+        var out = ""
+        render { line in
+            out += line
+            out += "\n"
+        }
+        return out
+    }
+
+    /// The same lines one at a time (without their newline): a table of 10,000 rows need
+    /// not exist twice as text.
+    public func render(line emit: (String) -> Void) {
         let columns = headers.count
         var widths = headers.map(\.count)
         for row in rows {
@@ -34,14 +45,13 @@ public struct TextTable: Sendable {
             while out.last == " " { out.removeLast() }
             return out
         }
-        var lines = [line(headers)]
+        emit(line(headers))
         for row in rows {
             let split = row.map { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
             let height = split.map(\.count).max() ?? 1
             for h in 0..<height {
-                lines.append(line(split.map { h < $0.count ? $0[h] : "" }))
+                emit(line(split.map { h < $0.count ? $0[h] : "" }))
             }
         }
-        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -70,14 +70,19 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
             throw ExitCode(error.exitCode)
         }
         if once {
-            let report = await daemon.runOnce()
-            await daemon.shutdown()
+            await daemon.runOnce()
+            let worst: CheckStatus
             if json {
+                let report = await daemon.statusReport()
                 print(String(decoding: try StatusReport.encoder.encode(report), as: UTF8.self))
+                worst = report.worstStatus
             } else {
-                print(report.table(now: Date()), terminator: "")
+                let status = await daemon.statusTable(now: Date())
+                status.table.render { print($0) }
+                worst = status.worst
             }
-            throw ExitCode(report.worstStatus.monitoringPluginsExitCode)
+            await daemon.shutdown()
+            throw ExitCode(worst.monitoringPluginsExitCode)
         }
         logger.info("connwatchd \(Daemon.version) starting with \(daemon.configuration.connectors.count) connectors")
         try await daemon.runForever()

@@ -172,5 +172,8 @@ import Testing
         t.append(["xx", "y", "one\ntwo"])
         t.append(["x", "", ""])
         #expect(t.render() == "A   LONGER  LAST\nxx  y       one\n            two\nx\n")
+        var lines: [String] = []
+        t.render { lines.append($0) }
+        #expect(lines == ["A   LONGER  LAST", "xx  y       one", "            two", "x"])
     }
 }

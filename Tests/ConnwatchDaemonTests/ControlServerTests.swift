@@ -173,6 +173,17 @@ import Testing
         #expect(ex.status == .warning && ex.reason == .secretExpiring)
         r = await ask("POST", "/v1/check", body: #"{"connectors":["od"]}"#)
         let od = try StatusReport.decoder.decode(StatusReport.self, from: r.body)
+        // The --once table, built a connector at a time without the report or the details,
+        // reads as the report's own table; the report still carries the details.
+        let now = Date()
+        let once = await daemon.statusTable(now: now)
+        let full = await daemon.statusReport()
+        var lines: [String] = []
+        once.table.render { lines.append($0) }
+        #expect(lines.count == 3)
+        #expect(lines.joined(separator: "\n") + "\n" == full.table(now: now))
+        #expect(once.worst == full.worstStatus && once.worst == .warning)
+        #expect(full.connectors.first { $0.name == "ex" }?.checks.contains { !$0.details.isEmpty } == true)
         #expect(od.connectors.map(\.name) == ["od"] && od.connectors[0].status == .ok)
         // /v1/status follows each check (its per-connector JSON is re-encoded when the
         // connector's stamp changes), byte for byte what the encoder makes of it.

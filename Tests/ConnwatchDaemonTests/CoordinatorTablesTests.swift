@@ -73,6 +73,20 @@ import Testing
         #expect(
             shown.failures == [key("a", .consent): 1, key("a", .credential): 0, key("b", .probe): 2])
 
+        // Details are kept packed and read back equal; a result without details stays so.
+        let detailed = CheckResult(
+            check: .secretExpiry, status: .warning, reason: .secretExpiring, summary: "expires soon",
+            details: [
+                "key_id": "6a1b4c2e-0000-4000-8000-000000000001", "days_left": .int(12),
+                "secrets": [["hint": "abc", "end": "2027-01-01T00:00:00Z"], .null, .double(0.5), true],
+            ], checkedAt: t0)
+        shown.set(connector: "b", .init(result: detailed, failures: 0))
+        #expect(shown["b", .secretExpiry]?.result == detailed)
+        #expect(shown.results(connector: "b", plan: [.secretExpiry, .probe]) == [detailed, result(.probe, .unknown, "p1")])
+        #expect(shown["b", .probe]?.result.details == [:])
+        shown.set(connector: "b", .init(result: result(.secretExpiry, .ok, "fine"), failures: 0))
+        #expect(shown["b", .secretExpiry]?.result.details == [:])
+
         shown.keepOnly([key("a", .credential), key("b", .credential)])
         #expect(shown.count == 1)
         #expect(shown["a", .credential]?.result.summary == "k1")

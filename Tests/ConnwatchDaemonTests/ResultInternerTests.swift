@@ -16,8 +16,8 @@ import Testing
         s.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
     }
 
-    private func storage(_ d: [String: JSONValue]) -> UInt {
-        unsafeBitCast(d, to: UInt.self)
+    private func storage(_ bytes: [UInt8]) -> UnsafeRawPointer? {
+        bytes.withUnsafeBytes { $0.baseAddress }
     }
 
     @Test func equalValuesShareOneCopyAndStayEqual() {
@@ -32,7 +32,9 @@ import Testing
             details: ["granted": .int(9), "required": .int(9)],
             remediation: CheckResult.remediation(.clientSecret, .authorize))
         #expect(storage(a.summary) != storage(b.summary))
-        #expect(storage(a.details) != storage(b.details))
+        let pa = ShownResults.pack(a.details)
+        let pb = ShownResults.pack(b.details)
+        #expect(storage(pa) != storage(pb))
 
         let ia = interner.intern(a)
         let ib = interner.intern(b)
@@ -41,24 +43,31 @@ import Testing
         #expect(storage(ia.summary) != nil)
         #expect(storage(ia.summary) == storage(ib.summary))
         #expect(storage(ia.remediation) == storage(ib.remediation))
-        #expect(storage(ia.details) == storage(ib.details))
+        let ipa = interner.intern(pa)
+        let ipb = interner.intern(pb)
+        #expect(ipa == pa)
+        #expect(storage(ipa) == storage(ipb))
         #expect(interner.count == 3)
     }
 
-    @Test func differentValuesStayApartAndTheTableEmpties() {
+    @Test func differentValuesStayApartAndTheTableEmpties() throws {
         var interner = ResultInterner()
         let a = interner.intern(result(summary: "the client secret expires in 30 days", details: ["days_left": .int(30)]))
         let b = interner.intern(result(summary: "the client secret expires in 29 days", details: ["days_left": .int(29)]))
         #expect(a.summary != b.summary)
-        #expect(a.details != b.details)
-        #expect(storage(a.details) != storage(b.details))
-        // Short strings are inline: nothing to share, nothing kept.
-        _ = interner.intern(result(summary: "ok", details: [:]))
+        let pa = interner.intern(ShownResults.pack(a.details))
+        let pb = interner.intern(ShownResults.pack(b.details))
+        #expect(pa != pb)
+        #expect(storage(pa) != storage(pb))
+        // Short strings are inline, empty details are no bytes: nothing to share, nothing kept.
+        let ok = interner.intern(result(summary: "ok", details: [:]))
+        #expect(interner.intern(ShownResults.pack(ok.details)).isEmpty)
         #expect(interner.count == 4)
         interner.removeAll()
         #expect(interner.count == 0)
         // Values handed out before stay intact.
         #expect(a.summary == "the client secret expires in 30 days")
         #expect(a.details["days_left"] == .int(30))
+        #expect(try CompactJSON.parse(pa) == ["days_left": .int(30)])
     }
 }

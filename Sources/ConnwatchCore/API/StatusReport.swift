@@ -135,15 +135,20 @@ public struct StatusReport: Sendable, Codable, Equatable {
 
     /// The human table: one line per connector.
     public func table(now: Date) -> String {
-        var t = TextTable(headers: ["NAME", "KIND", "STATUS", "REASON", "CHECKED", "SUMMARY"])
-        for c in connectors {
-            t.append([
-                c.name, c.kind.rawValue, c.status.rawValue, c.reason.rawValue,
-                c.checkedAt.map { HumanTime.age(from: $0, to: now) } ?? "never",
-                c.summary.count > 110 ? String(c.summary.prefix(109)) + "…" : c.summary,
-            ])
-        }
+        var t = TextTable(headers: Self.tableHeaders)
+        for c in connectors { t.append(Self.tableRow(c, now: now)) }
         return t.render()
+    }
+
+    public static let tableHeaders = ["NAME", "KIND", "STATUS", "REASON", "CHECKED", "SUMMARY"]
+
+    /// One connector's line of ``table(now:)``.
+    public static func tableRow(_ c: ConnectorStatus, now: Date) -> [String] {
+        [
+            c.name, c.kind.rawValue, c.status.rawValue, c.reason.rawValue,
+            c.checkedAt.map { HumanTime.age(from: $0, to: now) } ?? "never",
+            c.summary.count > 110 ? String(c.summary.prefix(109)) + "…" : c.summary,
+        ]
     }
 }
 

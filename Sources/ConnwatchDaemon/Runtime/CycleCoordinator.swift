@@ -75,7 +75,8 @@ public actor CycleCoordinator {
             shown.set(
                 connector: key.connector,
                 .init(result: interner.intern(latest.result), failures: latest.consecutiveFailures),
-                capacity: plans[key.connector]?.count ?? 1)
+                capacity: plans[key.connector]?.count ?? 1,
+                packedDetails: interner.intern(ShownResults.pack(latest.result.details)))
         }
         alertStates = AlertStateTable(snapshot.alertStates)
     }
@@ -149,7 +150,9 @@ public actor CycleCoordinator {
             let (result, count) = TransientPolicy.apply(
                 fresh: interner.intern(fresh), previous: previous?.result, failures: previous?.failures ?? 0,
                 threshold: settings.failureThreshold)
-            shown.set(connector: name, .init(result: result, failures: count), capacity: results.count)
+            shown.set(
+                connector: name, .init(result: result, failures: count), capacity: results.count,
+                packedDetails: interner.intern(ShownResults.pack(result.details)))
             outcomes.append(CheckOutcome(result: result, consecutiveFailures: count))
             // A kept previous result is not news: only evaluate what is actually shown anew.
             let (state, actions) = AlertStateMachine.evaluate(
@@ -240,6 +243,23 @@ public actor CycleCoordinator {
         }
         return StatusReport(
             daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: connectors)
+    }
+
+    /// The status table (`connwatchd --once`) and the worst connector status, built one
+    /// connector at a time without the whole report or the checks' details: at 10,000
+    /// connectors the report was the peak of a `--once` run.
+    public func statusTable(now: Date) -> (table: TextTable, worst: CheckStatus) {
+        var table = TextTable(headers: StatusReport.tableHeaders)
+        table.rows.reserveCapacity(order.count)
+        var worst = CheckStatus.ok
+        for name in order {
+            guard let identity = identities[name] else { continue }
+            let checks = shown.results(connector: name, plan: plans[name] ?? [], details: false)
+            let status = StatusReport.ConnectorStatus(identity: identity, checks: checks)
+            worst = max(worst, status.status)
+            table.append(StatusReport.tableRow(status, now: now))
+        }
+        return (table, worst)
     }
 
     /// What `/v1/status` needs to assemble its reply from cached per-connector JSON: every

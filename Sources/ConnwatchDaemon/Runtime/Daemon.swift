@@ -190,7 +190,9 @@ public final class Daemon: Sendable {
     // MARK: --once
 
     /// One full cycle over every connector (history and alerts as usual), then the report.
-    public func runOnce() async -> StatusReport {
+    /// One full cycle over every connector, then what is due of the webhooks; the status
+    /// is then read from ``coordinator`` (``statusReport()`` or ``statusTable(now:)``).
+    public func runOnce() async {
         let connectors = configuration.connectors
         let limit = max(1, configuration.daemon.concurrency)
         await withTaskGroup(of: Void.self) { group in
@@ -208,7 +210,14 @@ public final class Daemon: Sendable {
         // Cron users get their webhooks too: what is due now goes out (bounded); retries
         // stay in the outbox for the next run or the daemon.
         await deliveryWorker.drainDue(deadline: .now + .seconds(60))
-        return await coordinator.status(version: Daemon.version)
+    }
+
+    public func statusReport() async -> StatusReport {
+        await coordinator.status(version: Daemon.version)
+    }
+
+    public func statusTable(now: Date) async -> (table: TextTable, worst: CheckStatus) {
+        await coordinator.statusTable(now: now)
     }
 
     public func shutdown() async {

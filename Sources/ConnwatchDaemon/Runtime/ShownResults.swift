@@ -4,13 +4,32 @@ import ConnwatchCore
 /// failures behind it: one small array per connector instead of two tables keyed by
 /// (connector, check). At 10,000 connectors the two tables took 8.9 MB of slots (a key and
 /// a whole `CheckResult` per slot, at most three quarters full); this takes ~5.5 MB.
+///
+/// Details are kept as compact JSON bytes, not as the result's dictionary: many are unique
+/// to their connector (a secret's key id and dates, a certificate's thumbprint), and as
+/// Swift dictionaries they were the largest item of a 10,000-connector heap (8.7 MB at the
+/// peak of `--once`; as bytes ~2 MB). They are read back only when a result is shown or
+/// replaced. Equal bytes are shared through the ``ResultInterner``.
 struct ShownResults {
     struct Entry {
         var result: CheckResult
         var failures: Int
     }
 
-    private var byConnector: [String: [Entry]] = [:]
+    /// A result without its details, and the details packed.
+    private struct Stored {
+        var result: CheckResult
+        var details: [UInt8]
+        var failures: Int
+
+        var entry: Entry {
+            var r = result
+            if !details.isEmpty, case .object(let o)? = try? CompactJSON.parse(details) { r.details = o }
+            return Entry(result: r, failures: failures)
+        }
+    }
+
+    private var byConnector: [String: [Stored]] = [:]
 
     init(connectors: Int = 0) {
         byConnector.reserveCapacity(connectors)
@@ -20,32 +39,48 @@ struct ShownResults {
     var count: Int { byConnector.values.reduce(0) { $0 + $1.count } }
 
     subscript(connector: String, check: CheckKind) -> Entry? {
-        byConnector[connector]?.first { $0.result.check == check }
+        byConnector[connector]?.first { $0.result.check == check }?.entry
     }
 
-    /// - Parameter capacity: how many checks the connector has (its first entry reserves
-    ///   room for all, instead of growing by doubling).
-    mutating func set(connector: String, _ entry: Entry, capacity: Int = 1) {
+    /// - Parameters:
+    ///   - capacity: how many checks the connector has (its first entry reserves room for
+    ///     all, instead of growing by doubling).
+    ///   - packedDetails: `pack(entry.result.details)`, when the caller has it (the
+    ///     coordinator shares equal ones); nil: packed here.
+    mutating func set(connector: String, _ entry: Entry, capacity: Int = 1, packedDetails: [UInt8]? = nil) {
+        var stripped = entry.result
+        stripped.details = [:]
+        let stored = Stored(
+            result: stripped, details: packedDetails ?? Self.pack(entry.result.details), failures: entry.failures)
         // In place (the dictionary's subscript modifies its value without a copy).
         if let i = byConnector[connector]?.firstIndex(where: { $0.result.check == entry.result.check }) {
-            byConnector[connector]![i] = entry
+            byConnector[connector]![i] = stored
         } else if byConnector[connector] != nil {
-            byConnector[connector]!.append(entry)
+            byConnector[connector]!.append(stored)
         } else {
-            var entries: [Entry] = []
+            var entries: [Stored] = []
             entries.reserveCapacity(max(1, capacity))
-            entries.append(entry)
+            entries.append(stored)
             byConnector[connector] = entries
         }
     }
 
+    /// Compact JSON of non-empty details; no bytes for none.
+    static func pack(_ details: [String: JSONValue]) -> [UInt8] {
+        details.isEmpty ? [] : CompactJSON.bytes(.object(details))
+    }
+
     /// The connector's shown results in plan order (checks without a result left out).
-    func results(connector: String, plan: [CheckKind]) -> [CheckResult] {
+    /// - Parameter details: false leaves details out, but for the `zscaler` check's, which
+    ///   a connector's status line reads (what a table needs, without unpacking the rest).
+    func results(connector: String, plan: [CheckKind], details: Bool = true) -> [CheckResult] {
         guard let entries = byConnector[connector] else { return [] }
         var out: [CheckResult] = []
         out.reserveCapacity(min(plan.count, entries.count))
         for check in plan {
-            if let e = entries.first(where: { $0.result.check == check }) { out.append(e.result) }
+            if let e = entries.first(where: { $0.result.check == check }) {
+                out.append(details || check == .zscaler ? e.entry.result : e.result)
+            }
         }
         return out
     }
