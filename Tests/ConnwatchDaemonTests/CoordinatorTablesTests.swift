@@ -78,10 +78,17 @@ import Testing
             check: .secretExpiry, status: .warning, reason: .secretExpiring, summary: "expires soon",
             details: [
                 "key_id": "6a1b4c2e-0000-4000-8000-000000000001", "days_left": .int(12),
+                "display_name": "connwatch rotation of the Exchange connector's client secret, 2026",
                 "secrets": [["hint": "abc", "end": "2027-01-01T00:00:00Z"], .null, .double(0.5), true],
             ], checkedAt: t0)
         shown.set(connector: "b", .init(result: detailed, failures: 0))
         #expect(shown["b", .secretExpiry]?.result == detailed)
+        let packed = ShownResults.pack(detailed.details)
+        // Exactly sized (up to malloc's rounding), where the writer's array has doubled.
+        #expect(packed.count > 136)
+        #expect(packed.capacity < packed.count + 32)
+        #expect(CompactJSON.bytes(.object(detailed.details)).capacity >= 2 * 128)
+        #expect(ShownResults.pack([:]).isEmpty)
         #expect(shown.results(connector: "b", plan: [.secretExpiry, .probe]) == [detailed, result(.probe, .unknown, "p1")])
         #expect(shown["b", .probe]?.result.details == [:])
         shown.set(connector: "b", .init(result: result(.secretExpiry, .ok, "fine"), failures: 0))

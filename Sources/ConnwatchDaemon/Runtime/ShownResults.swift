@@ -65,9 +65,14 @@ struct ShownResults {
         }
     }
 
-    /// Compact JSON of non-empty details; no bytes for none.
+    /// Compact JSON of non-empty details, in an array of exactly their size (the writer's
+    /// grows by doubling); no bytes for none.
     static func pack(_ details: [String: JSONValue]) -> [UInt8] {
-        details.isEmpty ? [] : CompactJSON.bytes(.object(details))
+        guard !details.isEmpty else { return [] }
+        let bytes = CompactJSON.bytes(.object(details))
+        return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: bytes)
+        }
     }
 
     /// The connector's shown results in plan order (checks without a result left out).
