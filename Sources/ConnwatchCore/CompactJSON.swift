@@ -68,7 +68,9 @@ public enum CompactJSON {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ s: String, to out: inout [UInt8]) {
+    /// A JSON string literal: quotes, backslash and control characters escaped, other
+    /// UTF-8 as is (also the simulator's writer).
+    public static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
             switch byte {
