@@ -189,9 +189,9 @@ public final class Daemon: Sendable {
 
     // MARK: --once
 
-    /// One full cycle over every connector (history and alerts as usual), then the report.
-    /// One full cycle over every connector, then what is due of the webhooks; the status
-    /// is then read from ``coordinator`` (``statusReport()`` or ``statusTable(now:)``).
+    /// One full cycle over every connector (history and alerts as usual), then what is due
+    /// of the webhooks; the status is then read with ``statusReport()`` or
+    /// ``statusTable(now:)``.
     public func runOnce() async {
         let connectors = configuration.connectors
         let limit = max(1, configuration.daemon.concurrency)
