@@ -71,18 +71,18 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
         }
         if once {
             await daemon.runOnce()
-            let worst: CheckStatus
+            // Shut down (history closed, stop recorded) before printing: a reader that
+            // closes the pipe early must not cut that short.
             if json {
                 let report = await daemon.statusReport()
+                await daemon.shutdown()
                 print(String(decoding: try StatusReport.encoder.encode(report), as: UTF8.self))
-                worst = report.worstStatus
-            } else {
-                let status = await daemon.statusTable(now: Date())
-                status.table.render { print($0) }
-                worst = status.worst
+                throw ExitCode(report.worstStatus.monitoringPluginsExitCode)
             }
+            let status = await daemon.statusTable(now: Date())
             await daemon.shutdown()
-            throw ExitCode(worst.monitoringPluginsExitCode)
+            status.table.render { print($0) }
+            throw ExitCode(status.worst.monitoringPluginsExitCode)
         }
         logger.info("connwatchd \(Daemon.version) starting with \(daemon.configuration.connectors.count) connectors")
         try await daemon.runForever()

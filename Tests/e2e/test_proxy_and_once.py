@@ -6,7 +6,7 @@ import socket
 import subprocess
 import threading
 
-from harness import BIN, Simulator, iso, new_secret, permissions
+from harness import BIN, Simulator, iso, new_secret, permissions, query
 
 TENANT = "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41"
 
@@ -139,4 +139,43 @@ def test_once_through_a_proxy(tmp_path):
         assert json.loads(r.stdout)["connectors"][0]["reason"] == "secret_invalid"
     finally:
         proxy.close()
+        sim.stop()
+
+
+def test_once_shuts_down_before_a_reader_closes_the_pipe(tmp_path):
+    """`connwatchd --once | head -1` over enough connectors that the table outgrows the pipe:
+    the reader goes away after one line; the run still ends as it should — every result
+    recorded, its stop recorded, the exit code its worst status (SIGPIPE ignored)."""
+    secret = new_secret()
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "ex").write_text(secret)
+    (creds / "ex").chmod(0o600)
+    n = 900  # ~100 bytes a row: well over a 64 KiB pipe and stdio's buffer
+    apps = [{"app_id": f"e0000000-0000-4000-8000-{i:012d}", "display_name": f"ex{i}",
+             "secrets": [{"value": secret, "start": iso(-1), "end": iso(100)}],
+             "app_roles": permissions("exchange")} for i in range(n)]
+    sim = Simulator(tmp_path, {"tenants": [{
+        "id": TENANT, "domains": ["contoso.onmicrosoft.com"], "display_name": "Contoso", "subscriptions": [],
+        "apps": apps}]})
+    try:
+        cfg = config(tmp_path, sim.base, sim.ca, "concurrency = 32")
+        text = cfg.read_text()
+        head, one = text.split("[[connector]]")
+        cfg.write_text(head + "".join(
+            "[[connector]]" + one.replace('name = "ex"', f'name = "ex{i:04d}-with-a-longer-name"')
+            .replace("e0000000-0000-4000-8000-000000000001", f"e0000000-0000-4000-8000-{i:012d}")
+            for i in range(n)))
+        p = subprocess.Popen([BIN / "connwatchd", "--once", "--config", cfg, "--credentials-dir", creds],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = p.stdout.readline()
+        p.stdout.close()  # what `head -1` does
+        err = p.stderr.read()
+        p.wait(timeout=300)
+        assert first.split()[:3] == [b"NAME", b"KIND", b"STATUS"]
+        assert p.returncode == 0, err  # the worst status (all ok), not killed by SIGPIPE
+        assert query(tmp_path / "db.sqlite", "SELECT count(*) FROM latest_result")[0][0] >= n
+        assert query(tmp_path / "db.sqlite", "SELECT kind FROM daemon_event ORDER BY id DESC LIMIT 1")[0][0] == "stop"
+        assert secret.encode() not in err
+    finally:
         sim.stop()
