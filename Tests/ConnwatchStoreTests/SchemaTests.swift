@@ -22,6 +22,12 @@ private struct NoRowMatched: Error {}
         }
         #expect(mode == "wal")
         #expect(foreignKeys == true)
+        // The small page cache on the writer and on a reader (BENCHMARKS.md: heap at scale).
+        let writerCache = try await store.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        let readerCache = try await store.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        #expect(writerCache == -HistoryStore.pageCacheKiB)
+        #expect(readerCache == -HistoryStore.pageCacheKiB)
+        #expect(HistoryStore.pageCacheKiB < 2000)
         #expect(applied == Schema.migrator.migrations)
         for table in [
             "connector", "latest_result", "result_history", "transition", "alert_state", "notification", "delivery",
