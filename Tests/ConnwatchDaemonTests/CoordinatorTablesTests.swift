@@ -80,7 +80,9 @@ import Testing
                 "key_id": "6a1b4c2e-0000-4000-8000-000000000001", "days_left": .int(12),
                 "display_name": "connwatch rotation of the Exchange connector's client secret, 2026",
                 "secrets": [["hint": "abc", "end": "2027-01-01T00:00:00Z"], .null, .double(0.5), true],
-            ], checkedAt: t0)
+            ], remediation: "create a new client secret (step 1b)", checkedAt: t0,
+            expiry: CredentialExpiry(
+                credentialId: "6a1b4c2e-0000-4000-8000-000000000001", expiresAt: t0.addingTimeInterval(12 * 86400)))
         shown.set(connector: "b", .init(result: detailed, failures: 0))
         #expect(shown["b", .secretExpiry]?.result == detailed)
         let packed = ShownResults.pack(detailed.details)
@@ -93,6 +95,12 @@ import Testing
         #expect(shown["b", .probe]?.result.details == [:])
         shown.set(connector: "b", .init(result: result(.secretExpiry, .ok, "fine"), failures: 0))
         #expect(shown["b", .secretExpiry]?.result.details == [:])
+
+        // Every field survives the compact layout; the failure count saturates.
+        shown.set(connector: "b", .init(result: detailed, failures: Int.max))
+        #expect(shown["b", .secretExpiry]?.result == detailed)
+        #expect(shown["b", .secretExpiry]?.failures == Int(UInt32.max))
+        #expect(ShownResults.storedStride <= 88)
 
         shown.keepOnly([key("a", .credential), key("b", .credential)])
         #expect(shown.count == 1)
