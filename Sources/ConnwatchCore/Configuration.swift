@@ -258,29 +258,21 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 }
 
 /// `[[connector]]`
+///
+/// The settings only some kinds use live in one shared, immutable box that is absent when
+/// none is set: 112 bytes a connector instead of 224, which a 10,000-connector
+/// configuration holds more than once (the loaded configuration, the scheduler's table).
 public struct ConnectorConfig: Sendable {
     public var name: String
-    public var kind: ConnectorKind
     /// Directory (tenant) ID: a GUID or a verified domain.
     public var tenantId: String
     /// Application (client) ID.
     public var clientId: String
     public var clientSecret: Secret
-    /// The operator's record of the secret's expiry, used when Graph cannot tell.
-    public var secretExpires: CalendarDate?
-    /// SharePoint only: the reference step 5 key file (private key + certificate).
-    public var keyFile: String?
-    /// SharePoint only: e.g. `contoso.sharepoint.com`.
-    public var sharePointHost: String?
-    /// azure-blob only: where the two storage roles must be assigned.
-    public var subscriptionId: String?
-    /// The redirect URI registered on the app, for `consent-url`.
-    public var redirectURI: String?
-    /// The Zscaler SaaS tenant ID (`casbTenant` `tenantId`) this connector authorizes;
-    /// nil: matched from `GET /casbTenant/lite` by the Entra tenant ID.
-    public var zscalerTenantId: Int?
     public var labels: [String: String] = [:]
+    private var optional: OptionalSettings.Box?
     public var source: SourceLocation
+    public var kind: ConnectorKind
 
     public init(
         name: String, kind: ConnectorKind, tenantId: String, clientId: String, clientSecret: Secret,
@@ -292,6 +284,65 @@ public struct ConnectorConfig: Sendable {
         self.clientId = clientId
         self.clientSecret = clientSecret
         self.source = source
+    }
+
+    /// The operator's record of the secret's expiry, used when Graph cannot tell.
+    public var secretExpires: CalendarDate? {
+        get { optional?.settings.secretExpires }
+        set { update { $0.secretExpires = newValue } }
+    }
+    /// SharePoint only: the reference step 5 key file (private key + certificate).
+    public var keyFile: String? {
+        get { optional?.settings.keyFile }
+        set { update { $0.keyFile = newValue } }
+    }
+    /// SharePoint only: e.g. `contoso.sharepoint.com`.
+    public var sharePointHost: String? {
+        get { optional?.settings.sharePointHost }
+        set { update { $0.sharePointHost = newValue } }
+    }
+    /// azure-blob only: where the two storage roles must be assigned.
+    public var subscriptionId: String? {
+        get { optional?.settings.subscriptionId }
+        set { update { $0.subscriptionId = newValue } }
+    }
+    /// The redirect URI registered on the app, for `consent-url`.
+    public var redirectURI: String? {
+        get { optional?.settings.redirectURI }
+        set { update { $0.redirectURI = newValue } }
+    }
+    /// The Zscaler SaaS tenant ID (`casbTenant` `tenantId`) this connector authorizes;
+    /// nil: matched from `GET /casbTenant/lite` by the Entra tenant ID.
+    public var zscalerTenantId: Int? {
+        get { optional?.settings.zscalerTenantId }
+        set { update { $0.zscalerTenantId = newValue } }
+    }
+
+    /// A new box for every change (they happen while the configuration is read), none when
+    /// nothing is set: copies of a connector share it.
+    private mutating func update(_ change: (inout OptionalSettings) -> Void) {
+        var settings = optional?.settings ?? OptionalSettings()
+        change(&settings)
+        optional = settings.isEmpty ? nil : OptionalSettings.Box(settings)
+    }
+
+    private struct OptionalSettings: Sendable {
+        var secretExpires: CalendarDate?
+        var keyFile: String?
+        var sharePointHost: String?
+        var subscriptionId: String?
+        var redirectURI: String?
+        var zscalerTenantId: Int?
+
+        var isEmpty: Bool {
+            secretExpires == nil && keyFile == nil && sharePointHost == nil && subscriptionId == nil
+                && redirectURI == nil && zscalerTenantId == nil
+        }
+
+        final class Box: Sendable {
+            let settings: OptionalSettings
+            init(_ settings: OptionalSettings) { self.settings = settings }
+        }
     }
 
     public var requirements: KindRequirements { PermissionCatalog.requirements(for: kind) }
