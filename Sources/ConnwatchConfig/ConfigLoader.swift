@@ -89,9 +89,15 @@ public struct ConfigLoader: Sendable {
         // with other errors, so every problem shows up in one run).
         var seen: [String: SourceLocation] = [:]
         var zscalerTenants: [Int: String] = [:]
+        // An MSP's connectors share tenants (one per kind and customer): equal tenant IDs
+        // share one string (a GUID is not a small string: ~80 bytes each).
+        var tenantIds = Set<String>()
         config.connectors.reserveCapacity(connectorTables.count)
         for (reader, _) in connectorTables {
-            let connector = readConnector(reader)
+            var connector = readConnector(reader)
+            if let tenant = connector?.tenantId {
+                connector?.tenantId = tenantIds.insert(tenant).memberAfterInsert
+            }
             if let id = connector?.zscalerTenantId, let name = connector?.name {
                 if config.zscaler == nil {
                     reader.error(

@@ -173,6 +173,42 @@ import Testing
         #expect(c.cloud.endpoints == CloudName.global.defaultEndpoints)
     }
 
+    @Test func connectorsOfOneTenantShareItsIdString() throws {
+        let sandbox = try FixtureSandbox(fixture: "invalid/02-unknown-key.toml")
+        defer { sandbox.remove() }
+        var text = ""
+        for (i, tenant) in [
+            "7E000000-0000-4000-8000-00000000AAAA", "7e000000-0000-4000-8000-00000000aaaa",
+            "7e000000-0000-4000-8000-00000000bbbb", "Contoso.onmicrosoft.com",
+        ].enumerated() {
+            text += """
+                [[connector]]
+                name = "c\(i)"
+                kind = "exchange"
+                tenant_id = "\(tenant)"
+                client_id = "a0000000-0000-4000-8000-00000000000\(i)"
+                client_secret_credential = "c1"
+
+
+                """
+        }
+        try sandbox.write("connwatch.toml", text, mode: 0o644)
+        let c = try sandbox.load().configuration.connectors
+        #expect(
+            c.map(\.tenantId) == [
+                "7e000000-0000-4000-8000-00000000aaaa", "7e000000-0000-4000-8000-00000000aaaa",
+                "7e000000-0000-4000-8000-00000000bbbb", "contoso.onmicrosoft.com",
+            ])
+        func storage(_ s: String) -> UnsafeRawPointer? {
+            var s = s
+            return s.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+        }
+        // Equal IDs (whatever their case in the file) are one string; others are not.
+        #expect(storage(c[0].tenantId) != nil)
+        #expect(storage(c[0].tenantId) == storage(c[1].tenantId))
+        #expect(storage(c[0].tenantId) != storage(c[2].tenantId))
+    }
+
     @Test func sharePointHostIsDerivedOnlyFromOnmicrosoftDomains() {
         #expect(ConfigLoader.derivedSharePointHost(tenant: "contoso.onmicrosoft.com") == "contoso.sharepoint.com")
         #expect(ConfigLoader.derivedSharePointHost(tenant: "contoso.com") == nil)
