@@ -103,7 +103,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "connwatchd", dependencies: ["ConnwatchDaemon", "CSystemd"],
-            linkerSettings: leanExecutable + symbolOrder("link/connwatchd.order")),
+            linkerSettings: leanExecutable + codeLayout(order: "link/connwatchd.order", unnamed: "link/connwatchd.ld")),
         .executableTarget(name: "connwatchctl", dependencies: ["ConnwatchCLI"], linkerSettings: leanExecutable),
         // Benchmark only (benchmarks/run.sh): history growth over simulated days through the
         // daemon's real CycleCoordinator and HistoryStore. Not a product: not packaged.
@@ -159,15 +159,20 @@ var leanExecutable: [LinkerSetting] {
 
 /// The functions connwatchd runs, laid out together (lld --symbol-ordering-file): the kernel
 /// maps code in 64 KiB blocks, and scattered over the 34 MB text the code a cycle runs made
-/// ~22 MiB of it resident; together ~14 MiB. `benchmarks/symbol_order.py` regenerates the
-/// list (callgrind over a benchmark fleet); functions not in it are only placed elsewhere.
-func symbolOrder(_ relativePath: String) -> [LinkerSetting] {
+/// ~22 MiB of it resident; together ~14 MiB, ~8 MiB with one section per function
+/// (`scripts/release-build.sh`) and the unnamed functions grouped by `link/connwatchd.ld`.
+/// `benchmarks/symbol_order.py` regenerates the list (callgrind over a benchmark fleet);
+/// functions not in it are only placed elsewhere.
+func codeLayout(order: String, unnamed script: String) -> [LinkerSetting] {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    let file = root.appendingPathComponent(relativePath).path
+    let orderFile = root.appendingPathComponent(order).path
+    let scriptFile = root.appendingPathComponent(script).path
     return [
         .unsafeFlags(
-            ["-Xlinker", "--symbol-ordering-file=\(file)", "-Xlinker", "--no-warn-symbol-ordering"],
+            [
+                "-Xlinker", "--symbol-ordering-file=\(orderFile)", "-Xlinker", "--no-warn-symbol-ordering",
+                "-Xlinker", "-T", "-Xlinker", scriptFile,
+            ],
             .when(platforms: [.linux]))
     ]
 }
-

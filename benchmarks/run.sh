@@ -27,8 +27,9 @@ if ! python3 -c 'import msal, requests, cryptography' 2>/dev/null; then
     python3 -m pip install -q msal requests cryptography
 fi
 
-echo "benchmark: building (swift build -c release --static-swift-stdlib)" >&2
-swift build -c release --static-swift-stdlib >&2
+echo "benchmark: building (scripts/release-build.sh)" >&2
+scripts/release-build.sh >&2
+bin=$(scripts/release-build.sh --show-bin-path)
 
 work="${BENCH_WORK:-$(mktemp -d /tmp/connwatch-bench-XXXXXX)}"
-exec python3 benchmarks/bench.py --bin .build/release --work "$work" "$@"
+exec python3 benchmarks/bench.py --bin "$bin" --work "$work" "$@"

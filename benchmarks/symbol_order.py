@@ -4,15 +4,19 @@ linker to lay out together (lld --symbol-ordering-file, see Package.swift).
 
 Why: the kernel maps an executable's code in 64 KiB blocks as it runs, so a function used
 once pulls its neighbours into memory too; scattered over a 34 MB text, the code connwatchd
-runs made ~22 MiB of it resident. Laid out together it is ~14 MiB (BENCHMARKS.md).
+runs made ~22 MiB of it resident. Laid out together it is ~14 MiB, ~8 MiB when every module
+has one section per function (scripts/release-build.sh) and the unnamed functions, which no
+list can name, are grouped by link/connwatchd.ld (BENCHMARKS.md).
 
 How: under valgrind's callgrind, against the simulator with a 120-connector benchmark fleet
 (every kind and state), (1) `connwatchd --once`, then (2) connwatchd as a daemon through a
 cycle, the control socket's commands, a check, a silence and a reload. Every function of the
-binary that ran is listed, ordered by its own cost, the cycle's functions first. A function
-missing from the list (new code) is only placed elsewhere: the order never changes behaviour.
+binary that ran is listed, ordered by its own cost, the cycle's functions first, then the
+CPU-specific BoringSSL code valgrind does not run. A function missing from the list (new
+code) is only placed elsewhere: the order never changes behaviour.
 
-    benchmarks/symbol_order.py            # builds release, writes link/connwatchd.order
+    benchmarks/symbol_order.py            # builds release (scripts/release-build.sh),
+                                          # writes link/connwatchd.order
 """
 import argparse
 import collections
@@ -71,9 +75,10 @@ def main():
     args = parser.parse_args()
     if not shutil.which("valgrind"):
         raise SystemExit("symbol_order: valgrind is needed (apt-get install valgrind)")
+    build = [str(ROOT / "scripts" / "release-build.sh")]
     if not args.no_build:
-        subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib"], cwd=ROOT, check=True)
-    bindir = Path(subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--show-bin-path"],
+        subprocess.run(build, cwd=ROOT, check=True)
+    bindir = Path(subprocess.run(build + ["--show-bin-path"],
                                  cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip())
     work = Path(tempfile.mkdtemp(prefix="connwatch-order-"))
     # valgrind cannot read the toolchain's DWARF: profile a copy without debug info (same code).
@@ -119,10 +124,28 @@ def main():
             ordered.append(name)
     if len(ordered) < 1000:
         raise SystemExit(f"symbol_order: only {len(ordered)} functions recorded; see {work}")
+    # BoringSSL picks its AES-GCM, GHASH, ChaCha20, bignum and curve code by CPU feature;
+    # under valgrind's CPU model the generic code runs, natively these (~0.2 MB in all).
+    for name in cpu_specific_functions(bindir / "connwatchd"):
+        if name not in seen:
+            seen.add(name)
+            ordered.append(name)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(ordered) + "\n")
     print(f"symbol_order: {len(ordered)} functions -> {args.out}", file=sys.stderr)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def cpu_specific_functions(binary):
+    """The binary's C and assembly functions specific to a CPU feature (AVX, AES-NI, ...)."""
+    out = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True, text=True).stdout
+    pattern = re.compile(r"(avx|vaes|vpclmul|_adx|mulx|shaext|aesni|_hw_|x4x|clmul)", re.I)
+    names = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW" and not parts[2].startswith("$s") and pattern.search(parts[2]):
+            names.append(parts[2])
+    return sorted(set(names))
 
 
 def fleet_names(config):

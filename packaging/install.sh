@@ -6,8 +6,8 @@
 #   packaging/install.sh [--no-build] [--destdir DIR] [--prefix PREFIX]
 #   DESTDIR=/tmp/root PREFIX=/usr packaging/install.sh      (make-style, same effect)
 #
-# --no-build      use the release binaries already built (swift build -c release
-#                 --static-swift-stdlib), e.g. built as a normal user before `sudo …`;
+# --no-build      use the release binaries already built (scripts/release-build.sh),
+#                 e.g. built as a normal user before `sudo …`;
 #                 CONNWATCH_RELEASE_BIN_DIR=DIR takes them from DIR instead.
 # --destdir DIR   stage into DIR (packaging): nothing outside DIR is touched and no
 #                 systemd helper runs. Without it, the script runs systemd-sysusers,
@@ -47,12 +47,12 @@ if [ -n "${CONNWATCH_RELEASE_BIN_DIR:-}" ]; then
   bin_src=$CONNWATCH_RELEASE_BIN_DIR
 else
   if ((build)); then
-    echo "building release binaries (swift build -c release --static-swift-stdlib)…"
+    echo "building release binaries (scripts/release-build.sh)…"
     for product in connwatchd connwatchctl; do
-      (cd "$repo" && swift build -c release --static-swift-stdlib --product "$product")
+      "$repo/scripts/release-build.sh" --product "$product"
     done
   fi
-  bin_src=$(cd "$repo" && swift build -c release --static-swift-stdlib --show-bin-path)
+  bin_src=$("$repo/scripts/release-build.sh" --show-bin-path)
 fi
 for b in connwatchd connwatchctl; do
   [ -x "$bin_src/$b" ] || { echo "install.sh: $bin_src/$b is missing; build it or drop --no-build" >&2; exit 1; }

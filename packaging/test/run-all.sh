@@ -19,9 +19,9 @@ section() { echo; echo "=== packaging: $* ($(($(date +%s) - started))s)"; }
 # 1. Release binaries, once.
 section "release build"
 for product in connwatchd connwatchctl; do
-  swift build -c release --static-swift-stdlib --product "$product"
+  scripts/release-build.sh --product "$product"
 done
-CONNWATCH_RELEASE_BIN_DIR=$(swift build -c release --static-swift-stdlib --show-bin-path)
+CONNWATCH_RELEASE_BIN_DIR=$(scripts/release-build.sh --show-bin-path)
 export CONNWATCH_RELEASE_BIN_DIR
 
 work=$(mktemp -d)
