@@ -23,6 +23,9 @@ for product in connwatchd connwatchctl; do
 done
 CONNWATCH_RELEASE_BIN_DIR=$(scripts/release-build.sh --show-bin-path)
 export CONNWATCH_RELEASE_BIN_DIR
+# The code connwatchd runs lies together (the order file, per-function sections, the
+# unnamed functions grouped): a build change that loses one fails here, not in memory.
+"$here/code_layout.py" "$CONNWATCH_RELEASE_BIN_DIR/connwatchd"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
