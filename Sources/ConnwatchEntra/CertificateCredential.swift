@@ -85,18 +85,21 @@ public struct CertificateCredential: Sendable {
     ) throws
         -> Secret
     {
-        var header: [String: String] = ["typ": "JWT", "alg": algorithm.rawValue]
+        var header: [String: JSONValue] = ["typ": "JWT", "alg": .string(algorithm.rawValue)]
         switch algorithm {
-        case .rs256: header["x5t"] = Base64URL.encode(sha1ThumbprintBytes)
-        case .ps256: header["x5t#S256"] = Base64URL.encode(sha256ThumbprintBytes)
+        case .rs256: header["x5t"] = .string(Base64URL.encode(sha1ThumbprintBytes))
+        case .ps256: header["x5t#S256"] = .string(Base64URL.encode(sha256ThumbprintBytes))
         }
-        let iat = Int(now.timeIntervalSince1970)
-        let claims: [String: Any] = [
-            "aud": audience, "iss": clientId, "sub": clientId, "jti": UUID().uuidString.lowercased(),
-            "nbf": iat, "iat": iat, "exp": iat + 600,
+        let iat = Int64(now.timeIntervalSince1970)
+        let claims: [String: JSONValue] = [
+            "aud": .string(audience), "iss": .string(clientId), "sub": .string(clientId),
+            "jti": .string(UUID().uuidString.lowercased()), "nbf": .int(iat), "iat": .int(iat), "exp": .int(iat + 600),
         ]
-        let h = Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
-        let c = Base64URL.encode(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
+        // The byte-level writer, not JSONSerialization: its sorted keys compare strings with
+        // the locale's ICU collator, which loaded ~1.5 MiB of ICU data into every daemon that
+        // checks a SharePoint connector (BENCHMARKS.md).
+        let h = Base64URL.encode(Data(CompactJSON.bytes(.object(header))))
+        let c = Base64URL.encode(Data(CompactJSON.bytes(.object(claims))))
         let input = Data("\(h).\(c)".utf8)
         let signature =
             switch algorithm {

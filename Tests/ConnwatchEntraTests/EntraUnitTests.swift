@@ -201,7 +201,15 @@ import _CryptoExtras
         #expect(claims["iss"] as? String == "cid")
         #expect(claims["sub"] as? String == "cid")
         #expect(claims["nbf"] as? Int == 1_800_000_000)
+        #expect(claims["iat"] as? Int == 1_800_000_000)
         #expect(claims["exp"] as? Int == 1_800_000_600)
+        // Compact JSON with sorted keys and unescaped slashes (the byte-level writer).
+        let headerText = String(decoding: Base64URL.decode(parts[0])!, as: UTF8.self)
+        let thumbprint = header["x5t"] ?? header["x5t#S256"] ?? ""
+        let thumbprintKey = algorithm == .rs256 ? "x5t" : "x5t#S256"
+        #expect(headerText == #"{"alg":"\#(algorithm.rawValue)","typ":"JWT","\#(thumbprintKey)":"\#(thumbprint)"}"#)
+        let claimsText = String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self)
+        #expect(claimsText.hasPrefix(#"{"aud":"https://login.microsoftonline.com/t/oauth2/v2.0/token","exp":1800000600,"#))
         #expect((claims["jti"] as? String).map { UUID(uuidString: $0) != nil } == true)
         let sig = _RSA.Signing.RSASignature(rawRepresentation: Base64URL.decode(parts[2])!)
         let digest = SHA256.hash(data: Data("\(parts[0]).\(parts[1])".utf8))
