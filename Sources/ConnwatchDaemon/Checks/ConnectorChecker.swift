@@ -22,22 +22,54 @@ public struct ConnectorChecker: Sendable {
         self.zscaler = zscaler
     }
 
+    typealias KeyFile = Result<CertificateCredential, SharePointKeyFile.ParseError>
+    typealias Tokens = [ResourceID: Result<AccessToken, EntraError>]
+
     /// All checks of `CheckPlan` for the connector, in plan order. Never throws: every
     /// failure becomes a result.
+    ///
+    /// Written as small async steps, with the synchronous evaluation out of line: an async
+    /// function's context holds everything any of its suspension points might need, and
+    /// this one in a single body took 20 KB per check in flight (1.3 MB of the heap at 64
+    /// concurrent checks; BENCHMARKS.md).
     public func run(_ connector: ConnectorConfig, now: Date) async -> [CheckResult] {
         let plan = CheckPlan.checks(for: connector.kind, zscaler: zscaler != nil)
-        let req = connector.requirements
-
-        // The SharePoint key file: needed for the SharePoint token and the certificate check.
-        let keyFile: Result<CertificateCredential, SharePointKeyFile.ParseError>? =
-            if connector.kind == .sharepoint, let path = connector.keyFile {
-                Result { () throws(SharePointKeyFile.ParseError) in try SharePointKeyFile.loadCached(path: path) }
-            } else {
-                nil
-            }
-
+        let keyFile = Self.keyFile(connector)
         // 1. Tokens, one per resource, fresh (the credential check proves the credential now).
-        var tokens: [ResourceID: Result<AccessToken, EntraError>] = [:]
+        let (tokens, observations) = await tokens(connector, keyFile: keyFile)
+        let credential = CredentialCheck.evaluate(
+            tokens: observations, secretLooksLikeGUID: connector.clientSecret.looksLikeGUID, now: now)
+        // 2. The application object (secret expiry, certificate registration), via Graph.
+        let application = await application(connector, plan: plan, tokens: tokens, credential: credential)
+        // 3. The checks, in plan order.
+        var results: [CheckResult] = []
+        results.reserveCapacity(plan.count)
+        for check in plan {
+            if let local = evaluate(
+                check, connector, credential: credential, observations: observations, keyFile: keyFile,
+                application: application, now: now)
+            {
+                results.append(local)
+            } else if let remote = await remoteResult(check, connector, tokens: tokens, earlier: results, now: now) {
+                results.append(remote)
+            }
+        }
+        return results
+    }
+
+    /// The SharePoint key file: needed for the SharePoint token and the certificate check.
+    private static func keyFile(_ connector: ConnectorConfig) -> KeyFile? {
+        guard connector.kind == .sharepoint, let path = connector.keyFile else { return nil }
+        return Result { () throws(SharePointKeyFile.ParseError) in try SharePointKeyFile.loadCached(path: path) }
+    }
+
+    /// One token per resource the kind needs, requested concurrently, and what each says.
+    @inline(never)
+    private func tokens(
+        _ connector: ConnectorConfig, keyFile: KeyFile?
+    ) async -> (Tokens, [TokenObservation]) {
+        let req = connector.requirements
+        var tokens: Tokens = [:]
         var observations: [TokenObservation] = []
         await withTaskGroup(of: (ResourceID, Result<AccessToken, EntraError>?, ObservedFailure?).self) { group in
             for resource in req.resources {
@@ -52,92 +84,118 @@ public struct ConnectorChecker: Sendable {
                 }
                 guard let result else { continue }
                 tokens[resource] = result
-                switch result {
-                case .success(let t):
-                    observations.append(
-                        TokenObservation(
-                            resource: resource,
-                            outcome: .value(
-                                GrantedToken(
-                                    roles: t.claims.roles, hasRolesClaim: t.claims.hasRolesClaim,
-                                    objectId: t.claims.objectId))))
-                case .failure(let e):
-                    observations.append(TokenObservation(resource: resource, outcome: .failed(e.observed)))
-                }
+                observations.append(Self.observation(resource, result))
             }
         }
         observations.sort { req.resources.firstIndex(of: $0.resource)! < req.resources.firstIndex(of: $1.resource)! }
-        let credential = CredentialCheck.evaluate(
-            tokens: observations, secretLooksLikeGUID: connector.clientSecret.looksLikeGUID, now: now)
+        return (tokens, observations)
+    }
 
-        // 2. The application object (secret expiry, certificate registration), via Graph.
-        var application: Observed<ApplicationCredentials> = .blocked(
+    private static func observation(
+        _ resource: ResourceID, _ result: Result<AccessToken, EntraError>
+    ) -> TokenObservation {
+        switch result {
+        case .success(let t):
+            TokenObservation(
+                resource: resource,
+                outcome: .value(
+                    GrantedToken(
+                        roles: t.claims.roles, hasRolesClaim: t.claims.hasRolesClaim, objectId: t.claims.objectId)))
+        case .failure(let e):
+            TokenObservation(resource: resource, outcome: .failed(e.observed))
+        }
+    }
+
+    /// The application's secrets and certificates as Graph lists them, when the plan has a
+    /// check that reads them.
+    @inline(never)
+    private func application(
+        _ connector: ConnectorConfig, plan: [CheckKind], tokens: Tokens, credential: CheckResult
+    ) async -> Observed<ApplicationCredentials> {
+        let blocked = Observed<ApplicationCredentials>.blocked(
             ObservedFailure(reason: credential.reason, transient: false, message: "no Graph token"))
-        if plan.contains(.secretExpiry) || plan.contains(.certificate) {
-            let graphToken: Result<AccessToken, EntraError>
-            if let t = tokens[.graph] {
-                graphToken = t
-            } else if credential.status != .ok {
-                // The credential already failed: another token request would only fail again.
-                graphToken = .failure(.unreachable(endpoint: "token", detail: credential.summary))
-            } else {
-                // Fresh, like every other token of a check, and so not kept in the token
-                // cache: one kept per connector was ~4 MB at 10,000 connectors, to spare one
-                // request in a later cycle only if that came before the token expired.
-                graphToken = await fetchToken(
-                    connector, .secret(connector.clientSecret),
-                    scope: PermissionCatalog.resource(.graph).defaultScope(), force: true)
-            }
-            switch graphToken {
-            case .success(let t):
-                do {
-                    let app = try await clients.graph.application(appId: connector.clientId, token: t)
-                    application = .value(
-                        ApplicationCredentials(
-                            secrets: app.passwordCredentials.map {
-                                SecretInfo(
-                                    keyId: $0.keyId, displayName: $0.displayName, hint: $0.hint,
-                                    start: $0.startDateTime, end: $0.endDateTime)
-                            },
-                            certificates: app.keyCredentials.map {
-                                RegisteredCertificate(
-                                    keyId: $0.keyId, thumbprint: $0.thumbprintHex, end: $0.endDateTime)
-                            }))
-                } catch {
-                    application = .failed(error.observed)
-                }
-            case .failure(let e):
-                application = .blocked(
-                    credential.status != .ok
-                        ? ObservedFailure(reason: credential.reason, transient: false, message: credential.summary)
-                        : e.observed)
-            }
+        guard plan.contains(.secretExpiry) || plan.contains(.certificate) else { return blocked }
+        let graphToken: Result<AccessToken, EntraError>
+        if let t = tokens[.graph] {
+            graphToken = t
+        } else if credential.status != .ok {
+            // The credential already failed: another token request would only fail again.
+            graphToken = .failure(.unreachable(endpoint: "token", detail: credential.summary))
+        } else {
+            // Fresh, like every other token of a check, and so not kept in the token
+            // cache: one kept per connector was ~4 MB at 10,000 connectors, to spare one
+            // request in a later cycle only if that came before the token expired.
+            graphToken = await fetchToken(
+                connector, .secret(connector.clientSecret),
+                scope: PermissionCatalog.resource(.graph).defaultScope(), force: true)
         }
+        switch graphToken {
+        case .success(let t):
+            do {
+                return Self.credentials(try await clients.graph.application(appId: connector.clientId, token: t))
+            } catch {
+                return .failed(error.observed)
+            }
+        case .failure(let e):
+            return .blocked(
+                credential.status != .ok
+                    ? ObservedFailure(reason: credential.reason, transient: false, message: credential.summary)
+                    : e.observed)
+        }
+    }
 
-        var results: [CheckResult] = []
-        for check in plan {
-            switch check {
-            case .credential:
-                results.append(credential)
-            case .secretExpiry:
-                results.append(
-                    SecretExpiryCheck.evaluate(
-                        application: application, secretHint: connector.clientSecret.hint,
-                        configuredExpiry: connector.secretExpires, thresholds: thresholds, now: now))
-            case .certificate:
-                results.append(certificateResult(keyFile: keyFile, application: application, now: now))
-            case .consent:
-                results.append(ConsentCheck.evaluate(kind: connector.kind, tokens: observations, now: now))
-            case .roles:
-                results.append(await rolesResult(connector, tokens: tokens, now: now))
-            case .probe:
-                results.append(ProbeCheck.evaluate(calls: await probes(connector, tokens: tokens), now: now))
-            case .zscaler:
-                // Last in the plan: the Entra-side results explain Zscaler's verdict.
-                if let zscaler { results.append(await zscaler.check(connector, entra: results)) }
-            }
+    private static func credentials(_ app: ApplicationInfo) -> Observed<ApplicationCredentials> {
+        .value(
+            ApplicationCredentials(
+                secrets: app.passwordCredentials.map {
+                    SecretInfo(
+                        keyId: $0.keyId, displayName: $0.displayName, hint: $0.hint, start: $0.startDateTime,
+                        end: $0.endDateTime)
+                },
+                certificates: app.keyCredentials.map {
+                    RegisteredCertificate(keyId: $0.keyId, thumbprint: $0.thumbprintHex, end: $0.endDateTime)
+                }))
+    }
+
+    /// The checks decided from what was already gathered; nil for those that read more.
+    @inline(never)
+    private func evaluate(
+        _ check: CheckKind, _ connector: ConnectorConfig, credential: CheckResult, observations: [TokenObservation],
+        keyFile: KeyFile?, application: Observed<ApplicationCredentials>, now: Date
+    ) -> CheckResult? {
+        switch check {
+        case .credential:
+            credential
+        case .secretExpiry:
+            SecretExpiryCheck.evaluate(
+                application: application, secretHint: connector.clientSecret.hint,
+                configuredExpiry: connector.secretExpires, thresholds: thresholds, now: now)
+        case .certificate:
+            certificateResult(keyFile: keyFile, application: application, now: now)
+        case .consent:
+            ConsentCheck.evaluate(kind: connector.kind, tokens: observations, now: now)
+        case .roles, .probe, .zscaler:
+            nil
         }
-        return results
+    }
+
+    /// The checks that read more from Microsoft (or Zscaler).
+    @inline(never)
+    private func remoteResult(
+        _ check: CheckKind, _ connector: ConnectorConfig, tokens: Tokens, earlier: [CheckResult], now: Date
+    ) async -> CheckResult? {
+        switch check {
+        case .roles:
+            return await rolesResult(connector, tokens: tokens, now: now)
+        case .probe:
+            return ProbeCheck.evaluate(calls: await probes(connector, tokens: tokens), now: now)
+        case .zscaler:
+            // Last in the plan: the Entra-side results explain Zscaler's verdict.
+            guard let zscaler else { return nil }
+            return await zscaler.check(connector, entra: earlier)
+        case .credential, .secretExpiry, .certificate, .consent:
+            preconditionFailure("\(check) is evaluated locally")
+        }
     }
 
     private func token(
@@ -184,6 +242,7 @@ public struct ConnectorChecker: Sendable {
         )
     }
 
+    @inline(never)
     private func fetchToken(
         _ c: ConnectorConfig, _ credential: ClientCredential, scope: String, force: Bool
     ) async
