@@ -287,35 +287,23 @@ public struct ConnectorConfig: Sendable {
     }
 
     /// The operator's record of the secret's expiry, used when Graph cannot tell.
-    public var secretExpires: CalendarDate? {
-        get { optional?.settings.secretExpires }
-        set { update { $0.secretExpires = newValue } }
-    }
+    public var secretExpires: CalendarDate? { get { self[\.secretExpires] } set { self[\.secretExpires] = newValue } }
     /// SharePoint only: the reference step 5 key file (private key + certificate).
-    public var keyFile: String? {
-        get { optional?.settings.keyFile }
-        set { update { $0.keyFile = newValue } }
-    }
+    public var keyFile: String? { get { self[\.keyFile] } set { self[\.keyFile] = newValue } }
     /// SharePoint only: e.g. `contoso.sharepoint.com`.
-    public var sharePointHost: String? {
-        get { optional?.settings.sharePointHost }
-        set { update { $0.sharePointHost = newValue } }
-    }
+    public var sharePointHost: String? { get { self[\.sharePointHost] } set { self[\.sharePointHost] = newValue } }
     /// azure-blob only: where the two storage roles must be assigned.
-    public var subscriptionId: String? {
-        get { optional?.settings.subscriptionId }
-        set { update { $0.subscriptionId = newValue } }
-    }
+    public var subscriptionId: String? { get { self[\.subscriptionId] } set { self[\.subscriptionId] = newValue } }
     /// The redirect URI registered on the app, for `consent-url`.
-    public var redirectURI: String? {
-        get { optional?.settings.redirectURI }
-        set { update { $0.redirectURI = newValue } }
-    }
+    public var redirectURI: String? { get { self[\.redirectURI] } set { self[\.redirectURI] = newValue } }
     /// The Zscaler SaaS tenant ID (`casbTenant` `tenantId`) this connector authorizes;
     /// nil: matched from `GET /casbTenant/lite` by the Entra tenant ID.
-    public var zscalerTenantId: Int? {
-        get { optional?.settings.zscalerTenantId }
-        set { update { $0.zscalerTenantId = newValue } }
+    public var zscalerTenantId: Int? { get { self[\.zscalerTenantId] } set { self[\.zscalerTenantId] = newValue } }
+
+    /// One optional setting, read from the box or written into a new one.
+    private subscript<Value>(setting: WritableKeyPath<OptionalSettings, Value?>) -> Value? {
+        get { optional?.settings[keyPath: setting] }
+        set { update { $0[keyPath: setting] = newValue } }
     }
 
     /// A new box for every change (they happen while the configuration is read), none when
