@@ -287,16 +287,16 @@ public actor CycleCoordinator {
 
     /// The status of every configured connector (or the named ones), in configuration order.
     public func status(version: String, names: Set<String>? = nil) -> StatusReport {
-        var connectors: [StatusReport.ConnectorStatus] = []
-        connectors.reserveCapacity(names?.count ?? slots.count)
+        var statuses: [StatusReport.ConnectorStatus] = []
+        statuses.reserveCapacity(names?.count ?? slots.count)
         for c in ordered where names?.contains(c.name) ?? true {
             let identity = ConnectorIdentity(c)
             let checks = shown.results(connector: c.name, plan: plans[c.kind] ?? [])
-            connectors.append(
+            statuses.append(
                 StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks)))
         }
         return StatusReport(
-            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: connectors)
+            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: statuses)
     }
 
     /// The status table (`connwatchd --once`) and the worst connector status, built one
