@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import ConnwatchCore
 import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 
 /// How connwatch talks HTTP to Microsoft: verified TLS (system trust plus an optional
@@ -68,7 +68,7 @@ public struct TransportResponse: Sendable {
 /// Shared HTTP client for every Microsoft call; one per daemon (connection reuse).
 public final class HTTPTransport: Sendable {
     public let settings: TransportSettings
-    private let client: HTTPClient
+    private let client: HTTP1Client
     private let sleep: @Sendable (Duration) async throws -> Void
 
     public init(
@@ -86,31 +86,34 @@ public final class HTTPTransport: Sendable {
                 throw .badResponse(endpoint: "ca_file \(caFile)", detail: "not a PEM certificate file")
             }
         }
-        var config = HTTPClient.Configuration(
-            tlsConfiguration: tls,
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: settings.connectTimeout, read: settings.requestTimeout),
-            proxy: try HTTPTransport.proxy(settings.proxy),
-            decompression: .disabled)
-        config.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, settings.connectionsPerHost))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        do {
+            // All connections on one event loop: the replies of 64 checks in flight keep
+            // one thread busy instead of waking two (10,000 connectors: 22.8 -> 20.5 s CPU).
+            client = try HTTP1Client(
+                group: MultiThreadedEventLoopGroup.singleton.next(), tls: tls, proxy: try HTTPTransport.proxy(settings.proxy), connectTimeout: settings.connectTimeout,
+                idleTimeout: .seconds(60), maxIdlePerOrigin: settings.connectionsPerHost)
+        } catch let error as EntraError {
+            throw error
+        } catch {
+            throw .badResponse(endpoint: "tls", detail: "TLS set-up failed: \(HTTPTransport.describe(error))")
+        }
     }
 
-    private static func proxy(_ value: String?) throws(EntraError) -> HTTPClient.Configuration.Proxy? {
+    private static func proxy(_ value: String?) throws(EntraError) -> HTTP1Client.Proxy? {
         guard let value, !value.isEmpty else { return nil }
         guard let url = URL(string: value), let host = url.host, ["http", "https"].contains(url.scheme ?? "") else {
             throw .badResponse(endpoint: "proxy", detail: "not an http:// proxy URL")
         }
         let port = url.port ?? (url.scheme == "https" ? 443 : 80)
+        var authorization: String?
         if let user = url.user {
-            return .server(host: host, port: port, authorization: .basic(username: user, password: url.password ?? ""))
+            authorization = "Basic " + Data("\(user):\(url.password ?? "")".utf8).base64EncodedString()
         }
-        return .server(host: host, port: port)
+        return HTTP1Client.Proxy(host: host, port: port, authorization: authorization)
     }
 
     public func shutdown() async {
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
     /// Sends with bounded retries for 429/502/503/504, other 5xx and connection failures.
@@ -124,8 +127,8 @@ public final class HTTPTransport: Sendable {
             do {
                 response = try await once(request)
             } catch {
-                // Connection failures get one more try: AHC already retried the connect
-                // until its timeout, and N consecutive failures are judged a level up.
+                // Connection failures get one more try (a stale keep-alive connection was
+                // already retried at once); N consecutive failures are judged a level up.
                 if case .unreachable = error, attempt < min(2, settings.maxAttempts) {
                     try await pause(backoff(attempt), request)
                     continue
@@ -171,31 +174,38 @@ public final class HTTPTransport: Sendable {
     }
 
     private func once(_ request: TransportRequest) async throws(EntraError) -> TransportResponse {
-        var r = HTTPClientRequest(url: request.url)
-        r.method = request.method
-        for (k, v) in request.headers { r.headers.add(name: k, value: v) }
-        if let body = request.body { r.body = .bytes(ByteBuffer(data: body)) }
+        guard let target = HTTP1Client.Target(request.url) else {
+            throw .unreachable(endpoint: request.endpoint, detail: "not an http(s) URL with a host")
+        }
+        let deadline = NIODeadline.now() + (request.timeout ?? settings.requestTimeout)
         do {
-            let response = try await client.execute(r, timeout: request.timeout ?? settings.requestTimeout)
-            let contentLength = response.headers.first(name: "content-length").flatMap(Int.init)
-            if let contentLength, contentLength > settings.maxBodyBytes {
-                throw EntraError.badResponse(
-                    endpoint: request.endpoint,
-                    detail: "body of \(contentLength) bytes exceeds the \(settings.maxBodyBytes)-byte cap")
-            }
-            let buffer = try await response.body.collect(upTo: settings.maxBodyBytes)
+            let response = try await client.execute(
+                method: request.method, url: target, headers: request.headers, body: request.body.map { Array($0) },
+                deadline: deadline, maxBodyBytes: settings.maxBodyBytes)
             return TransportResponse(
-                status: Int(response.status.code), headers: response.headers, body: Data(buffer: buffer))
-        } catch let e as EntraError {
-            throw e
-        } catch is NIOTooManyBytesError {
-            throw .badResponse(endpoint: request.endpoint, detail: "body exceeds the \(settings.maxBodyBytes)-byte cap")
-        } catch let e as HTTPClientError {
-            switch e {
-            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                status: response.status, headers: response.headers, body: Data(buffer: response.body))
+        } catch let failure as HTTP1Client.Failure {
+            switch failure {
+            case .timeout:
                 throw .timeout(endpoint: request.endpoint)
-            default:
-                throw .unreachable(endpoint: request.endpoint, detail: HTTPTransport.describe(e))
+            case .bodyTooLarge(let length?):
+                throw .badResponse(
+                    endpoint: request.endpoint,
+                    detail: "body of \(length) bytes exceeds the \(settings.maxBodyBytes)-byte cap")
+            case .bodyTooLarge(nil):
+                throw .badResponse(
+                    endpoint: request.endpoint, detail: "body exceeds the \(settings.maxBodyBytes)-byte cap")
+            case .closed(let replied):
+                throw .unreachable(
+                    endpoint: request.endpoint,
+                    detail: replied ? "connection closed in the middle of the reply" : "connection closed before a reply")
+            case .proxyRefused(let status):
+                throw .unreachable(
+                    endpoint: request.endpoint, detail: "the proxy refused the tunnel (HTTP \(status))")
+            case .invalidHeader(let name):
+                throw .unreachable(endpoint: request.endpoint, detail: "request header \(name) has a line break")
+            case .shutDown:
+                throw .unreachable(endpoint: request.endpoint, detail: "shutting down")
             }
         } catch {
             throw .unreachable(endpoint: request.endpoint, detail: HTTPTransport.describe(error))
@@ -207,7 +217,6 @@ public final class HTTPTransport: Sendable {
         if error is NIOSSLError || String(describing: type(of: error)).contains("SSL") {
             return "TLS handshake failed (\(String(describing: error).prefix(160)))"
         }
-        if let e = error as? HTTPClientError { return String(describing: e) }
         return String(String(describing: error).prefix(200))
     }
 

@@ -1,0 +1,564 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// A small HTTP/1.1 client on SwiftNIO for connwatch's own calls: keep-alive connections
+/// per origin, verified TLS, an optional `CONNECT` proxy, one deadline per exchange, and a
+/// body cap. It does what connwatch needs and nothing more (no redirects, no compression,
+/// no streaming), which keeps a request to two thread hand-offs — the write is started on
+/// the connection's event loop, the reply resumes the caller once — and its timer on that
+/// loop. (AsyncHTTPClient spent about a third of a check's CPU in its request state
+/// machines, tracing spans and cross-thread timer scheduling: BENCHMARKS.md.)
+final class HTTP1Client: Sendable {
+    struct Origin: Hashable, Sendable {
+        var tls: Bool
+        var host: String
+        var port: Int
+    }
+
+    /// An absolute `http(s)://host[:port]/path?query` URL split for a request.
+    struct Target: Sendable, Equatable {
+        var origin: Origin
+        /// Origin-form request target: path and query, never empty.
+        var path: String
+        /// The `Host` header: host, and the port when it is not the scheme's.
+        var hostHeader: String
+
+        /// Nil for anything but http/https URLs with a host; user info is refused (no
+        /// credentials in URLs).
+        init?(_ url: String) {
+            // Byte-wise: every request parses its URL, so this stays off Foundation's URL.
+            let bytes = Array(url.utf8)
+            func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
+            func hasPrefix(_ p: StaticString) -> Bool {
+                guard bytes.count >= p.utf8CodeUnitCount else { return false }
+                return (0..<p.utf8CodeUnitCount).allSatisfy { lower(bytes[$0]) == p.utf8Start[$0] }
+            }
+            let tls: Bool
+            var i: Int
+            if hasPrefix("https://") {
+                (tls, i) = (true, 8)
+            } else if hasPrefix("http://") {
+                (tls, i) = (false, 7)
+            } else {
+                return nil
+            }
+            let authorityStart = i
+            while i < bytes.count, bytes[i] != 0x2F, bytes[i] != 0x3F, bytes[i] != 0x23 { i += 1 }  // / ? #
+            let authority = bytes[authorityStart..<i]
+            var pathEnd = i
+            while pathEnd < bytes.count, bytes[pathEnd] != 0x23 { pathEnd += 1 }
+            let path = bytes[i..<pathEnd]
+            guard !authority.isEmpty, !authority.contains(0x40) else { return nil }  // @: no user info
+            var host: ArraySlice<UInt8>
+            var portBytes: ArraySlice<UInt8>?
+            if authority.first == 0x5B {  // [IPv6]
+                guard let close = authority.firstIndex(of: 0x5D) else { return nil }
+                host = authority[(authority.startIndex + 1)..<close]
+                let after = authority[(close + 1)...]
+                if !after.isEmpty {
+                    guard after.first == 0x3A else { return nil }
+                    portBytes = after.dropFirst()
+                }
+            } else if let colon = authority.lastIndex(of: 0x3A) {
+                host = authority[..<colon]
+                portBytes = authority[(colon + 1)...]
+            } else {
+                host = authority
+            }
+            let defaultPort = tls ? 443 : 80
+            var port = defaultPort
+            if let portBytes {
+                guard !portBytes.isEmpty, portBytes.count <= 5, portBytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+                else { return nil }
+                port = portBytes.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                guard (1...65535).contains(port) else { return nil }
+            }
+            guard !host.isEmpty else { return nil }
+            let hostString = String(decoding: host, as: UTF8.self)
+            origin = Origin(tls: tls, host: hostString, port: port)
+            if path.isEmpty {
+                self.path = "/"
+            } else if path.first == 0x3F {
+                self.path = "/" + String(decoding: path, as: UTF8.self)
+            } else {
+                self.path = String(decoding: path, as: UTF8.self)
+            }
+            let bracketed = host.contains(0x3A) ? "[\(hostString)]" : hostString
+            hostHeader = port == defaultPort ? bracketed : "\(bracketed):\(port)"
+        }
+    }
+
+    /// An HTTP proxy: `CONNECT` tunnels for https, absolute-form requests for http.
+    struct Proxy: Sendable {
+        var host: String
+        var port: Int
+        /// `Proxy-Authorization` value, if the proxy URL had credentials.
+        var authorization: String?
+    }
+
+    struct Response: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+    }
+
+    enum Failure: Error, Sendable {
+        /// The deadline passed before the whole reply arrived.
+        case timeout
+        /// The reply's body is larger than the cap.
+        case bodyTooLarge(Int?)
+        /// The connection closed before a complete reply; `replied`: some of it had arrived.
+        case closed(replied: Bool)
+        /// The proxy refused the tunnel.
+        case proxyRefused(status: Int)
+        /// A header that would break the request framing (CR, LF or NUL in it).
+        case invalidHeader(String)
+        /// The client was shut down.
+        case shutDown
+    }
+
+    let group: any EventLoopGroup
+    let sslContext: NIOSSLContext
+    let proxy: Proxy?
+    let connectTimeout: TimeAmount
+    let idleTimeout: TimeAmount
+    let maxIdlePerOrigin: Int
+    private let pools = Mutex<[Origin: OriginPool]>([:])
+    private let isShutDown = Atomic<Bool>(false)
+
+    init(
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: TLSConfiguration, proxy: Proxy?,
+        connectTimeout: TimeAmount, idleTimeout: TimeAmount = .seconds(60), maxIdlePerOrigin: Int
+    ) throws {
+        self.group = group
+        sslContext = try NIOSSLContext(configuration: tls)
+        self.proxy = proxy
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.maxIdlePerOrigin = max(1, maxIdlePerOrigin)
+    }
+
+    /// One exchange. A request that fails on a reused keep-alive connection before any of
+    /// the reply arrived (the server closed it meanwhile) is sent once more on a new one.
+    func execute(
+        method: HTTPMethod, url target: Target, headers: [(String, String)], body: [UInt8]?, deadline: NIODeadline,
+        maxBodyBytes: Int
+    ) async throws -> Response {
+        for (name, value) in headers where HTTP1Client.breaksFraming(name) || HTTP1Client.breaksFraming(value) {
+            throw Failure.invalidHeader(name)
+        }
+        var head = HTTPRequestHead(
+            version: .http1_1, method: method,
+            uri: proxy != nil && !target.origin.tls ? "http://\(target.hostHeader)\(target.path)" : target.path)
+        head.headers.reserveCapacity(headers.count + 3)
+        head.headers.add(name: "Host", value: target.hostHeader)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        if let body {
+            head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        } else if method == .POST || method == .PUT || method == .PATCH {
+            head.headers.replaceOrAdd(name: "Content-Length", value: "0")
+        }
+        if proxy != nil, !target.origin.tls, let authorization = proxy?.authorization {
+            head.headers.add(name: "Proxy-Authorization", value: authorization)
+        }
+        let exchange = Exchange(head: head, body: body, deadline: deadline, maxBodyBytes: maxBodyBytes)
+        let pool = pool(for: target.origin)
+        if let connection = pool.takeIdle() {
+            do {
+                return try await connection.run(exchange)
+            } catch Failure.closed(replied: false) {
+                // The server closed the idle connection meanwhile: once more on a new one.
+            }
+        }
+        let connection = try await connect(pool, deadline: deadline)
+        return try await connection.run(exchange)
+    }
+
+    /// Closes idle connections; connections in use close when their exchange ends.
+    func shutdown() async {
+        isShutDown.store(true, ordering: .releasing)
+        let all = pools.withLock { pools in
+            defer { pools.removeAll() }
+            return Array(pools.values)
+        }
+        for pool in all {
+            for connection in pool.drain() { try? await connection.channel.close().get() }
+        }
+    }
+
+    private func pool(for origin: Origin) -> OriginPool {
+        pools.withLock { pools in
+            if let pool = pools[origin] { return pool }
+            let pool = OriginPool(origin: origin, maxIdle: maxIdlePerOrigin, idleTimeout: idleTimeout)
+            pools[origin] = pool
+            return pool
+        }
+    }
+
+    private func connect(_ pool: OriginPool, deadline: NIODeadline) async throws -> Connection {
+        if isShutDown.load(ordering: .acquiring) { throw Failure.shutDown }
+        let origin = pool.origin
+        let loop = group.next()
+        let budget = min(connectTimeout, deadline - .now())
+        guard budget > .zero else { throw Failure.timeout }
+        let sslContext = self.sslContext
+        let proxy = self.proxy
+        let direct = proxy == nil || !origin.tls
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(budget)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                guard direct else { return channel.eventLoop.makeSucceededVoidFuture() }
+                do {
+                    try HTTP1Client.addProtocolHandlers(channel, origin: origin, sslContext: sslContext)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        let channel: any Channel
+        do {
+            if let proxy {
+                channel = try await bootstrap.connect(host: proxy.host, port: proxy.port).get()
+            } else {
+                channel = try await bootstrap.connect(host: origin.host, port: origin.port).get()
+            }
+        } catch let error as ChannelError {
+            if case .connectTimeout = error { throw Failure.timeout }
+            throw error
+        }
+        if !direct, let proxy {
+            do {
+                try await HTTP1Client.openTunnel(channel, to: origin, proxy: proxy, deadline: deadline)
+                try await channel.eventLoop.submit {
+                    try HTTP1Client.addProtocolHandlers(channel, origin: origin, sslContext: sslContext)
+                }.get()
+            } catch {
+                channel.close(promise: nil)
+                throw error
+            }
+        }
+        let connection = try await channel.eventLoop.submit {
+            let handler = ExchangeHandler(pool: pool)
+            try channel.pipeline.syncOperations.addHandler(handler)
+            return Connection(channel: channel, handler: handler)
+        }.get()
+        return connection
+    }
+
+    private static func addProtocolHandlers(_ channel: any Channel, origin: Origin, sslContext: NIOSSLContext) throws {
+        let sync = channel.pipeline.syncOperations
+        if origin.tls {
+            // SNI and name verification by host name; an IP literal is verified against the
+            // certificate's IP addresses instead (SNI cannot carry one).
+            let isAddress = (try? SocketAddress(ipAddress: origin.host, port: 0)) != nil
+            try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : origin.host))
+        }
+        try sync.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+    }
+
+    /// Sends `CONNECT host:port` and waits for the proxy's 2xx (the rest of the proxy's
+    /// head is read and dropped; TLS starts after it).
+    private static func openTunnel(
+        _ channel: any Channel, to origin: Origin, proxy: Proxy, deadline: NIODeadline
+    ) async throws {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        let authority = origin.host.contains(":") ? "[\(origin.host)]:\(origin.port)" : "\(origin.host):\(origin.port)"
+        var request = "CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n"
+        if let authorization = proxy.authorization { request += "Proxy-Authorization: \(authorization)\r\n" }
+        request += "\r\n"
+        let text = request
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(TunnelHandler(promise: promise, deadline: deadline))
+            channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
+        }.get()
+        try await promise.futureResult.get()
+    }
+
+    static func breaksFraming(_ text: String) -> Bool {
+        text.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
+    }
+}
+
+/// What one exchange sends and how long it may take.
+struct Exchange: Sendable {
+    var head: HTTPRequestHead
+    var body: [UInt8]?
+    var deadline: NIODeadline
+    var maxBodyBytes: Int
+}
+
+/// One keep-alive connection: its channel and the handler that runs one exchange at a time.
+final class Connection: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<ExchangeHandler>
+    /// Uptime nanoseconds when it last went idle (the pool's idle sweep reads it under its lock).
+    let idleSince = Atomic<UInt64>(0)
+
+    init(channel: any Channel, handler: ExchangeHandler) {
+        self.channel = channel
+        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        handler.connection = self
+    }
+
+    func run(_ exchange: Exchange) async throws -> HTTP1Client.Response {
+        let handler = self.handler
+        let loop = channel.eventLoop
+        return try await withUnsafeThrowingContinuation { continuation in
+            loop.execute { handler.value.start(exchange, continuation) }
+        }
+    }
+}
+
+/// Idle keep-alive connections to one origin, most recently used first.
+final class OriginPool: Sendable {
+    let origin: HTTP1Client.Origin
+    let maxIdle: Int
+    let idleTimeout: TimeAmount
+    private struct State {
+        var idle: [Connection] = []
+        var sweeping = false
+        var closed = false
+    }
+    private let state = Mutex(State())
+
+    init(origin: HTTP1Client.Origin, maxIdle: Int, idleTimeout: TimeAmount) {
+        self.origin = origin
+        self.maxIdle = maxIdle
+        self.idleTimeout = idleTimeout
+    }
+
+    func takeIdle() -> Connection? {
+        state.withLock { state in
+            while let connection = state.idle.popLast() {
+                if connection.channel.isActive { return connection }
+            }
+            return nil
+        }
+    }
+
+    /// Back from an exchange that left it reusable (called on its event loop).
+    func release(_ connection: Connection) {
+        connection.idleSince.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        let (keep, sweep) = state.withLock { state -> (Bool, Bool) in
+            guard !state.closed, state.idle.count < maxIdle else { return (false, false) }
+            state.idle.append(connection)
+            let sweep = !state.sweeping
+            state.sweeping = true
+            return (true, sweep)
+        }
+        if !keep { connection.channel.close(promise: nil) }
+        if sweep { scheduleSweep(on: connection.channel.eventLoop) }
+    }
+
+    /// Forgets a connection that closed while idle.
+    func remove(_ connection: Connection) {
+        state.withLock { state in state.idle.removeAll { $0 === connection } }
+    }
+
+    func drain() -> [Connection] {
+        state.withLock { state in
+            state.closed = true
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+    }
+
+    /// Closes connections idle longer than the idle timeout; runs while any are idle.
+    private func scheduleSweep(on loop: any EventLoop) {
+        loop.scheduleTask(in: idleTimeout) { [self] in
+            let limit = NIODeadline.now().uptimeNanoseconds &- UInt64(idleTimeout.nanoseconds)
+            let (expired, again) = state.withLock { state -> ([Connection], Bool) in
+                var expired: [Connection] = []
+                state.idle.removeAll { connection in
+                    let old = connection.idleSince.load(ordering: .relaxed) <= limit
+                    if old { expired.append(connection) }
+                    return old
+                }
+                state.sweeping = !state.idle.isEmpty
+                return (expired, state.sweeping)
+            }
+            for connection in expired { connection.channel.close(promise: nil) }
+            if again { scheduleSweep(on: loop) }
+        }
+    }
+}
+
+/// Runs one exchange at a time on its connection, on the connection's event loop.
+final class ExchangeHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private let pool: OriginPool
+    /// Set once the connection is made; cleared when the channel closes (breaks the cycle).
+    var connection: Connection?
+    private var context: ChannelHandlerContext?
+    private var continuation: UnsafeContinuation<HTTP1Client.Response, any Error>?
+    private var head: HTTPResponseHead?
+    private var body = ByteBuffer()
+    private var maxBodyBytes = 0
+    private var replied = false
+    private var timer: Scheduled<Void>?
+    private var closed = false
+
+    init(pool: OriginPool) { self.pool = pool }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func start(_ exchange: Exchange, _ continuation: UnsafeContinuation<HTTP1Client.Response, any Error>) {
+        guard let context, !closed, self.continuation == nil else {
+            return continuation.resume(throwing: HTTP1Client.Failure.closed(replied: false))
+        }
+        self.continuation = continuation
+        head = nil
+        body = ByteBuffer()
+        maxBodyBytes = exchange.maxBodyBytes
+        replied = false
+        timer = context.eventLoop.scheduleTask(deadline: exchange.deadline) { [self] in
+            finish(.failure(HTTP1Client.Failure.timeout), reuse: false)
+        }
+        context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
+        if let bytes = exchange.body {
+            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard continuation != nil else { return }
+        replied = true
+        switch unwrapInboundIn(data) {
+        case .head(let response):
+            // 1xx are interim (100 Continue); the real head follows.
+            if response.status.code >= 100 && response.status.code < 200 { return }
+            if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                return finish(.failure(HTTP1Client.Failure.bodyTooLarge(length)), reuse: false)
+            }
+            head = response
+        case .body(var part):
+            guard head != nil else { return }
+            if body.readableBytes + part.readableBytes > maxBodyBytes {
+                return finish(.failure(HTTP1Client.Failure.bodyTooLarge(nil)), reuse: false)
+            }
+            if body.readableBytes == 0 { body = part } else { body.writeBuffer(&part) }
+        case .end:
+            guard let head else { return }
+            finish(
+                .success(HTTP1Client.Response(status: Int(head.status.code), headers: head.headers, body: body)),
+                reuse: head.isKeepAlive)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        if let connection { pool.remove(connection) }
+        if continuation != nil { finish(.failure(HTTP1Client.Failure.closed(replied: replied)), reuse: false) }
+        connection = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset before any of the reply is a closed connection (a stale keep-alive one is
+        // retried); TLS and other errors keep their own description.
+        let failure: any Error
+        if error is IOError && !replied {
+            failure = HTTP1Client.Failure.closed(replied: false)
+        } else if let parse = error as? HTTPParserError, parse == .invalidEOFState {
+            failure = HTTP1Client.Failure.closed(replied: true)  // the peer closed in the middle of the reply
+        } else {
+            failure = error
+        }
+        if continuation != nil { finish(.failure(failure), reuse: false) }
+        context.close(promise: nil)
+    }
+
+    private func finish(_ result: Result<HTTP1Client.Response, any Error>, reuse: Bool) {
+        guard let continuation else { return }
+        self.continuation = nil
+        timer?.cancel()
+        timer = nil
+        head = nil
+        body = ByteBuffer()
+        if reuse, !closed, let connection {
+            pool.release(connection)
+        } else {
+            closed = true
+            context?.close(promise: nil)
+        }
+        continuation.resume(with: result)
+    }
+}
+
+/// Reads the proxy's reply to `CONNECT` up to the blank line, then leaves the pipeline.
+final class TunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let promise: EventLoopPromise<Void>
+    private let deadline: NIODeadline
+    private var received = ByteBuffer()
+    private var timer: Scheduled<Void>?
+    private var done = false
+
+    init(promise: EventLoopPromise<Void>, deadline: NIODeadline) {
+        self.promise = promise
+        self.deadline = deadline
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.fail(context, HTTP1Client.Failure.timeout)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        var part = unwrapInboundIn(data)
+        received.writeBuffer(&part)
+        let view = received.readableBytesView
+        guard let end = view.firstRange(of: [13, 10, 13, 10]) else {
+            if received.readableBytes > 16 << 10 { fail(context, HTTP1Client.Failure.proxyRefused(status: 0)) }
+            return
+        }
+        // "HTTP/1.1 200 Connection established"
+        let statusLine = String(decoding: view[view.startIndex..<end.lowerBound].prefix { $0 != 13 }, as: UTF8.self)
+        let fields = statusLine.split(separator: " ", maxSplits: 2)
+        let status = fields.count >= 2 ? Int(fields[1]) ?? 0 : 0
+        // Bytes after the proxy's head before we spoke TLS: not a proxy we understand.
+        guard (200..<300).contains(status), end.upperBound == view.endIndex else {
+            return fail(context, HTTP1Client.Failure.proxyRefused(status: status))
+        }
+        done = true
+        timer?.cancel()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        promise.succeed()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            timer?.cancel()
+            promise.fail(HTTP1Client.Failure.closed(replied: received.readableBytes > 0))
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(context, error)
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ error: any Error) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        promise.fail(error)
+        context.close(promise: nil)
+    }
+}

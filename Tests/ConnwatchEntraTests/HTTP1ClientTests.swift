@@ -1,0 +1,319 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+
+@testable import ConnwatchEntra
+
+/// The HTTP/1.1 client under HTTPTransport, against a scripted server on loopback: the
+/// server answers each request by its path with exactly the bytes a test needs (keep-alive,
+/// `Connection: close`, a body over the cap, a reply that never comes, a connection cut in
+/// the middle of a body, an idle connection the server closes).
+@Suite struct HTTP1ClientTests {
+    @Test func urlsSplitIntoOriginPathAndHostHeader() throws {
+        let a = try #require(HTTP1Client.Target("https://graph.microsoft.com/v1.0/applications(appId='x')?$select=id"))
+        #expect(a.origin == .init(tls: true, host: "graph.microsoft.com", port: 443))
+        #expect(a.path == "/v1.0/applications(appId='x')?$select=id")
+        #expect(a.hostHeader == "graph.microsoft.com")
+        let b = try #require(HTTP1Client.Target("HTTP://127.0.0.1:8080?x=1#frag"))
+        #expect(b.origin == .init(tls: false, host: "127.0.0.1", port: 8080))
+        #expect(b.path == "/?x=1")
+        #expect(b.hostHeader == "127.0.0.1:8080")
+        let c = try #require(HTTP1Client.Target("https://[::1]:8443/login/t/oauth2/v2.0/token"))
+        #expect(c.origin == .init(tls: true, host: "::1", port: 8443))
+        #expect(c.hostHeader == "[::1]:8443")
+        let d = try #require(HTTP1Client.Target("https://example.com:443"))
+        #expect(d.path == "/" && d.hostHeader == "example.com")
+        for bad in [
+            "ftp://example.com/", "https://", "https:///path", "https://user:pw@example.com/", "https://h:0/",
+            "https://h:65536/", "https://h:8x/", "https://h:/", "https://[::1/", "example.com/path",
+        ] {
+            #expect(HTTP1Client.Target(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func keepAliveReusesOneConnectionAndSendsHostAndBody() async throws {
+        try await withServer { server, transport in
+            for i in 0..<5 {
+                let r = try await transport.send(
+                    TransportRequest(
+                        method: .POST, url: server.url("/echo?i=\(i)"), headers: [("Content-Type", "text/plain")],
+                        body: Data("body \(i)".utf8), endpoint: "test"))
+                #expect(r.status == 200)
+                #expect(String(decoding: r.body, as: UTF8.self) == "body \(i)")
+                #expect(r.headers.first(name: "x-path") == "/echo?i=\(i)")
+            }
+            #expect(server.connections == 1)
+            let heads = server.heads
+            #expect(heads.count == 5)
+            #expect(heads.allSatisfy { $0.contains("host: 127.0.0.1:\(server.port)") })
+            #expect(heads.allSatisfy { $0.contains("content-length: 6") })
+        }
+    }
+
+    @Test func connectionCloseIsHonoured() async throws {
+        try await withServer { server, transport in
+            for _ in 0..<3 {
+                let r = try await transport.send(TransportRequest(url: server.url("/close"), endpoint: "test"))
+                #expect(r.status == 200 && String(decoding: r.body, as: UTF8.self) == "bye")
+            }
+            #expect(server.connections == 3)
+        }
+    }
+
+    @Test func aConnectionTheServerClosedWhileIdleIsReplacedTransparently() async throws {
+        try await withServer { server, transport in
+            let first = try await transport.send(TransportRequest(url: server.url("/idle-close"), endpoint: "test"))
+            #expect(first.status == 200)
+            try await Task.sleep(for: .milliseconds(200))  // the server has closed it by now
+            let second = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test"))
+            #expect(second.status == 200 && String(decoding: second.body, as: UTF8.self) == "ok")
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func bodiesOverTheCapAreRefusedDeclaredOrChunked() async throws {
+        try await withServer(maxBody: 64) { server, transport in
+            for path in ["/big", "/chunked-big"] {
+                do throws(EntraError) {
+                    _ = try await transport.send(TransportRequest(url: server.url(path), endpoint: "test \(path)"))
+                    Issue.record("\(path): body over the cap accepted")
+                } catch {
+                    guard case .badResponse(let endpoint, let detail) = error else {
+                        Issue.record("\(path): \(error)")
+                        continue
+                    }
+                    #expect(endpoint == "test \(path)")
+                    #expect(detail.contains("exceeds the 64-byte cap"), "\(detail)")
+                }
+            }
+            // A body at the cap passes, on a fresh connection (the refused ones were closed).
+            let r = try await transport.send(TransportRequest(url: server.url("/exact64"), endpoint: "test"))
+            #expect(r.body.count == 64)
+        }
+    }
+
+    @Test func aReplyThatNeverComesTimesOutAtTheDeadline() async throws {
+        try await withServer(timeout: .milliseconds(300)) { server, transport in
+            let started = ContinuousClock.now
+            do throws(EntraError) {
+                _ = try await transport.send(TransportRequest(url: server.url("/hang"), endpoint: "test hang"))
+                Issue.record("no timeout")
+            } catch {
+                #expect(error == .timeout(endpoint: "test hang"))
+            }
+            let took = ContinuousClock.now - started
+            #expect(took >= .milliseconds(280) && took < .seconds(5), "\(took)")
+            // The client is still usable afterwards.
+            let r = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test"))
+            #expect(r.status == 200)
+        }
+    }
+
+    @Test func aReplyCutShortIsUnreachableNotAPartialBody() async throws {
+        try await withServer { server, transport in
+            do throws(EntraError) {
+                _ = try await transport.exchange(TransportRequest(url: server.url("/cut"), endpoint: "test cut"))
+                Issue.record("a cut reply was accepted")
+            } catch {
+                guard case .unreachable(let endpoint, let detail) = error else {
+                    Issue.record("\(error)")
+                    return
+                }
+                #expect(endpoint == "test cut")
+                #expect(detail == "connection closed in the middle of the reply")
+            }
+        }
+    }
+
+    @Test func refusedConnectionsAndBadHeadersAreClearErrors() async throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress!.port!
+        try await probe.close()
+        var settings = TransportSettings()
+        settings.maxAttempts = 1
+        let transport = try HTTPTransport(settings: settings)
+        do throws(EntraError) {
+            _ = try await transport.send(TransportRequest(url: "http://127.0.0.1:\(port)/", endpoint: "test refused"))
+            Issue.record("connected to a closed port")
+        } catch {
+            if case .unreachable(let endpoint, _) = error {
+                #expect(endpoint == "test refused")
+            } else {
+                Issue.record("\(error)")
+            }
+        }
+        do throws(EntraError) {
+            _ = try await transport.send(
+                TransportRequest(
+                    url: "http://127.0.0.1:\(port)/", headers: [("X-Evil", "a\r\nInjected: yes")], endpoint: "test hdr"))
+            Issue.record("a header with a line break was sent")
+        } catch {
+            #expect(error == .unreachable(endpoint: "test hdr", detail: "request header X-Evil has a line break"))
+        }
+        do throws(EntraError) {
+            _ = try await transport.send(TransportRequest(url: "gopher://x/", endpoint: "test scheme"))
+            Issue.record("a non-http URL was accepted")
+        } catch {
+            #expect(error == .unreachable(endpoint: "test scheme", detail: "not an http(s) URL with a host"))
+        }
+        await transport.shutdown()
+    }
+
+    @Test func concurrentRequestsEachGetTheirOwnReply() async throws {
+        try await withServer { server, transport in
+            let bodies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        let r = try await transport.send(
+                            TransportRequest(
+                                method: .POST, url: server.url("/echo"), body: Data("n\(i)".utf8), endpoint: "test"))
+                        return (i, String(decoding: r.body, as: UTF8.self))
+                    }
+                }
+                var out: [Int: String] = [:]
+                for try await (i, body) in group { out[i] = body }
+                return out
+            }
+            #expect(bodies.count == 40)
+            #expect(bodies.allSatisfy { $0.value == "n\($0.key)" })
+            // At most one connection per request in flight, and kept for reuse (limit 8 idle).
+            #expect(server.connections <= 40)
+            let before = server.connections
+            for _ in 0..<8 { _ = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test")) }
+            #expect(server.connections == before)
+        }
+    }
+
+    // MARK: The scripted server
+
+    private func withServer(
+        maxBody: Int = 4 << 20, timeout: TimeAmount = .seconds(10),
+        _ body: (ScriptedServer, HTTPTransport) async throws -> Void
+    ) async throws {
+        let server = try await ScriptedServer.start()
+        var settings = TransportSettings()
+        settings.maxBodyBytes = maxBody
+        settings.requestTimeout = timeout
+        settings.maxAttempts = 1
+        settings.connectionsPerHost = 8
+        let transport = try HTTPTransport(settings: settings)
+        do {
+            try await body(server, transport)
+        } catch {
+            await transport.shutdown()
+            await server.stop()
+            throw error
+        }
+        await transport.shutdown()
+        await server.stop()
+    }
+}
+
+/// Answers by path, writing raw bytes (so a test controls framing and closing exactly).
+final class ScriptedServer: Sendable {
+    let channel: any Channel
+    let port: Int
+    private let state = Mutex<(connections: Int, heads: [String])>((0, []))
+
+    var connections: Int { state.withLock { $0.connections } }
+    var heads: [String] { state.withLock { $0.heads } }
+
+    private init(channel: any Channel) {
+        self.channel = channel
+        port = channel.localAddress!.port!
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    static func start() async throws -> ScriptedServer {
+        let box = Mutex<ScriptedServer?>(nil)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    guard let server = box.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
+                    server.state.withLock { $0.connections += 1 }
+                    try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
+                    try child.pipeline.syncOperations.addHandler(ScriptHandler(server: server))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let server = ScriptedServer(channel: channel)
+        box.withLock { $0 = server }
+        return server
+    }
+
+    func stop() async {
+        try? await channel.close()
+    }
+
+    fileprivate func record(_ head: HTTPRequestHead) {
+        let text = ([head.uri] + head.headers.map { "\($0.name.lowercased()): \($0.value)" }).joined(separator: "\n")
+        state.withLock { $0.heads.append(text) }
+    }
+}
+
+private final class ScriptHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    let server: ScriptedServer
+    var head: HTTPRequestHead?
+    var body = ByteBuffer()
+
+    init(server: ScriptedServer) { self.server = server }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body.clear()
+            server.record(h)
+        case .body(var part):
+            body.writeBuffer(&part)
+        case .end:
+            guard let head else { return }
+            respond(context, head)
+        }
+    }
+
+    private func send(_ context: ChannelHandlerContext, _ text: String, close: Bool = false) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text))).whenComplete { _ in
+            if close { context.close(promise: nil) }
+        }
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        switch path {
+        case "/echo":
+            let text = String(buffer: body)
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: \(text.utf8.count)\r\nX-Path: \(head.uri)\r\n\r\n\(text)")
+        case "/ok":
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        case "/close":
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye", close: true)
+        case "/idle-close":
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(50)) { loopBound.value.close(promise: nil) }
+        case "/big":
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + String(repeating: "x", count: 100))
+        case "/chunked-big":
+            let chunk = String(repeating: "y", count: 40)
+            send(context, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n\(chunk)\r\n28\r\n\(chunk)\r\n0\r\n\r\n")
+        case "/exact64":
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + String(repeating: "z", count: 64))
+        case "/cut":
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", close: true)
+        case "/hang":
+            break
+        default:
+            send(context, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        }
+    }
+}
