@@ -14,13 +14,29 @@ struct APIRequester: Sendable {
         _ type: T.Type, url: String, path: String, token: AccessToken, headers: [(String, String)] = []
     ) async throws(EntraError) -> T {
         let endpoint = "\(service) GET \(path)"
+        let body = try await fetch(url: url, endpoint: endpoint, token: token, headers: headers)
+        return try APIRequester.decode(T.self, from: body, endpoint: endpoint)
+    }
+
+    /// The same GET, read with ``StrictDecodable`` (the reads every check makes).
+    func get<T: StrictDecodable>(
+        strict type: T.Type, url: String, path: String, token: AccessToken
+    ) async throws(EntraError) -> T {
+        let endpoint = "\(service) GET \(path)"
+        let body = try await fetch(url: url, endpoint: endpoint, token: token, headers: [])
+        return try StrictProblem.decode(T.self, from: body, endpoint: endpoint)
+    }
+
+    private func fetch(
+        url: String, endpoint: String, token: AccessToken, headers: [(String, String)]
+    ) async throws(EntraError) -> Data {
         var all = [("Authorization", token.value.withValue { "Bearer \($0)" })]
         if !headers.contains(where: { $0.0.lowercased() == "accept" }) { all.append(("Accept", "application/json")) }
         let response = try await transport.send(TransportRequest(url: url, headers: all + headers, endpoint: endpoint))
         guard (200..<300).contains(response.status) else {
             throw .apiError(APIRequester.failure(response, endpoint: endpoint))
         }
-        return try APIRequester.decode(T.self, from: response.body, endpoint: endpoint)
+        return response.body
     }
 
     /// Strict decoding: a missing, null, mistyped or malformed field is a `badResponse`

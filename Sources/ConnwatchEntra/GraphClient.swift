@@ -132,7 +132,7 @@ public struct GraphClient: Sendable {
         let path =
             "/v1.0/applications(appId='\(urlEscape(appId))')?$select=id,appId,displayName,passwordCredentials,keyCredentials,requiredResourceAccess"
         return try await api.get(
-            ApplicationInfo.self, url: base + path, path: "/v1.0/applications(appId=…)", token: token)
+            strict: ApplicationInfo.self, url: base + path, path: "/v1.0/applications(appId=…)", token: token)
     }
 
     public func servicePrincipal(appId: String, token: AccessToken) async throws(EntraError) -> ServicePrincipalInfo {
@@ -192,9 +192,8 @@ public struct GraphClient: Sendable {
     }
 
     public func probe(_ probe: GraphProbe, token: AccessToken) async throws(EntraError) {
-        struct Any_: Decodable {}
         _ = try await api.get(
-            ODataList<Any_>.self, url: base + probe.path, path: String(probe.path.prefix { $0 != "?" }), token: token)
+            strict: ProbePage.self, url: base + probe.path, path: String(probe.path.prefix { $0 != "?" }), token: token)
     }
 
     /// Follows `@odata.nextLink`, only within the Graph base URL (a reply cannot send the

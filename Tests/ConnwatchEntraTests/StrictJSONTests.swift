@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@testable import ConnwatchEntra
+
+/// The strict reader of the application read must agree with the `JSONDecoder` path it
+/// replaced: the same value for good replies, the same `badResponse` wording for bad ones.
+@Suite struct StrictJSONTests {
+    static let good = """
+        {"@odata.context":"x","id":"obj-1","appId":"a0000000-0000-4000-8000-000000000001","displayName":"Zscaler",
+         "passwordCredentials":[{"keyId":"k1","displayName":"s","hint":"abc","startDateTime":"2026-01-01T00:00:00Z",
+           "endDateTime":"2027-05-01T10:20:30.1234567Z","customKeyIdentifier":null}],
+         "keyCredentials":[{"keyId":"k2","customKeyIdentifier":"q83vASNFZ4mrze8BI0VniavN7wE=","type":"AsymmetricX509Cert",
+           "usage":"Verify","endDateTime":"2027-01-01T00:00:00.123"}],
+         "requiredResourceAccess":[{"resourceAppId":"00000003-0000-0000-c000-000000000000",
+           "resourceAccess":[{"id":"r1","type":"Role"}]}]}
+        """
+
+    static let variants: [String] = [
+        good,
+        #"{"id":"o","appId":"a","passwordCredentials":[],"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":[],"keyCredentials":[],"requiredResourceAccess":null}"#,
+        #"{"appId":"a","passwordCredentials":[],"keyCredentials":[]}"#,
+        #"{"id":null,"appId":"a","passwordCredentials":[],"keyCredentials":[]}"#,
+        #"{"id":7,"appId":"a","passwordCredentials":[],"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":{},"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":[{"displayName":"x"}],"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":[{"keyId":"k","endDateTime":"soon"}],"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":[{"keyId":"k","endDateTime":5}],"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":[null],"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":["k"],"keyCredentials":[]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":[],"keyCredentials":[],"requiredResourceAccess":[{"resourceAppId":"r","resourceAccess":[{"id":"i"}]}]}"#,
+        #"{"id":"o","appId":"a","passwordCredentials":[],"keyCredentials":[],"displayName":false}"#,
+        #"["not","an","object"]"#,
+        #"{"id":"o","#,
+        "",
+    ]
+
+    @Test(arguments: variants.indices)
+    func applicationReadAgreesWithJSONDecoder(index: Int) {
+        let body = Data(Self.variants[index].utf8)
+        let viaDecoder = Result { () throws(EntraError) in
+            try APIRequester.decode(ApplicationInfo.self, from: body, endpoint: "graph GET app")
+        }
+        let viaStrict = Result { () throws(EntraError) in
+            try StrictProblem.decode(ApplicationInfo.self, from: body, endpoint: "graph GET app")
+        }
+        switch (viaDecoder, viaStrict) {
+        case (.success(let a), .success(let b)):
+            #expect(a == b)
+        case (.failure(let a), .failure(let b)):
+            #expect(a == b)
+        default:
+            Issue.record("JSONDecoder: \(viaDecoder), strict: \(viaStrict)")
+        }
+    }
+
+    @Test func theGoodReplyReadsEveryField() throws {
+        let app = try StrictProblem.decode(ApplicationInfo.self, from: Data(Self.good.utf8), endpoint: "e")
+        #expect(app.id == "obj-1" && app.displayName == "Zscaler")
+        #expect(app.passwordCredentials.first?.hint == "abc")
+        #expect(app.passwordCredentials.first?.endDateTime == MicrosoftDate.parse("2027-05-01T10:20:30Z"))
+        #expect(app.keyCredentials.first?.thumbprintHex == "ABCDEF0123456789ABCDEF0123456789ABCDEF01")
+        #expect(app.requiredResourceAccess?.first?.resourceAccess == [ResourceAccessInfo(id: "r1", type: "Role")])
+    }
+
+    @Test func probePagesNeedAListOfObjects() {
+        #expect((try? StrictProblem.decode(ProbePage.self, from: Data(#"{"value":[{"id":"x"}]}"#.utf8), endpoint: "p")) != nil)
+        #expect((try? StrictProblem.decode(ProbePage.self, from: Data(#"{"value":[]}"#.utf8), endpoint: "p")) != nil)
+        #expect(throws: EntraError.badResponse(endpoint: "p", detail: "field \"value\" is missing")) {
+            try StrictProblem.decode(ProbePage.self, from: Data(#"{"values":[]}"#.utf8), endpoint: "p")
+        }
+        #expect(throws: EntraError.badResponse(endpoint: "p", detail: "field \"value[0]\" has the wrong type")) {
+            try StrictProblem.decode(ProbePage.self, from: Data(#"{"value":[1]}"#.utf8), endpoint: "p")
+        }
+    }
+}
