@@ -27,6 +27,15 @@ struct APIRequester: Sendable {
         return try StrictProblem.decode(T.self, from: body, endpoint: endpoint)
     }
 
+    /// A GET whose reply is a JSON array of objects, read with ``StrictObject``.
+    func list<T>(
+        url: String, path: String, token: AccessToken, _ element: (StrictObject) throws(StrictProblem) -> T
+    ) async throws(EntraError) -> [T] {
+        let endpoint = "\(service) GET \(path)"
+        let body = try await fetch(url: url, endpoint: endpoint, token: token, headers: [])
+        return try StrictProblem.decodeList(from: body, endpoint: endpoint, element)
+    }
+
     private func fetch(
         url: String, endpoint: String, token: AccessToken, headers: [(String, String)]
     ) async throws(EntraError) -> Data {

@@ -52,7 +52,7 @@ public struct ARMClient: Sendable {
         let name = "/subscriptions/{id}/providers/Microsoft.Authorization/roleAssignments"
         var out: [RoleAssignmentInfo] = []
         for _ in 0..<50 {
-            let page = try await api.get(Page<Wire>.self, url: url, path: name, token: token)
+            let page = try await api.get(strict: Page<Wire>.self, url: url, path: name, token: token)
             for w in page.value {
                 let guid = w.properties.roleDefinitionId.split(separator: "/").last.map(String.init) ?? ""
                 out.append(
@@ -73,8 +73,8 @@ public struct ARMClient: Sendable {
     /// Subscriptions the service principal can see (it holds a role there).
     public func subscriptions(token: AccessToken) async throws(EntraError) -> [SubscriptionInfo] {
         try await api.get(
-            Page<SubscriptionInfo>.self, url: "\(base)/subscriptions?api-version=2020-01-01", path: "/subscriptions",
-            token: token
+            strict: Page<SubscriptionInfo>.self, url: "\(base)/subscriptions?api-version=2020-01-01",
+            path: "/subscriptions", token: token
         ).value
     }
 }
@@ -102,10 +102,10 @@ public struct OfficeManagementClient: Sendable {
         tenantId: String, token: AccessToken
     ) async throws(EntraError) -> [ContentSubscription] {
         let t = urlEscape(tenantId)
-        return try await api.get(
-            [ContentSubscription].self,
+        return try await api.list(
             url: "\(base)/api/v1.0/\(t)/activity/feed/subscriptions/list?PublisherIdentifier=\(t)",
-            path: "/api/v1.0/{tenant}/activity/feed/subscriptions/list", token: token)
+            path: "/api/v1.0/{tenant}/activity/feed/subscriptions/list", token: token
+        ) { (o) throws(StrictProblem) in try ContentSubscription(strict: o) }
     }
 }
 

@@ -38,6 +38,21 @@ enum StrictProblem: Error, Equatable {
     }
 }
 
+extension StrictProblem {
+    /// A reply that is a JSON array of objects (Office 365's `subscriptions/list`).
+    static func decodeList<T>(
+        from body: Data, endpoint: String, _ element: (StrictObject) throws(StrictProblem) -> T
+    ) throws(EntraError) -> [T] {
+        do throws(StrictProblem) {
+            guard let root = try? CompactJSON.parse(body) else { throw StrictProblem.notJSON }
+            guard case .array(let items) = root else { throw StrictProblem.wrongType(path: "") }
+            return try StrictObject.elements(items, path: "", element)
+        } catch {
+            throw .badResponse(endpoint: endpoint, detail: error.detail)
+        }
+    }
+}
+
 /// One JSON object and where it sits in the reply (for error messages).
 struct StrictObject {
     let fields: [String: JSONValue]
@@ -73,6 +88,11 @@ struct StrictObject {
         return date
     }
 
+    func object(_ key: String) throws(StrictProblem) -> StrictObject {
+        guard case .object(let fields) = try required(key) else { throw .wrongType(path: at(key)) }
+        return StrictObject(fields: fields, path: at(key))
+    }
+
     func objects<T>(_ key: String, _ element: (StrictObject) throws(StrictProblem) -> T) throws(StrictProblem) -> [T] {
         guard case .array(let items) = try required(key) else { throw .wrongType(path: at(key)) }
         return try StrictObject.elements(items, path: at(key), element)
@@ -89,7 +109,7 @@ struct StrictObject {
         }
     }
 
-    private static func elements<T>(
+    static func elements<T>(
         _ items: [JSONValue], path: String, _ element: (StrictObject) throws(StrictProblem) -> T
     ) throws(StrictProblem) -> [T] {
         var out: [T] = []
@@ -149,5 +169,38 @@ struct ProbePage: StrictDecodable {
     init(strict o: StrictObject) throws(StrictProblem) {
         _ = try o.objects("value") { _ in () }
         _ = try o.optionalString("@odata.nextLink")
+    }
+}
+
+extension ARMClient.Page: StrictDecodable where T: StrictDecodable {
+    init(strict o: StrictObject) throws(StrictProblem) {
+        self.init(
+            value: try o.objects("value") { (e) throws(StrictProblem) in try T(strict: e) },
+            nextLink: try o.optionalString("nextLink"))
+    }
+}
+
+extension ARMClient.Wire: StrictDecodable {
+    init(strict o: StrictObject) throws(StrictProblem) {
+        let p = try o.object("properties")
+        self.init(
+            id: try o.string("id"),
+            properties: Properties(
+                roleDefinitionId: try p.string("roleDefinitionId"), principalId: try p.string("principalId"),
+                scope: try p.string("scope")))
+    }
+}
+
+extension SubscriptionInfo: StrictDecodable {
+    init(strict o: StrictObject) throws(StrictProblem) {
+        self.init(
+            subscriptionId: try o.string("subscriptionId"), displayName: try o.optionalString("displayName"),
+            state: try o.optionalString("state"))
+    }
+}
+
+extension OfficeManagementClient.ContentSubscription {
+    init(strict o: StrictObject) throws(StrictProblem) {
+        self.init(contentType: try o.string("contentType"), status: try o.string("status"))
     }
 }

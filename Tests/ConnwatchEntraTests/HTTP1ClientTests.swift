@@ -150,7 +150,8 @@ import Testing
         do throws(EntraError) {
             _ = try await transport.send(
                 TransportRequest(
-                    url: "http://127.0.0.1:\(port)/", headers: [("X-Evil", "a\r\nInjected: yes")], endpoint: "test hdr"))
+                    url: "http://127.0.0.1:\(port)/", headers: [("X-Evil", "a\r\nInjected: yes")], endpoint: "test hdr")
+            )
             Issue.record("a header with a line break was sent")
         } catch {
             #expect(error == .unreachable(endpoint: "test hdr", detail: "request header X-Evil has a line break"))
@@ -305,7 +306,9 @@ private final class ScriptHandler: ChannelInboundHandler {
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + String(repeating: "x", count: 100))
         case "/chunked-big":
             let chunk = String(repeating: "y", count: 40)
-            send(context, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n\(chunk)\r\n28\r\n\(chunk)\r\n0\r\n\r\n")
+            send(
+                context,
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n\(chunk)\r\n28\r\n\(chunk)\r\n0\r\n\r\n")
         case "/exact64":
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + String(repeating: "z", count: 64))
         case "/cut":

@@ -65,8 +65,88 @@ import Testing
         #expect(app.requiredResourceAccess?.first?.resourceAccess == [ResourceAccessInfo(id: "r1", type: "Role")])
     }
 
+    static let armVariants: [String] = [
+        #"{"value":[{"id":"/s/1/ra/x","properties":{"roleDefinitionId":"/s/1/rd/2A2B9908","principalId":"p","scope":"/s/1","extra":1}}],"nextLink":"https://m/next"}"#,
+        #"{"value":[]}"#,
+        #"{"value":[{"id":"x","properties":{"principalId":"p","scope":"/s"}}]}"#,
+        #"{"value":[{"id":"x","properties":null}]}"#,
+        #"{"value":[{"id":"x"}]}"#,
+        #"{"value":[{"id":"x","properties":[]}]}"#,
+        #"{"value":[{"id":"x","properties":{"roleDefinitionId":1,"principalId":"p","scope":"/s"}}]}"#,
+        #"{"value":{},"nextLink":null}"#,
+        #"{"nextLink":"n"}"#,
+    ]
+
+    @Test(arguments: armVariants.indices)
+    func armReadsAgreeWithJSONDecoder(index: Int) {
+        typealias Page = ARMClient.Page<ARMClient.Wire>
+        let body = Data(Self.armVariants[index].utf8)
+        let viaDecoder: Result<Page, EntraError> = Result { () throws(EntraError) in
+            try APIRequester.decode(Page.self, from: body, endpoint: "arm")
+        }
+        let viaStrict: Result<Page, EntraError> = Result { () throws(EntraError) in
+            try StrictProblem.decode(Page.self, from: body, endpoint: "arm")
+        }
+        agree(viaDecoder.map(Self.summary), viaStrict.map(Self.summary))
+    }
+
+    static func summary(_ page: ARMClient.Page<ARMClient.Wire>) -> [String] {
+        var out = [page.nextLink ?? "-"]
+        for w in page.value {
+            out += [w.id, w.properties.roleDefinitionId, w.properties.principalId, w.properties.scope]
+        }
+        return out
+    }
+
+    @Test func subscriptionsAgreeWithJSONDecoder() {
+        typealias Page = ARMClient.Page<SubscriptionInfo>
+        let subs = Data(
+            #"{"value":[{"subscriptionId":"s1","displayName":"Prod","state":"Enabled"},{"subscriptionId":"s2"}]}"#.utf8)
+        let viaDecoder: Result<[SubscriptionInfo], EntraError> = Result { () throws(EntraError) in
+            try APIRequester.decode(Page.self, from: subs, endpoint: "arm").value
+        }
+        let viaStrict: Result<[SubscriptionInfo], EntraError> = Result { () throws(EntraError) in
+            try StrictProblem.decode(Page.self, from: subs, endpoint: "arm").value
+        }
+        agree(viaDecoder, viaStrict)
+        #expect((try? viaStrict.get())?.count == 2)
+    }
+
+    static let officeVariants: [String] = [
+        #"[{"contentType":"Audit.Exchange","status":"enabled","webhook":null}]"#,
+        #"[]"#,
+        #"[{"contentType":"Audit.Exchange"}]"#,
+        #"[{"contentType":"Audit.Exchange","status":3}]"#,
+        #"[null]"#,
+        #"{"contentType":"Audit.Exchange","status":"enabled"}"#,
+        #"[{"#,
+    ]
+
+    @Test(arguments: officeVariants.indices)
+    func officeListAgreesWithJSONDecoder(index: Int) {
+        typealias Sub = OfficeManagementClient.ContentSubscription
+        let body = Data(Self.officeVariants[index].utf8)
+        agree(
+            Result { () throws(EntraError) in try APIRequester.decode([Sub].self, from: body, endpoint: "office") },
+            Result { () throws(EntraError) in
+                try StrictProblem.decodeList(from: body, endpoint: "office") { (o) throws(StrictProblem) in
+                    try Sub(strict: o)
+                }
+            })
+    }
+
+    private func agree<T: Equatable>(_ a: Result<T, EntraError>, _ b: Result<T, EntraError>) {
+        switch (a, b) {
+        case (.success(let x), .success(let y)): #expect(x == y)
+        case (.failure(let x), .failure(let y)): #expect(x == y)
+        default: Issue.record("JSONDecoder: \(a), strict: \(b)")
+        }
+    }
+
     @Test func probePagesNeedAListOfObjects() {
-        #expect((try? StrictProblem.decode(ProbePage.self, from: Data(#"{"value":[{"id":"x"}]}"#.utf8), endpoint: "p")) != nil)
+        #expect(
+            (try? StrictProblem.decode(ProbePage.self, from: Data(#"{"value":[{"id":"x"}]}"#.utf8), endpoint: "p"))
+                != nil)
         #expect((try? StrictProblem.decode(ProbePage.self, from: Data(#"{"value":[]}"#.utf8), endpoint: "p")) != nil)
         #expect(throws: EntraError.badResponse(endpoint: "p", detail: "field \"value\" is missing")) {
             try StrictProblem.decode(ProbePage.self, from: Data(#"{"values":[]}"#.utf8), endpoint: "p")
