@@ -125,20 +125,20 @@ final class HTTP1Client: Sendable {
     let proxy: Proxy?
     let connectTimeout: TimeAmount
     let idleTimeout: TimeAmount
-    let maxIdlePerOrigin: Int
+    let maxConnectionsPerOrigin: Int
     private let pools = Mutex<[Origin: OriginPool]>([:])
     private let isShutDown = Atomic<Bool>(false)
 
     init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: TLSConfiguration, proxy: Proxy?,
-        connectTimeout: TimeAmount, idleTimeout: TimeAmount = .seconds(60), maxIdlePerOrigin: Int
+        connectTimeout: TimeAmount, idleTimeout: TimeAmount = .seconds(60), maxConnectionsPerOrigin: Int
     ) throws {
         self.group = group
         sslContext = try NIOSSLContext(configuration: tls)
         self.proxy = proxy
         self.connectTimeout = connectTimeout
         self.idleTimeout = idleTimeout
-        self.maxIdlePerOrigin = max(1, maxIdlePerOrigin)
+        self.maxConnectionsPerOrigin = max(1, maxConnectionsPerOrigin)
     }
 
     /// One exchange. A request that fails on a reused keep-alive connection before any of
@@ -166,15 +166,28 @@ final class HTTP1Client: Sendable {
         }
         let exchange = Exchange(head: head, body: body, deadline: deadline, maxBodyBytes: maxBodyBytes)
         let pool = pool(for: target.origin)
-        if let connection = pool.takeIdle() {
-            do {
+        // A keep-alive connection the server closed meanwhile fails before any reply: the
+        // request goes again (a few times at most: after a server restart all are stale).
+        var staleRetries = 3
+        while true {
+            switch try await pool.acquire(deadline: deadline, timerLoop: group.next()) {
+            case .reuse(let connection):
+                do {
+                    return try await connection.run(exchange)
+                } catch Failure.closed(replied: false) where staleRetries > 0 {
+                    staleRetries -= 1
+                }
+            case .create:
+                let connection: Connection
+                do {
+                    connection = try await connect(pool, deadline: deadline)
+                } catch {
+                    pool.creationFailed()
+                    throw error
+                }
                 return try await connection.run(exchange)
-            } catch Failure.closed(replied: false) {
-                // The server closed the idle connection meanwhile: once more on a new one.
             }
         }
-        let connection = try await connect(pool, deadline: deadline)
-        return try await connection.run(exchange)
     }
 
     /// Closes idle connections; connections in use close when their exchange ends.
@@ -192,7 +205,7 @@ final class HTTP1Client: Sendable {
     private func pool(for origin: Origin) -> OriginPool {
         pools.withLock { pools in
             if let pool = pools[origin] { return pool }
-            let pool = OriginPool(origin: origin, maxIdle: maxIdlePerOrigin, idleTimeout: idleTimeout)
+            let pool = OriginPool(origin: origin, maxOpen: maxConnectionsPerOrigin, idleTimeout: idleTimeout)
             pools[origin] = pool
             return pool
         }
@@ -242,6 +255,9 @@ final class HTTP1Client: Sendable {
             }
         }
         let connection = try await channel.eventLoop.submit {
+            // Added to a live channel, the handler sees its close and frees the pool slot;
+            // a channel already closed is a failed creation (the caller frees the slot).
+            guard channel.isActive else { throw Failure.closed(replied: false) }
             let handler = ExchangeHandler(pool: pool)
             try channel.pipeline.syncOperations.addHandler(handler)
             return Connection(channel: channel, handler: handler)
@@ -297,6 +313,13 @@ final class Connection: Sendable {
     let handler: NIOLoopBound<ExchangeHandler>
     /// Uptime nanoseconds when it last went idle (the pool's idle sweep reads it under its lock).
     let idleSince = Atomic<UInt64>(0)
+    private let uncounted = Atomic<Bool>(false)
+
+    /// Marks its closing as counted in the pool's `open`; true the first time only.
+    @discardableResult
+    func markCounted() -> Bool {
+        !uncounted.exchange(true, ordering: .acquiringAndReleasing)
+    }
 
     init(channel: any Channel, handler: ExchangeHandler) {
         self.channel = channel
@@ -313,59 +336,160 @@ final class Connection: Sendable {
     }
 }
 
-/// Idle keep-alive connections to one origin, most recently used first.
+/// The connections to one origin: at most `maxOpen` open at once (a request beyond that
+/// waits for one, in order, until its deadline), the idle ones most recently used first.
 final class OriginPool: Sendable {
+    enum Lease {
+        case reuse(Connection)
+        /// A slot for a new connection (counted in `open` already).
+        case create
+    }
+
     let origin: HTTP1Client.Origin
-    let maxIdle: Int
+    let maxOpen: Int
     let idleTimeout: TimeAmount
+    private struct Waiter {
+        var deadline: NIODeadline
+        var continuation: CheckedContinuation<Lease, any Error>
+    }
     private struct State {
         var idle: [Connection] = []
+        /// Connections open or being opened.
+        var open = 0
+        var waiters: [Waiter] = []
+        /// One timer expires waiters past their deadline (not one per waiter: at 10,000
+        /// connectors thousands wait for a connection, each for milliseconds).
+        var expiryScheduled = false
         var sweeping = false
         var closed = false
-    }
-    private let state = Mutex(State())
 
-    init(origin: HTTP1Client.Origin, maxIdle: Int, idleTimeout: TimeAmount) {
-        self.origin = origin
-        self.maxIdle = maxIdle
-        self.idleTimeout = idleTimeout
-    }
-
-    func takeIdle() -> Connection? {
-        state.withLock { state in
-            while let connection = state.idle.popLast() {
-                if connection.channel.isActive { return connection }
+        mutating func lease() -> Lease? {
+            while let connection = idle.popLast() {
+                if connection.channel.isActive { return .reuse(connection) }
+                open -= 1  // closed while idle; its channelInactive did not find it yet
+                connection.markCounted()
+            }
+            if open < max(1, maxOpen) {
+                open += 1
+                return .create
             }
             return nil
         }
+        var maxOpen = 1
+    }
+    private let state: Mutex<State>
+
+    init(origin: HTTP1Client.Origin, maxOpen: Int, idleTimeout: TimeAmount) {
+        self.origin = origin
+        self.maxOpen = max(1, maxOpen)
+        self.idleTimeout = idleTimeout
+        var initial = State()
+        initial.maxOpen = max(1, maxOpen)
+        state = Mutex(initial)
     }
 
-    /// Back from an exchange that left it reusable (called on its event loop).
+    func acquire(deadline: NIODeadline, timerLoop: any EventLoop) async throws -> Lease {
+        if let lease = try state.withLock({ state throws -> Lease? in
+            if state.closed { throw HTTP1Client.Failure.shutDown }
+            return state.lease()
+        }) {
+            return lease
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let schedule: Bool = state.withLock { state in
+                if state.closed {
+                    continuation.resume(throwing: HTTP1Client.Failure.shutDown)
+                    return false
+                }
+                if let lease = state.lease() {
+                    continuation.resume(returning: lease)
+                    return false
+                }
+                state.waiters.append(Waiter(deadline: deadline, continuation: continuation))
+                guard !state.expiryScheduled else { return false }
+                state.expiryScheduled = true
+                return true
+            }
+            if schedule { scheduleExpiry(at: deadline, on: timerLoop) }
+        }
+    }
+
+    /// Fails the waiters whose deadline passed; runs again for the earliest one left.
+    private func scheduleExpiry(at deadline: NIODeadline, on loop: any EventLoop) {
+        loop.scheduleTask(deadline: deadline) { [self] in
+            let now = NIODeadline.now()
+            let (expired, next) = state.withLock { state -> ([Waiter], NIODeadline?) in
+                var expired: [Waiter] = []
+                state.waiters.removeAll { waiter in
+                    let late = waiter.deadline <= now
+                    if late { expired.append(waiter) }
+                    return late
+                }
+                let next = state.waiters.map(\.deadline).min()
+                state.expiryScheduled = next != nil
+                return (expired, next)
+            }
+            for waiter in expired { waiter.continuation.resume(throwing: HTTP1Client.Failure.timeout) }
+            if let next { scheduleExpiry(at: next, on: loop) }
+        }
+    }
+
+    /// Back from an exchange that left it reusable (called on its event loop): to the
+    /// first waiter, else idle.
     func release(_ connection: Connection) {
         connection.idleSince.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
-        let (keep, sweep) = state.withLock { state -> (Bool, Bool) in
-            guard !state.closed, state.idle.count < maxIdle else { return (false, false) }
+        let (waiter, keep, sweep) = state.withLock { state -> (Waiter?, Bool, Bool) in
+            if state.closed { return (nil, false, false) }
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), true, false) }
             state.idle.append(connection)
             let sweep = !state.sweeping
             state.sweeping = true
-            return (true, sweep)
+            return (nil, true, sweep)
         }
         if !keep { connection.channel.close(promise: nil) }
+        waiter?.continuation.resume(returning: .reuse(connection))
         if sweep { scheduleSweep(on: connection.channel.eventLoop) }
     }
 
-    /// Forgets a connection that closed while idle.
-    func remove(_ connection: Connection) {
-        state.withLock { state in state.idle.removeAll { $0 === connection } }
+    /// A connection closed (its channel went inactive): its slot goes to the first waiter.
+    func closed(_ connection: Connection) {
+        guard connection.markCounted() else { return }
+        let waiter = state.withLock { state -> Waiter? in
+            state.idle.removeAll { $0 === connection }
+            state.open -= 1
+            guard !state.closed, !state.waiters.isEmpty else { return nil }
+            state.open += 1
+            return state.waiters.removeFirst()
+        }
+        waiter?.continuation.resume(returning: .create)
     }
 
-    func drain() -> [Connection] {
-        state.withLock { state in
-            state.closed = true
-            defer { state.idle.removeAll() }
-            return state.idle
+    /// A new connection could not be made: its slot goes to the first waiter.
+    func creationFailed() {
+        let waiter = state.withLock { state -> Waiter? in
+            state.open -= 1
+            guard !state.closed, !state.waiters.isEmpty else { return nil }
+            state.open += 1
+            return state.waiters.removeFirst()
         }
+        waiter?.continuation.resume(returning: .create)
     }
+
+    /// Shuts the pool: returns the idle connections to close and fails the waiters.
+    func drain() -> [Connection] {
+        let (idle, waiters) = state.withLock { state in
+            state.closed = true
+            defer {
+                state.idle.removeAll()
+                state.waiters.removeAll()
+            }
+            return (state.idle, state.waiters)
+        }
+        for waiter in waiters { waiter.continuation.resume(throwing: HTTP1Client.Failure.shutDown) }
+        return idle
+    }
+
+    var openConnections: Int { state.withLock { $0.open } }
 
     /// Closes connections idle longer than the idle timeout; runs while any are idle.
     private func scheduleSweep(on loop: any EventLoop) {
@@ -457,7 +581,7 @@ final class ExchangeHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        if let connection { pool.remove(connection) }
+        if let connection { pool.closed(connection) }
         if continuation != nil { finish(.failure(HTTP1Client.Failure.closed(replied: replied)), reuse: false) }
         connection = nil
         context.fireChannelInactive()

@@ -25,7 +25,8 @@ public struct TransportSettings: Sendable {
     public var maxRetryAfter: Duration = .seconds(30)
     /// Backoff base when no `Retry-After` is given: base × 2^n with full jitter.
     public var backoffBase: Duration = .milliseconds(500)
-    /// HTTP/1 connections kept per host: should match the check concurrency.
+    /// At most this many HTTP/1 connections per host; further requests wait for one (in
+    /// order, within their deadline). Should match the check concurrency.
     public var connectionsPerHost: Int = 16
 
     public init() {}
@@ -92,7 +93,7 @@ public final class HTTPTransport: Sendable {
             client = try HTTP1Client(
                 group: MultiThreadedEventLoopGroup.singleton.next(), tls: tls,
                 proxy: try HTTPTransport.proxy(settings.proxy), connectTimeout: settings.connectTimeout,
-                idleTimeout: .seconds(60), maxIdlePerOrigin: settings.connectionsPerHost)
+                idleTimeout: .seconds(60), maxConnectionsPerOrigin: settings.connectionsPerHost)
         } catch let error as EntraError {
             throw error
         } catch {

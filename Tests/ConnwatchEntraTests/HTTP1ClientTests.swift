@@ -182,11 +182,38 @@ import Testing
             }
             #expect(bodies.count == 40)
             #expect(bodies.allSatisfy { $0.value == "n\($0.key)" })
-            // At most one connection per request in flight, and kept for reuse (limit 8 idle).
-            #expect(server.connections <= 40)
+            // No more connections than the limit (8): the other requests waited for one.
+            #expect(server.connections <= 8)
             let before = server.connections
             for _ in 0..<8 { _ = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test")) }
             #expect(server.connections == before)
+        }
+    }
+
+    @Test func requestsBeyondTheConnectionLimitWaitWithinTheirDeadline() async throws {
+        try await withServer(timeout: .milliseconds(600)) { server, transport in
+            // 8 requests hold every connection; a 9th waits for one and times out with them.
+            let results = await withTaskGroup(of: EntraError?.self) { group in
+                for _ in 0..<9 {
+                    group.addTask {
+                        do throws(EntraError) {
+                            _ = try await transport.send(TransportRequest(url: server.url("/hang"), endpoint: "t"))
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
+                }
+                var out: [EntraError?] = []
+                for await r in group { out.append(r) }
+                return out
+            }
+            #expect(results.count == 9)
+            #expect(results.allSatisfy { $0 == .timeout(endpoint: "t") })
+            #expect(server.connections == 8)
+            // The timed-out connections were closed and their slots freed: a new request works.
+            let r = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "t"))
+            #expect(r.status == 200)
         }
     }
 
