@@ -222,7 +222,6 @@ final class HTTP1Client: Sendable {
         let direct = proxy == nil || !origin.tls
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(budget)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 guard direct else { return channel.eventLoop.makeSucceededVoidFuture() }
                 do {
