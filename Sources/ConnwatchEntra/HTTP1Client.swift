@@ -170,23 +170,50 @@ final class HTTP1Client: Sendable {
         // request goes again (a few times at most: after a server restart all are stale).
         var staleRetries = 3
         while true {
-            switch try await pool.acquire(deadline: deadline, timerLoop: group.next()) {
-            case .reuse(let connection):
-                do {
-                    return try await connection.run(exchange)
-                } catch Failure.closed(replied: false) where staleRetries > 0 {
-                    staleRetries -= 1
-                }
-            case .create:
-                let connection: Connection
-                do {
-                    connection = try await connect(pool, deadline: deadline)
-                } catch {
-                    pool.creationFailed()
-                    throw error
-                }
-                return try await connection.run(exchange)
+            do {
+                return try await attempt(exchange, pool)
+            } catch Failure.closed(replied: false) where staleRetries > 0 {
+                staleRetries -= 1
             }
+        }
+    }
+
+    /// On an idle connection, on a new one while under the limit, else queued: a released
+    /// connection starts the next queued exchange on its own event loop (no round trip
+    /// through the caller's thread).
+    private func attempt(_ exchange: Exchange, _ pool: OriginPool) async throws -> Response {
+        switch try pool.tryAcquire() {
+        case .reuse(let connection)?:
+            return try await connection.run(exchange)
+        case .create?:
+            let connection: Connection
+            do {
+                connection = try await connect(pool, deadline: exchange.deadline)
+            } catch {
+                pool.creationFailed()
+                throw error
+            }
+            return try await connection.run(exchange)
+        case nil:
+            let loop = group.next()
+            return try await withUnsafeThrowingContinuation { continuation in
+                pool.enqueue(exchange, continuation, timerLoop: loop)
+            }
+        }
+    }
+
+    /// Makes a connection for a queued exchange whose turn came with a free slot.
+    fileprivate func createAndStart(_ pool: OriginPool, _ exchange: Exchange, _ continuation: ResponseContinuation) {
+        Task {
+            let connection: Connection
+            do {
+                connection = try await connect(pool, deadline: exchange.deadline)
+            } catch {
+                pool.creationFailed()
+                continuation.resume(throwing: error)
+                return
+            }
+            connection.start(exchange, continuation)
         }
     }
 
@@ -205,7 +232,14 @@ final class HTTP1Client: Sendable {
     private func pool(for origin: Origin) -> OriginPool {
         pools.withLock { pools in
             if let pool = pools[origin] { return pool }
-            let pool = OriginPool(origin: origin, maxOpen: maxConnectionsPerOrigin, idleTimeout: idleTimeout)
+            let pool = OriginPool(origin: origin, maxOpen: maxConnectionsPerOrigin, idleTimeout: idleTimeout) {
+                [weak self] pool, exchange, continuation in
+                guard let self else {
+                    pool.creationFailed()
+                    return continuation.resume(throwing: Failure.shutDown)
+                }
+                self.createAndStart(pool, exchange, continuation)
+            }
             pools[origin] = pool
             return pool
         }
@@ -327,15 +361,24 @@ final class Connection: Sendable {
     }
 
     func run(_ exchange: Exchange) async throws -> HTTP1Client.Response {
+        try await withUnsafeThrowingContinuation { continuation in start(exchange, continuation) }
+    }
+
+    /// Starts the exchange on the connection's loop; the reply resumes `continuation`.
+    func start(_ exchange: Exchange, _ continuation: ResponseContinuation) {
         let handler = self.handler
-        let loop = channel.eventLoop
-        return try await withUnsafeThrowingContinuation { continuation in
-            loop.execute { handler.value.start(exchange, continuation) }
-        }
+        channel.eventLoop.execute { handler.value.start(exchange, continuation) }
+    }
+
+    /// The same, called on the connection's loop.
+    func startOnLoop(_ exchange: Exchange, _ continuation: ResponseContinuation) {
+        handler.value.start(exchange, continuation)
     }
 }
 
-/// The connections to one origin: at most `maxOpen` open at once (a request beyond that
+typealias ResponseContinuation = UnsafeContinuation<HTTP1Client.Response, any Error>
+
+/// The connections to one origin: at most `maxOpen` open at once (an exchange beyond that
 /// waits for one, in order, until its deadline), the idle ones most recently used first.
 final class OriginPool: Sendable {
     enum Lease {
@@ -347,14 +390,17 @@ final class OriginPool: Sendable {
     let origin: HTTP1Client.Origin
     let maxOpen: Int
     let idleTimeout: TimeAmount
+    /// Makes a connection for a queued exchange when a slot frees (the pool's owner).
+    private let createFor: @Sendable (OriginPool, Exchange, ResponseContinuation) -> Void
     private struct Waiter {
-        var deadline: NIODeadline
-        var continuation: CheckedContinuation<Lease, any Error>
+        var exchange: Exchange
+        var continuation: ResponseContinuation
     }
     private struct State {
         var idle: [Connection] = []
         /// Connections open or being opened.
         var open = 0
+        var maxOpen = 1
         var waiters: [Waiter] = []
         /// One timer expires waiters past their deadline (not one per waiter: at 10,000
         /// connectors thousands wait for a connection, each for milliseconds).
@@ -362,54 +408,69 @@ final class OriginPool: Sendable {
         var sweeping = false
         var closed = false
 
+        /// The first waiter, with a slot for a new connection counted for it.
+        mutating func takeSlotForWaiter() -> Waiter? {
+            guard !closed, !waiters.isEmpty, open < maxOpen else { return nil }
+            open += 1
+            return waiters.removeFirst()
+        }
+
         mutating func lease() -> Lease? {
             while let connection = idle.popLast() {
                 if connection.channel.isActive { return .reuse(connection) }
                 open -= 1  // closed while idle; its channelInactive did not find it yet
                 connection.markCounted()
             }
-            if open < max(1, maxOpen) {
+            if open < maxOpen {
                 open += 1
                 return .create
             }
             return nil
         }
-        var maxOpen = 1
     }
     private let state: Mutex<State>
 
-    init(origin: HTTP1Client.Origin, maxOpen: Int, idleTimeout: TimeAmount) {
+    init(
+        origin: HTTP1Client.Origin, maxOpen: Int, idleTimeout: TimeAmount,
+        createFor: @escaping @Sendable (OriginPool, Exchange, ResponseContinuation) -> Void
+    ) {
         self.origin = origin
         self.maxOpen = max(1, maxOpen)
         self.idleTimeout = idleTimeout
+        self.createFor = createFor
         var initial = State()
         initial.maxOpen = max(1, maxOpen)
         state = Mutex(initial)
     }
 
-    func acquire(deadline: NIODeadline, timerLoop: any EventLoop) async throws -> Lease {
-        if let lease = try state.withLock({ state throws -> Lease? in
+    /// An idle connection or a slot for a new one; nil when the exchange must wait.
+    func tryAcquire() throws -> Lease? {
+        try state.withLock { state throws -> Lease? in
             if state.closed { throw HTTP1Client.Failure.shutDown }
             return state.lease()
-        }) {
-            return lease
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            let schedule: Bool = state.withLock { state in
-                if state.closed {
-                    continuation.resume(throwing: HTTP1Client.Failure.shutDown)
-                    return false
-                }
-                if let lease = state.lease() {
-                    continuation.resume(returning: lease)
-                    return false
-                }
-                state.waiters.append(Waiter(deadline: deadline, continuation: continuation))
-                guard !state.expiryScheduled else { return false }
-                state.expiryScheduled = true
-                return true
-            }
-            if schedule { scheduleExpiry(at: deadline, on: timerLoop) }
+    }
+
+    /// Queues an exchange (or starts it at once if a connection freed meanwhile).
+    func enqueue(_ exchange: Exchange, _ continuation: ResponseContinuation, timerLoop: any EventLoop) {
+        enum Next {
+            case none, fail, scheduleExpiry
+            case lease(Lease)
+        }
+        let next: Next = state.withLock { state in
+            if state.closed { return .fail }
+            if let lease = state.lease() { return .lease(lease) }
+            state.waiters.append(Waiter(exchange: exchange, continuation: continuation))
+            guard !state.expiryScheduled else { return .none }
+            state.expiryScheduled = true
+            return .scheduleExpiry
+        }
+        switch next {
+        case .none: break
+        case .fail: continuation.resume(throwing: HTTP1Client.Failure.shutDown)
+        case .scheduleExpiry: scheduleExpiry(at: exchange.deadline, on: timerLoop)
+        case .lease(.reuse(let connection)): connection.start(exchange, continuation)
+        case .lease(.create): createFor(self, exchange, continuation)
         }
     }
 
@@ -420,11 +481,11 @@ final class OriginPool: Sendable {
             let (expired, next) = state.withLock { state -> ([Waiter], NIODeadline?) in
                 var expired: [Waiter] = []
                 state.waiters.removeAll { waiter in
-                    let late = waiter.deadline <= now
+                    let late = waiter.exchange.deadline <= now
                     if late { expired.append(waiter) }
                     return late
                 }
-                let next = state.waiters.map(\.deadline).min()
+                let next = state.waiters.map(\.exchange.deadline).min()
                 state.expiryScheduled = next != nil
                 return (expired, next)
             }
@@ -433,8 +494,8 @@ final class OriginPool: Sendable {
         }
     }
 
-    /// Back from an exchange that left it reusable (called on its event loop): to the
-    /// first waiter, else idle.
+    /// Back from an exchange that left it reusable (called on its event loop): starts the
+    /// first waiter's exchange on it, else keeps it idle.
     func release(_ connection: Connection) {
         connection.idleSince.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
         let (waiter, keep, sweep) = state.withLock { state -> (Waiter?, Bool, Bool) in
@@ -446,7 +507,7 @@ final class OriginPool: Sendable {
             return (nil, true, sweep)
         }
         if !keep { connection.channel.close(promise: nil) }
-        waiter?.continuation.resume(returning: .reuse(connection))
+        if let waiter { connection.startOnLoop(waiter.exchange, waiter.continuation) }
         if sweep { scheduleSweep(on: connection.channel.eventLoop) }
     }
 
@@ -456,22 +517,18 @@ final class OriginPool: Sendable {
         let waiter = state.withLock { state -> Waiter? in
             state.idle.removeAll { $0 === connection }
             state.open -= 1
-            guard !state.closed, !state.waiters.isEmpty else { return nil }
-            state.open += 1
-            return state.waiters.removeFirst()
+            return state.takeSlotForWaiter()
         }
-        waiter?.continuation.resume(returning: .create)
+        if let waiter { createFor(self, waiter.exchange, waiter.continuation) }
     }
 
     /// A new connection could not be made: its slot goes to the first waiter.
     func creationFailed() {
         let waiter = state.withLock { state -> Waiter? in
             state.open -= 1
-            guard !state.closed, !state.waiters.isEmpty else { return nil }
-            state.open += 1
-            return state.waiters.removeFirst()
+            return state.takeSlotForWaiter()
         }
-        waiter?.continuation.resume(returning: .create)
+        if let waiter { createFor(self, waiter.exchange, waiter.continuation) }
     }
 
     /// Shuts the pool: returns the idle connections to close and fails the waiters.
@@ -541,7 +598,7 @@ final class ExchangeHandler: ChannelInboundHandler {
         body = ByteBuffer()
         maxBodyBytes = exchange.maxBodyBytes
         replied = false
-        timer = context.eventLoop.scheduleTask(deadline: exchange.deadline) { [self] in
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.deadline) { [self] in
             finish(.failure(HTTP1Client.Failure.timeout), reuse: false)
         }
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)

@@ -104,10 +104,15 @@ import Testing
             } catch {
                 #expect(error == .timeout(endpoint: "test hang"))
             }
+            // Not before the deadline. (No upper bound in time: under the parallel test load
+            // the resumed task may wait for a thread; the server closes a held connection after
+            // 20 s, which would be "connection closed", not a timeout.)
             let took = ContinuousClock.now - started
-            #expect(took >= .milliseconds(280) && took < .seconds(5), "\(took)")
-            // The client is still usable afterwards.
-            let r = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test"))
+            #expect(took >= .milliseconds(280), "\(took)")
+            // The client is still usable afterwards (a roomy deadline: the tests run in parallel).
+            var again = TransportRequest(url: server.url("/ok"), endpoint: "test")
+            again.timeout = .seconds(30)
+            let r = try await transport.send(again)
             #expect(r.status == 200)
         }
     }
@@ -191,29 +196,43 @@ import Testing
     }
 
     @Test func requestsBeyondTheConnectionLimitWaitWithinTheirDeadline() async throws {
-        try await withServer(timeout: .milliseconds(600)) { server, transport in
-            // 8 requests hold every connection; a 9th waits for one and times out with them.
-            let results = await withTaskGroup(of: EntraError?.self) { group in
-                for _ in 0..<9 {
-                    group.addTask {
-                        do throws(EntraError) {
-                            _ = try await transport.send(TransportRequest(url: server.url("/hang"), endpoint: "t"))
-                            return nil
-                        } catch {
-                            return error
+        try await withServer(timeout: .seconds(10)) { server, transport in
+            // 8 requests hold every connection (limit 8) until their 10 s deadline.
+            let hangers = Task {
+                await withTaskGroup(of: EntraError?.self) { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            do throws(EntraError) {
+                                _ = try await transport.send(TransportRequest(url: server.url("/hang"), endpoint: "t"))
+                                return nil
+                            } catch {
+                                return error
+                            }
                         }
                     }
+                    var out: [EntraError?] = []
+                    for await r in group { out.append(r) }
+                    return out
                 }
-                var out: [EntraError?] = []
-                for await r in group { out.append(r) }
-                return out
             }
-            #expect(results.count == 9)
-            #expect(results.allSatisfy { $0 == .timeout(endpoint: "t") })
+            while server.connections < 8 { try await Task.sleep(for: .milliseconds(10)) }
+            // A 9th, with a 300 ms deadline, waits for a connection and times out waiting:
+            // no 9th connection is opened.
+            var ninth = TransportRequest(url: server.url("/ok"), endpoint: "ninth")
+            ninth.timeout = .milliseconds(300)
+            do throws(EntraError) {
+                _ = try await transport.send(ninth)
+                Issue.record("a 9th connection was opened or the wait did not end")
+            } catch {
+                #expect(error == .timeout(endpoint: "ninth"))
+            }
             #expect(server.connections == 8)
+            let results = await hangers.value
+            #expect(results.count == 8 && results.allSatisfy { $0 == .timeout(endpoint: "t") })
             // The timed-out connections were closed and their slots freed: a new request works.
             let r = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "t"))
             #expect(r.status == 200)
+            #expect(server.connections == 9)
         }
     }
 
@@ -341,7 +360,10 @@ private final class ScriptHandler: ChannelInboundHandler {
         case "/cut":
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", close: true)
         case "/hang":
-            break
+            // Never answered; closed after 20 s so that a client without a deadline fails
+            // the test (with "connection closed") instead of hanging it.
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .seconds(20)) { loopBound.value.close(promise: nil) }
         default:
             send(context, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
         }
