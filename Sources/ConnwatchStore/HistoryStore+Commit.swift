@@ -175,13 +175,18 @@ struct BatchWriter {
                 outcome: outcome, details: details, hash: BatchWriter.contentHash(outcome.result, details: details))
         }
         guard !prepared.isEmpty else { return }
-        if try touchAll(connector: name, prepared) == prepared.count {
+        let touched = try touchAll(connector: name, prepared)
+        if touched == prepared.count {
             summary.unchanged += prepared.count
             return
         }
         var statusMayChange = false
         for p in prepared {
-            if try writeLatest(connector: name, p, into: &summary) { statusMayChange = true }
+            // None touched (a first cycle, or every check changed): no single one can be
+            // unchanged either, so each skips its own touch.
+            if try writeLatest(connector: name, p, mayBeUnchanged: touched > 0, into: &summary) {
+                statusMayChange = true
+            }
         }
         if statusMayChange {
             try refreshConnectorStatus(name, into: &summary)
@@ -249,23 +254,25 @@ struct BatchWriter {
 
     /// Upserts one latest row. Returns whether the check's status changed.
     private mutating func writeLatest(
-        connector: String, _ prepared: PreparedOutcome, into summary: inout CommitSummary
+        connector: String, _ prepared: PreparedOutcome, mayBeUnchanged: Bool, into summary: inout CommitSummary
     ) throws -> Bool {
         let outcome = prepared.outcome
         let r = outcome.result
         let details = prepared.details
         let checkedAt = r.checkedAt.ms
         // Unchanged after all (another check of its connector changed).
-        let touch = statements.touch
-        touch.bind(1, checkedAt)
-        touch.bind(2, outcome.consecutiveFailures)
-        touch.bind(3, connector)
-        touch.bind(4, r.check.rawValue)
-        touch.bind(5, prepared.hash)
-        try touch.run()
-        if touch.changes == 1 {
-            summary.unchanged += 1
-            return false
+        if mayBeUnchanged {
+            let touch = statements.touch
+            touch.bind(1, checkedAt)
+            touch.bind(2, outcome.consecutiveFailures)
+            touch.bind(3, connector)
+            touch.bind(4, r.check.rawValue)
+            touch.bind(5, prepared.hash)
+            try touch.run()
+            if touch.changes == 1 {
+                summary.unchanged += 1
+                return false
+            }
         }
 
         let select = statements.selectPrior
