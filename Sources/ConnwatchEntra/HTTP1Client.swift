@@ -388,7 +388,6 @@ final class OriginPool: Sendable {
     }
 
     let origin: HTTP1Client.Origin
-    let maxOpen: Int
     let idleTimeout: TimeAmount
     /// Makes a connection for a queued exchange when a slot frees (the pool's owner).
     private let createFor: @Sendable (OriginPool, Exchange, ResponseContinuation) -> Void
@@ -435,7 +434,6 @@ final class OriginPool: Sendable {
         createFor: @escaping @Sendable (OriginPool, Exchange, ResponseContinuation) -> Void
     ) {
         self.origin = origin
-        self.maxOpen = max(1, maxOpen)
         self.idleTimeout = idleTimeout
         self.createFor = createFor
         var initial = State()
@@ -544,8 +542,6 @@ final class OriginPool: Sendable {
         for waiter in waiters { waiter.continuation.resume(throwing: HTTP1Client.Failure.shutDown) }
         return idle
     }
-
-    var openConnections: Int { state.withLock { $0.open } }
 
     /// Closes connections idle longer than the idle timeout; runs while any are idle.
     private func scheduleSweep(on loop: any EventLoop) {
