@@ -186,14 +186,9 @@ final class HTTP1Client: Sendable {
         case .reuse(let connection)?:
             return try await connection.run(exchange)
         case .create?:
-            let connection: Connection
-            do {
-                connection = try await connect(pool, deadline: exchange.deadline)
-            } catch {
-                pool.creationFailed()
-                throw error
+            return try await withUnsafeThrowingContinuation { continuation in
+                connectAndStart(pool, exchange, continuation)
             }
-            return try await connection.run(exchange)
         case nil:
             let loop = group.next()
             return try await withUnsafeThrowingContinuation { continuation in
@@ -202,18 +197,19 @@ final class HTTP1Client: Sendable {
         }
     }
 
-    /// Makes a connection for a queued exchange whose turn came with a free slot.
-    fileprivate func createAndStart(_ pool: OriginPool, _ exchange: Exchange, _ continuation: ResponseContinuation) {
-        Task {
-            let connection: Connection
-            do {
-                connection = try await connect(pool, deadline: exchange.deadline)
-            } catch {
+    /// Makes a connection (the pool counted its slot) and starts `exchange` on it, all on
+    /// the connection's event loop: the caller is resumed once, with the reply or the error.
+    /// (No hop through Swift's threads between connecting and sending: such a hop waits for
+    /// a free thread, and that wait would eat into the exchange's deadline.)
+    fileprivate func connectAndStart(_ pool: OriginPool, _ exchange: Exchange, _ continuation: ResponseContinuation) {
+        connect(pool, deadline: exchange.deadline).whenComplete { result in
+            switch result {
+            case .success(let connection):
+                connection.startOnLoop(exchange, continuation)
+            case .failure(let error):
                 pool.creationFailed()
                 continuation.resume(throwing: error)
-                return
             }
-            connection.start(exchange, continuation)
         }
     }
 
@@ -238,19 +234,21 @@ final class HTTP1Client: Sendable {
                     pool.creationFailed()
                     return continuation.resume(throwing: Failure.shutDown)
                 }
-                self.createAndStart(pool, exchange, continuation)
+                self.connectAndStart(pool, exchange, continuation)
             }
             pools[origin] = pool
             return pool
         }
     }
 
-    private func connect(_ pool: OriginPool, deadline: NIODeadline) async throws -> Connection {
-        if isShutDown.load(ordering: .acquiring) { throw Failure.shutDown }
+    /// A new connection to the pool's origin (through the proxy's tunnel if one is set),
+    /// its exchange handler in place; the future completes on the connection's loop.
+    private func connect(_ pool: OriginPool, deadline: NIODeadline) -> EventLoopFuture<Connection> {
         let origin = pool.origin
         let loop = group.next()
+        if isShutDown.load(ordering: .acquiring) { return loop.makeFailedFuture(Failure.shutDown) }
         let budget = min(connectTimeout, deadline - .now())
-        guard budget > .zero else { throw Failure.timeout }
+        guard budget > .zero else { return loop.makeFailedFuture(Failure.timeout) }
         let sslContext = self.sslContext
         let proxy = self.proxy
         let direct = proxy == nil || !origin.tls
@@ -265,37 +263,37 @@ final class HTTP1Client: Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        let channel: any Channel
-        do {
+        var connected =
             if let proxy {
-                channel = try await bootstrap.connect(host: proxy.host, port: proxy.port).get()
+                bootstrap.connect(host: proxy.host, port: proxy.port)
             } else {
-                channel = try await bootstrap.connect(host: origin.host, port: origin.port).get()
+                bootstrap.connect(host: origin.host, port: origin.port)
             }
-        } catch let error as ChannelError {
-            if case .connectTimeout = error { throw Failure.timeout }
+        connected = connected.flatMapErrorThrowing { error in
+            if case ChannelError.connectTimeout = error { throw Failure.timeout }
             throw error
         }
         if !direct, let proxy {
-            do {
-                try await HTTP1Client.openTunnel(channel, to: origin, proxy: proxy, deadline: deadline)
-                try await channel.eventLoop.submit {
-                    try HTTP1Client.addProtocolHandlers(channel, origin: origin, sslContext: sslContext)
-                }.get()
-            } catch {
-                channel.close(promise: nil)
-                throw error
+            connected = connected.flatMap { channel in
+                HTTP1Client.openTunnel(channel, to: origin, proxy: proxy, deadline: deadline)
+                    .flatMapThrowing {
+                        try HTTP1Client.addProtocolHandlers(channel, origin: origin, sslContext: sslContext)
+                        return channel
+                    }
+                    .flatMapErrorThrowing { error in
+                        channel.close(promise: nil)
+                        throw error
+                    }
             }
         }
-        let connection = try await channel.eventLoop.submit {
+        return connected.flatMapThrowing { channel in
             // Added to a live channel, the handler sees its close and frees the pool slot;
             // a channel already closed is a failed creation (the caller frees the slot).
             guard channel.isActive else { throw Failure.closed(replied: false) }
             let handler = ExchangeHandler(pool: pool)
             try channel.pipeline.syncOperations.addHandler(handler)
             return Connection(channel: channel, handler: handler)
-        }.get()
-        return connection
+        }
     }
 
     private static func addProtocolHandlers(_ channel: any Channel, origin: Origin, sslContext: NIOSSLContext) throws {
@@ -313,18 +311,19 @@ final class HTTP1Client: Sendable {
     /// head is read and dropped; TLS starts after it).
     private static func openTunnel(
         _ channel: any Channel, to origin: Origin, proxy: Proxy, deadline: NIODeadline
-    ) async throws {
+    ) -> EventLoopFuture<Void> {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let authority = origin.host.contains(":") ? "[\(origin.host)]:\(origin.port)" : "\(origin.host):\(origin.port)"
         var request = "CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n"
         if let authorization = proxy.authorization { request += "Proxy-Authorization: \(authorization)\r\n" }
         request += "\r\n"
-        let text = request
-        try await channel.eventLoop.submit {
+        do {
             try channel.pipeline.syncOperations.addHandler(TunnelHandler(promise: promise, deadline: deadline))
-            channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
-        }.get()
-        try await promise.futureResult.get()
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        channel.writeAndFlush(ByteBuffer(string: request), promise: nil)
+        return promise.futureResult
     }
 
     static func breaksFraming(_ text: String) -> Bool {

@@ -96,7 +96,9 @@ import Testing
     }
 
     @Test func aReplyThatNeverComesTimesOutAtTheDeadline() async throws {
-        try await withServer(timeout: .milliseconds(300)) { server, transport in
+        // One connection per origin: the second request proves the timed-out one was closed
+        // and its slot freed.
+        try await withServer(timeout: .milliseconds(300), connectionsPerHost: 1) { server, transport in
             let started = ContinuousClock.now
             do throws(EntraError) {
                 _ = try await transport.send(TransportRequest(url: server.url("/hang"), endpoint: "test hang"))
@@ -114,6 +116,29 @@ import Testing
             again.timeout = .seconds(30)
             let r = try await transport.send(again)
             #expect(r.status == 200)
+            #expect(server.connections == 2)
+        }
+    }
+
+    /// Between connecting and sending nothing waits for one of Swift's threads: with all of
+    /// them busy for longer than the deadline, a request already under way still gets its
+    /// reply (the daemon's threads may be busy writing a batch; a wait for one must not
+    /// turn into a timeout).
+    @Test func busyThreadsDoNotEatIntoTheDeadline() async throws {
+        try await withServer(timeout: .seconds(2)) { server, transport in
+            async let reply = transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test"))
+            // Every thread of the pool kept busy for 3 s, longer than the 2 s deadline (busy,
+            // not sleeping: for a sleeping thread the pool would start another).
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
+                    group.addTask {
+                        let end = ContinuousClock.now + .seconds(3)
+                        while ContinuousClock.now < end {}
+                    }
+                }
+            }
+            let r = try await reply
+            #expect(r.status == 200 && String(decoding: r.body, as: UTF8.self) == "ok")
         }
     }
 
@@ -196,26 +221,22 @@ import Testing
     }
 
     @Test func requestsBeyondTheConnectionLimitWaitWithinTheirDeadline() async throws {
-        try await withServer(timeout: .seconds(10)) { server, transport in
-            // 8 requests hold every connection (limit 8) until their 10 s deadline.
-            let hangers = Task {
-                await withTaskGroup(of: EntraError?.self) { group in
+        try await withServer { server, transport in
+            // 8 requests hold every connection (limit 8): the server answers them only when
+            // the test releases them (no race with their deadline, however slow the run).
+            let holders = Task {
+                await withTaskGroup(of: Int?.self) { group in
                     for _ in 0..<8 {
                         group.addTask {
-                            do throws(EntraError) {
-                                _ = try await transport.send(TransportRequest(url: server.url("/hang"), endpoint: "t"))
-                                return nil
-                            } catch {
-                                return error
-                            }
+                            try? await transport.send(TransportRequest(url: server.url("/hold"), endpoint: "t")).status
                         }
                     }
-                    var out: [EntraError?] = []
+                    var out: [Int?] = []
                     for await r in group { out.append(r) }
                     return out
                 }
             }
-            while server.connections < 8 { try await Task.sleep(for: .milliseconds(10)) }
+            while server.held < 8 { try await Task.sleep(for: .milliseconds(10)) }
             // A 9th, with a 300 ms deadline, waits for a connection and times out waiting:
             // no 9th connection is opened.
             var ninth = TransportRequest(url: server.url("/ok"), endpoint: "ninth")
@@ -227,19 +248,19 @@ import Testing
                 #expect(error == .timeout(endpoint: "ninth"))
             }
             #expect(server.connections == 8)
-            let results = await hangers.value
-            #expect(results.count == 8 && results.allSatisfy { $0 == .timeout(endpoint: "t") })
-            // The timed-out connections were closed and their slots freed: a new request works.
-            let r = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "t"))
-            #expect(r.status == 200)
-            #expect(server.connections == 9)
+            server.releaseHeld()
+            let results = await holders.value
+            #expect(results.count == 8 && results.allSatisfy { $0 == 200 })
+            // The connections went back to the pool: the next requests reuse them.
+            for _ in 0..<8 { _ = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "t")) }
+            #expect(server.connections == 8)
         }
     }
 
     // MARK: The scripted server
 
     private func withServer(
-        maxBody: Int = 4 << 20, timeout: TimeAmount = .seconds(10),
+        maxBody: Int = 4 << 20, timeout: TimeAmount = .seconds(120), connectionsPerHost: Int = 8,
         _ body: (ScriptedServer, HTTPTransport) async throws -> Void
     ) async throws {
         let server = try await ScriptedServer.start()
@@ -247,7 +268,7 @@ import Testing
         settings.maxBodyBytes = maxBody
         settings.requestTimeout = timeout
         settings.maxAttempts = 1
-        settings.connectionsPerHost = 8
+        settings.connectionsPerHost = connectionsPerHost
         let transport = try HTTPTransport(settings: settings)
         do {
             try await body(server, transport)
@@ -269,6 +290,20 @@ final class ScriptedServer: Sendable {
 
     var connections: Int { state.withLock { $0.connections } }
     var heads: [String] { state.withLock { $0.heads } }
+    /// Requests to `/hold` not answered yet.
+    var held: Int { holds.withLock { $0.count } }
+    private let holds = Mutex<[@Sendable () -> Void]>([])
+
+    fileprivate func hold(_ answer: @escaping @Sendable () -> Void) { holds.withLock { $0.append(answer) } }
+
+    /// Answers every `/hold` request so far.
+    func releaseHeld() {
+        let answers = holds.withLock { holds in
+            defer { holds.removeAll() }
+            return holds
+        }
+        for answer in answers { answer() }
+    }
 
     private init(channel: any Channel) {
         self.channel = channel
@@ -329,8 +364,9 @@ private final class ScriptHandler: ChannelInboundHandler {
     }
 
     private func send(_ context: ChannelHandlerContext, _ text: String, close: Bool = false) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text))).whenComplete { _ in
-            if close { context.close(promise: nil) }
+            if close { bound.value.close(promise: nil) }
         }
     }
 
@@ -359,6 +395,15 @@ private final class ScriptHandler: ChannelInboundHandler {
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + String(repeating: "z", count: 64))
         case "/cut":
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", close: true)
+        case "/hold":
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            server.hold {
+                loop.execute {
+                    let (handler, context) = bound.value
+                    handler.send(context, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld")
+                }
+            }
         case "/hang":
             // Never answered; closed after 20 s so that a client without a deadline fails
             // the test (with "connection closed") instead of hanging it.
