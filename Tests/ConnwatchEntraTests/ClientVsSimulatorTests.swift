@@ -35,10 +35,10 @@ import Testing
 
     init() throws {
         cert = try TestPKI.rsaCertificate()
-        otherCert = try TestPKI.rsaCertificate(commonName: "not registered")
+        otherCert = try TestPKI.rsaCertificate(commonName: "not registered", key: 1)
         expiredPair = try TestPKI.rsaCertificate(
             commonName: "expired", notBefore: Date().addingTimeInterval(-400 * 86400),
-            notAfter: Date().addingTimeInterval(-86400))
+            notAfter: Date().addingTimeInterval(-86400), key: 2)
     }
 
     static let graphRoles = PermissionCatalog.requirements(for: .teams).applicationPermissions(for: .graph).map(\.name)

@@ -219,7 +219,7 @@ import _CryptoExtras
     }
 
     @Test func aKeyFromAnotherCertificateIsAMismatch() throws {
-        let a = try TestPKI.rsaCertificate(), b = try TestPKI.rsaCertificate()
+        let a = try TestPKI.rsaCertificate(), b = try TestPKI.rsaCertificate(key: 1)
         #expect(throws: CertificateCredential.LoadError.keyMismatch) {
             try CertificateCredential(certificatePEM: a.certificatePEM, privateKey: b.privateKeyPEM)
         }
@@ -235,7 +235,7 @@ import _CryptoExtras
                 .withValue { $0 }
         }
         let a = text(try TestPKI.rsaCertificate())
-        let b = text(try TestPKI.rsaCertificate())
+        let b = text(try TestPKI.rsaCertificate(key: 1))
         let thumbA = try SharePointKeyFile.parse(Data(a.utf8)).sha1Thumbprint
         let thumbB = try SharePointKeyFile.parse(Data(b.utf8)).sha1Thumbprint
         let cache = SharePointKeyFile.Cache()
@@ -276,7 +276,7 @@ import _CryptoExtras
         #expect(throws: SharePointKeyFile.ParseError.notPEM(field: "private_key")) {
             try SharePointKeyFile.parse(Data(#"{"private_key": "x", "public_cert": "y"}"#.utf8))
         }
-        let other = try TestPKI.rsaCertificate()
+        let other = try TestPKI.rsaCertificate(key: 1)
         let mismatched = SharePointKeyFile.render(
             certificatePEM: pair.certificatePEM, privateKeyPEM: other.privateKeyPEM)
         #expect(throws: SharePointKeyFile.ParseError.credential(.keyMismatch)) {
