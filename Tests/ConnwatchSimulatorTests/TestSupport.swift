@@ -231,9 +231,11 @@ struct Harness {
         await sim.shutdown()
     }
 
+    /// Requests get a roomy deadline: the simulator under test runs in this process, and
+    /// under the parallel test run its handlers may wait seconds for one of Swift's threads.
     func send(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-        timeout: TimeAmount = .seconds(20), maxBody: Int = 64 << 20
+        timeout: TimeAmount = .seconds(60), maxBody: Int = 64 << 20
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: path.hasPrefix("http") ? path : sim.baseURL + path)
         request.method = method
@@ -246,7 +248,7 @@ struct Harness {
     }
 
     func get(
-        _ path: String, bearer: String? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(20)
+        _ path: String, bearer: String? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(60)
     )
         async throws -> Reply
     {
