@@ -42,11 +42,14 @@ import Testing
     }
 
     /// Polls (real time, bounded) until a condition holds: the scheduler runs on its own tasks.
+    /// (Up to 2 minutes: a busy parallel test run may hold any task for half a minute.)
     static func eventually(_ what: String, _ cond: () async -> Bool) async {
-        for _ in 0..<400 {
+        let end = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < end {
             if await cond() { return }
             try? await Task.sleep(for: .milliseconds(10))
         }
+        if await cond() { return }
         Issue.record("timed out waiting for: \(what)")
     }
 
