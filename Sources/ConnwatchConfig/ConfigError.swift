@@ -40,3 +40,13 @@ final class ErrorSink {
     var errors: [ConfigError] = []
     func add(_ e: ConfigError) { errors.append(e) }
 }
+
+/// Keys whose values are secrets or name where a secret is (`client_secret_credential`,
+/// `url_file`, `url`, `proxy`…). Configuration errors never quote their values (SPEC §9):
+/// the usual mistake is pasting the secret itself into them.
+enum SecretKeys {
+    static func holdsSecret(_ key: String) -> Bool {
+        key.hasSuffix("_credential") || key.hasSuffix("_file") || key.hasPrefix("url")
+            || ["secret", "client_secret", "password", "proxy", "private_key"].contains(key)
+    }
+}

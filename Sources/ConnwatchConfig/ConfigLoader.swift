@@ -218,6 +218,22 @@ public struct ConfigLoader: Sendable {
 
     // MARK: Sections
 
+    /// Why a `proxy` value cannot be used, or nil. The value itself is never quoted: a proxy
+    /// URL may carry a password.
+    static func proxyProblem(_ v: String) -> String? {
+        guard let url = URL(string: v), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
+            ["http", "https"].contains(scheme)
+        else { return "not an http:// URL (e.g. \"http://proxy.example:3128\")" }
+        if url.user != nil || url.password != nil {
+            return "credentials in the proxy URL are refused (the configuration is readable by the connwatch group): remove them and store user:password in a credential, proxy_credential = \"<id>\""
+        }
+        if scheme == "https" {
+            return "an https:// proxy (TLS to the proxy itself) is not supported; use the proxy's http:// address: every tunnel through it to Microsoft, Zscaler and webhooks is TLS end to end"
+        }
+        return nil
+    }
+
+
     private func readDaemon(_ t: TableReader) -> DaemonSettings {
         var d = DaemonSettings()
         if let v = t.duration("check_interval", minimum: .seconds(10)) { d.checkInterval = v }
@@ -240,17 +256,40 @@ public struct ConfigLoader: Sendable {
         if let v = t.duration("history_retention", minimum: .days(1)) { d.historyRetention = v }
         if let v = t.string("ca_file") {
             let path = SecretResolver(credentialsDirectory: nil, baseDirectory: dir(t)).absolute(v)
-            if FileManager.default.isReadableFile(atPath: path) {
-                d.caFile = path
+            if let data = FileManager.default.contents(atPath: path) {
+                if String(decoding: data, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") {
+                    d.caFile = path
+                } else {
+                    t.error("ca_file", "\(path) holds no PEM certificate (-----BEGIN CERTIFICATE-----); give a PEM file of extra trust anchors")
+                }
             } else {
                 t.error("ca_file", "\(path): no such file or not readable; give a PEM file of extra trust anchors")
             }
         }
         if let v = t.string("proxy") {
-            if Validators.isHTTPURL(v) {
-                d.proxy = v
+            if let problem = ConfigLoader.proxyProblem(v) {
+                t.error("proxy", problem)
             } else {
-                t.error("proxy", "not an http:// or https:// URL (e.g. \"http://proxy.example:3128\")")
+                d.proxy = v
+            }
+        }
+        let resolver = SecretResolver(
+            credentialsDirectory: credentialsDirectory, baseDirectory: dir(t), resolve: resolveSecrets)
+        if case .secret(let s) = resolver.resolve(
+            t, base: "proxy", inline: nil, required: false, what: "the proxy's user:password", fix: "")
+        {
+            if !resolveSecrets || s.withValue({ $0.contains(":") && !$0.hasPrefix(":") }) {
+                d.proxyCredentials = s
+            } else {
+                t.error(
+                    t.has("proxy_credential") ? "proxy_credential" : "proxy_file",
+                    "the stored value must be user:password (it is not shown)")
+            }
+            if !t.has("proxy") {
+                t.error(
+                    t.has("proxy_credential") ? "proxy_credential" : "proxy_file",
+                    "set proxy = \"http://host:port\" too; the credentials are for that proxy (the environment's HTTPS_PROXY is not given them)"
+                )
             }
         }
         if let v = t.stringArray("operators") {
@@ -421,6 +460,15 @@ public struct ConfigLoader: Sendable {
                 ok = false
             }
         }
+        // A Slack or Teams incoming-webhook URL is itself the credential (its path carries
+        // the token): it may not sit in the configuration, which the connwatch group reads.
+        if format != .standard, t.has("url") {
+            t.error(
+                "url",
+                "an inline url is refused for \(format.rawValue) webhooks: their URL carries a token; store it in a systemd credential and set url_credential = \"<id>\" (or url_file = \"/path\", mode 0600)"
+            )
+            ok = false
+        }
         var minSeverity = Severity.warning
         if let v = t.string("min_severity") {
             if let s = Severity(rawValue: v) {
@@ -570,19 +618,18 @@ public struct ConfigLoader: Sendable {
                 ok = false
             } else {
                 let path = resolver.absolute(v)
-                if !FileManager.default.fileExists(atPath: path) {
-                    t.error(
-                        "key_file",
-                        "\(path): no such file; create it with connwatchctl keyfile create (reference step 5)")
-                    ok = false
-                } else if let mode = SecretResolver.looseMode(path) {
-                    t.error(
-                        "key_file",
-                        "\(path) holds a private key and is readable by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))); run: chmod 600 \(path)"
-                    )
-                    ok = false
-                } else {
+                switch SecretResolver.readSecretFile(path) {
+                case .success:
                     keyFile = path
+                case .failure(.notFound):
+                    t.error(
+                        "key_file",
+                        SecretResolver.explain(.notFound, rawPath: v, path: path, what: "the private key JSON")
+                            + "; create it with connwatchctl keyfile create (reference step 5)")
+                    ok = false
+                case .failure(let failure):
+                    t.error("key_file", failure.explain(path) + " (it holds a private key)")
+                    ok = false
                 }
             }
         } else if !t.has("key_file"), kind == .sharepoint {

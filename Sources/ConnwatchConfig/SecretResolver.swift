@@ -59,27 +59,44 @@ struct SecretResolver {
     }
 
     func fromCredential(_ reader: TableReader, key: String, id: String, what: String) -> Outcome {
+        // The value is never quoted: a pasted secret or URL is the usual mistake here.
         guard Validators.isCredentialID(id) else {
-            reader.error(key, "\"\(id)\" is not a valid credential ID; use letters, digits, '-', '_', '.' or '@'")
+            let fix =
+                "store \(what) in a file, load it with LoadCredential=<id>:/path/to/file in the unit (or put it in --credentials-dir) and set \(key) = \"<id>\""
+            if let note = Validators.pastedShapeNote(id, expected: "a credential ID") {
+                reader.error(key, "the value (not shown) \(note); \(fix)")
+            } else {
+                reader.error(
+                    key,
+                    "the value (\(id.count) characters, not shown) is not a valid credential ID; use letters, digits, '-', '_', '.' or '@'"
+                )
+            }
             return .failed
         }
         guard resolve else { return .secret(Secret("")) }
         guard let dir = credentialsDirectory, !dir.isEmpty else {
             reader.error(
                 key,
-                "credential \"\(id)\" cannot be read: $CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredential=\(id):/path/to/secret (or LoadCredentialEncrypted=), or pass --credentials-dir DIR"
+                "the credential cannot be read: $CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredential=<id>:/path/to/secret (or LoadCredentialEncrypted=), or pass --credentials-dir DIR"
             )
             return .failed
         }
         let path = (dir as NSString).appendingPathComponent(id)
-        guard FileManager.default.fileExists(atPath: path) else {
-            reader.error(
-                key,
-                "credential \"\(id)\" not found in \(dir); add LoadCredential=\(id):/path/to/secret to the unit (or put the file there)"
-            )
+        let shown = "credential \"\(id)\""
+        switch Result(catching: { () throws(SecureFile.Failure) in try SecureFile.read(path, checkMode: false) }) {
+        case .success(let data):
+            return secret(reader, key: key, data: data, shown: shown, what: what)
+        case .failure(.notFound):
+            var message = "no credential with this ID in \(dir); add LoadCredential=<id>:/path/to/secret to the unit (or put the file there)"
+            if let note = Validators.pastedShapeNote(id, expected: "a credential ID") {
+                message = "the value (not shown) \(note); " + message
+            }
+            reader.error(key, message)
+            return .failed
+        case .failure(let failure):
+            reader.error(key, failure.explain(shown))
             return .failed
         }
-        return read(reader, key: key, path: path, shown: "credential \"\(id)\"", what: what, checkMode: false)
     }
 
     func fromFile(_ reader: TableReader, key: String, path rawPath: String, what: String) -> Outcome {
@@ -89,11 +106,30 @@ struct SecretResolver {
         }
         let path = absolute(rawPath)
         guard resolve else { return .secret(Secret("")) }
-        guard FileManager.default.fileExists(atPath: path) else {
-            reader.error(key, "\(path): no such file")
+        switch SecretResolver.readSecretFile(path) {
+        case .success(let data):
+            return secret(reader, key: key, data: data, shown: path, what: what)
+        case .failure(let failure):
+            reader.error(key, SecretResolver.explain(failure, rawPath: rawPath, path: path, what: what))
             return .failed
         }
-        return read(reader, key: key, path: path, shown: path, what: what, checkMode: true)
+    }
+
+    /// A secret file (`*_file`, `key_file`, `certificate_file`): no symlink, a regular file
+    /// owned by root or this process's user, mode 0600 or tighter.
+    static func readSecretFile(_ path: String) -> Result<Data, SecureFile.Failure> {
+        Result { () throws(SecureFile.Failure) in try SecureFile.read(path) }
+    }
+
+    /// The error for a secret file that cannot be used. The configured value is shown
+    /// only once it is known to name an existing file (then it is a path, not a pasted
+    /// secret).
+    static func explain(_ failure: SecureFile.Failure, rawPath: String, path: String, what: String) -> String {
+        guard failure == .notFound else { return failure.explain(path) }
+        if let note = Validators.pastedShapeNote(rawPath, expected: "a path") {
+            return "the value (not shown) \(note); store \(what) in a file (chmod 600) and give its path here"
+        }
+        return "the file it names does not exist (the path is not shown, in case a secret was pasted here); give the path of the file holding \(what)"
     }
 
     func absolute(_ path: String) -> String {
@@ -101,30 +137,7 @@ struct SecretResolver {
         return ((baseDirectory as NSString).appendingPathComponent(path) as NSString).standardizingPath
     }
 
-    /// Group/other permission bits of a file, or nil when it cannot be stat'ed.
-    static func looseMode(_ path: String) -> Int? {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path),
-            let mode = attrs[.posixPermissions] as? Int
-        else { return nil }
-        return mode & 0o077 != 0 ? mode & 0o7777 : nil
-    }
-
-    private func read(
-        _ reader: TableReader, key: String, path: String, shown: String, what: String, checkMode: Bool
-    )
-        -> Outcome
-    {
-        if checkMode, let mode = SecretResolver.looseMode(path) {
-            reader.error(
-                key,
-                "\(path) is readable by group or others (mode \(String(mode, radix: 8).leftPadded(to: 4))); run: chmod 600 \(path)"
-            )
-            return .failed
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            reader.error(key, "\(shown) cannot be read (permission denied?); the daemon's user must be able to read it")
-            return .failed
-        }
+    private func secret(_ reader: TableReader, key: String, data: Data, shown: String, what: String) -> Outcome {
         guard var text = String(data: data, encoding: .utf8) else {
             reader.error(key, "\(shown) is not UTF-8 text")
             return .failed

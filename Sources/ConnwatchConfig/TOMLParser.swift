@@ -147,7 +147,18 @@ struct TOMLParser {
         if atEndOfLine() || at(pos) == cHash {
             throw fail("missing value after \"=\" for the key \(quoted(display(key.parts)))")
         }
-        let value = try parseValue()
+        let value: TOMLNode
+        do {
+            value = try parseValue()
+        } catch {
+            // A key that holds or names a secret: its text may be a pasted secret, so the
+            // message says what is wrong without quoting any of it.
+            guard SecretKeys.holdsSecret(key.last) else { throw error }
+            throw fail(
+                "the value of the key \(quoted(display(key.parts))) is not valid TOML (it is not shown: this key "
+                    + "holds or names a secret); write it as a quoted string: \(key.last) = \"…\"",
+                line: error.line)
+        }
         try insert(value, at: key, into: table, line: keyLine)
     }
 

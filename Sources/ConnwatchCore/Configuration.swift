@@ -77,8 +77,12 @@ public struct DaemonSettings: Sendable, Equatable {
     public var socketGroup: String = "connwatch"
     public var historyRetention: ConfigDuration = .days(400)
     public var caFile: String?
-    /// nil: `HTTPS_PROXY` / `https_proxy` from the environment.
+    /// nil: `HTTPS_PROXY` / `https_proxy` from the environment. An `http://` URL without
+    /// credentials (those come from ``proxyCredentials``).
     public var proxy: String?
+    /// `user:password` for the proxy's Basic authentication, from `proxy_credential` /
+    /// `proxy_file`: never in the (world-readable) configuration or the environment.
+    public var proxyCredentials: Secret?
     /// Users, and `@groups`, allowed to mutate over the socket besides root and the daemon's uid.
     public var operators: [String] = []
     /// Consecutive transient failures before a check turns `unknown`.

@@ -74,4 +74,45 @@ public enum Validators {
         else { return false }
         return scheme == "https" || (allowHTTP && scheme == "http")
     }
+
+    /// What a value looks like when it was written into a key that names a secret
+    /// (`*_credential`, `*_file`, `url*`) and is wrong there: errors describe its shape
+    /// instead of quoting it, since the usual mistake is pasting the secret itself.
+    public enum PastedShape: Sendable, Equatable {
+        /// `whsec_…`: a Standard Webhooks signing key.
+        case signingKey
+        /// `scheme://…`: a URL, which for Slack and Teams carries a token.
+        case url
+        /// Random-looking text: a `~` (Entra client secrets carry one) or 16+ characters
+        /// mixing upper case, lower case and digits with no `/`.
+        case secret
+        case other
+    }
+
+    public static func pastedShape(_ s: String) -> PastedShape {
+        if s.hasPrefix("whsec_") { return .signingKey }
+        if s.contains("://") { return .url }
+        if s.contains("~") && !s.hasPrefix("~/") { return .secret }
+        var upper = false, lower = false, digit = false, slash = false
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): upper = true
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): lower = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = true
+            case UInt8(ascii: "/"): slash = true
+            default: break
+            }
+        }
+        return s.utf8.count >= 16 && upper && lower && digit && !slash ? .secret : .other
+    }
+
+    /// "looks like a secret value, not a credential ID" — for `what` = "a credential ID".
+    public static func pastedShapeNote(_ s: String, expected what: String) -> String? {
+        switch pastedShape(s) {
+        case .signingKey: "looks like a webhook signing key (whsec_…), not \(what)"
+        case .url: "looks like a URL, not \(what)"
+        case .secret: "looks like a secret value, not \(what)"
+        case .other: nil
+        }
+    }
 }

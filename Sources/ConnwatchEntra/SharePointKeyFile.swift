@@ -9,6 +9,9 @@ import Synchronization
 public enum SharePointKeyFile {
     public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         case unreadable(path: String)
+        /// The file is not safe to read a private key from (a symlink, group/other-readable,
+        /// owned by another user): ``SecureFile``'s judgement.
+        case unsafe(path: String, SecureFile.Failure)
         case typographicQuotes(line: Int, column: Int, character: String)
         case notJSON(String)
         case missingField(String)
@@ -18,6 +21,7 @@ public enum SharePointKeyFile {
         public var description: String {
             switch self {
             case .unreadable(let p): "\(p): cannot read the key file"
+            case .unsafe(let p, let failure): failure.explain(p)
             case .typographicQuotes(let l, let c, let ch):
                 "typographic quote \(ch) at line \(l), column \(c): the file must use straight ASCII quotes (\") — the reference document's sample has curly ones; rewrite the file, e.g. with connwatchctl keyfile create"
             case .notJSON(let d): "not valid JSON (\(d)); expected {\"private_key\": \"…\", \"public_cert\": \"…\"}"
@@ -68,8 +72,18 @@ public enum SharePointKeyFile {
         }
     }
 
+    /// Reads the file as a secret file (``SecureFile``: no symlink, mode 0600, owned by root
+    /// or this process's user), at every read — the configuration's check at load time
+    /// does not cover a file replaced since.
     public static func load(path: String) throws(ParseError) -> CertificateCredential {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
+        let data: Data
+        do {
+            data = try SecureFile.read(path)
+        } catch .notFound {
+            throw .unreadable(path: path)
+        } catch {
+            throw .unsafe(path: path, error)
+        }
         return try parse(data)
     }
 
@@ -103,7 +117,9 @@ public enum SharePointKeyFile {
 
         static func stamp(_ path: String) -> Stamp? {
             var st = stat()
-            guard stat(path, &st) == 0 else { return nil }
+            // lstat: a symlink put in the file's place has a stamp of its own, so it is
+            // read (and refused) instead of served from the cache.
+            guard lstat(path, &st) == 0 else { return nil }
             return Stamp(
                 device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size), modified: st.st_mtim,
                 changed: st.st_ctim)

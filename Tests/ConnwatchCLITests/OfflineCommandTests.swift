@@ -161,6 +161,11 @@ import Testing
         let file = dir.path + "/curly.json"
         try good.replacingOccurrences(of: #"{"private_key""#, with: "{\u{201C}private_key\u{201D}")
             .write(toFile: file, atomically: true, encoding: .utf8)
+        // Read as the daemon reads it, as a secret file: readable by others is the first finding.
+        #expect(
+            KeyFileInspect.outcome(file: file, json: false, now: Self.now).stderr.contains(
+                "is readable by group or others (mode 0644); run: chmod 600 \(file)"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
         #expect(
             KeyFileInspect.outcome(file: file, json: false, now: Self.now)
                 == Outcome(

@@ -59,7 +59,7 @@ import Testing
         (
             "invalid/09-missing-credential.toml",
             [
-                #"<dir>/connwatch.toml:6: connector "contoso-onedrive".client_secret_credential: credential "not-there" not found in <dir>/credentials; add LoadCredential=not-there:/path/to/secret to the unit (or put the file there)"#
+                #"<dir>/connwatch.toml:6: connector "contoso-onedrive".client_secret_credential: no credential with this ID in <dir>/credentials; add LoadCredential=<id>:/path/to/secret to the unit (or put the file there)"#,
             ]
         ),
         (
@@ -200,7 +200,7 @@ import Testing
         (
             "invalid/32-no-credentials-directory.toml",
             [
-                #"<dir>/connwatch.toml:6: connector "contoso-onedrive".client_secret_credential: credential "c1" cannot be read: $CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredential=c1:/path/to/secret (or LoadCredentialEncrypted=), or pass --credentials-dir DIR"#
+                #"<dir>/connwatch.toml:6: connector "contoso-onedrive".client_secret_credential: the credential cannot be read: $CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredential=<id>:/path/to/secret (or LoadCredentialEncrypted=), or pass --credentials-dir DIR"#,
             ]
         ),
         (
@@ -215,7 +215,7 @@ import Testing
         (
             "invalid/34-loose-key-file.toml",
             [
-                #"<dir>/connwatch.toml:7: connector "contoso-onedrive".key_file: <dir>/loose-keyfile.json holds a private key and is readable by group or others (mode 0644); run: chmod 600 <dir>/loose-keyfile.json"#
+                #"<dir>/connwatch.toml:7: connector "contoso-onedrive".key_file: <dir>/loose-keyfile.json is readable by group or others (mode 0644); run: chmod 600 <dir>/loose-keyfile.json (it holds a private key)"#,
             ]
         ),
         (
@@ -268,6 +268,50 @@ import Testing
                 #"<dir>/connwatch.toml:7: connector "contoso-onedrive".zscaler_tenant_id: set, but there is no [zscaler] table; add [zscaler] (token_endpoint, api_base, client_id, client_secret_credential) to the main file, or remove the key"#
             ]
         ),
+        (
+            "invalid/42-pasted-secrets.toml",
+            [
+                #"<dir>/connwatch.toml:8: connector "contoso-onedrive".client_secret_credential: the value (not shown) looks like a secret value, not a credential ID; store the client secret in a file, load it with LoadCredential=<id>:/path/to/file in the unit (or put it in --credentials-dir) and set client_secret_credential = "<id>""#,
+                #"<dir>/connwatch.toml:15: connector "contoso-teams".client_secret_file: the value (not shown) looks like a secret value, not a path; store the client secret in a file (chmod 600) and give its path here"#,
+                #"<dir>/connwatch.toml:22: connector "contoso-mip".client_secret_credential: the value (not shown) looks like a secret value, not a credential ID; no credential with this ID in <dir>/credentials; add LoadCredential=<id>:/path/to/secret to the unit (or put the file there)"#,
+                #"<dir>/connwatch.toml:26: webhook "soc".url_credential: the value (not shown) looks like a URL, not a credential ID; store the webhook URL in a file, load it with LoadCredential=<id>:/path/to/file in the unit (or put it in --credentials-dir) and set url_credential = "<id>""#,
+                #"<dir>/connwatch.toml:27: webhook "soc".secret_credential: the value (not shown) looks like a webhook signing key (whsec_…), not a credential ID; no credential with this ID in <dir>/credentials; add LoadCredential=<id>:/path/to/secret to the unit (or put the file there)"#,
+                #"<dir>/connwatch.toml:31: webhook "chat".url: an inline url is refused for slack webhooks: their URL carries a token; store it in a systemd credential and set url_credential = "<id>" (or url_file = "/path", mode 0600)"#,
+                #"<dir>/connwatch.toml:33: webhook "chat".secret_file: the value (not shown) looks like a webhook signing key (whsec_…), not a path; store the signing key in a file (chmod 600) and give its path here"#,
+            ]
+        ),
+        (
+            "invalid/43-unquoted-secret.toml",
+            [
+                #"<dir>/connwatch.toml:6: TOML syntax error: the value of the key "client_secret_credential" is not valid TOML (it is not shown: this key holds or names a secret); write it as a quoted string: client_secret_credential = "…""#,
+            ]
+        ),
+        (
+            "invalid/44-secret-file-symlink.toml",
+            [
+                #"<dir>/connwatch.toml:6: connector "contoso-onedrive".client_secret_file: <dir>/link-secret is a symlink; secret files are opened without following links: name the file itself"#,
+                #"<dir>/connwatch.toml:14: connector "contoso-sharepoint".key_file: <dir>/link-keyfile.json is a symlink; secret files are opened without following links: name the file itself (it holds a private key)"#,
+            ]
+        ),
+        (
+            "invalid/45-https-proxy.toml",
+            [
+                #"<dir>/connwatch.toml:2: daemon.proxy: an https:// proxy (TLS to the proxy itself) is not supported; use the proxy's http:// address: every tunnel through it to Microsoft, Zscaler and webhooks is TLS end to end"#,
+                #"<dir>/connwatch.toml:3: daemon.proxy_credential: the stored value must be user:password (it is not shown)"#,
+            ]
+        ),
+        (
+            "invalid/46-proxy-with-password.toml",
+            [
+                #"<dir>/connwatch.toml:2: daemon.proxy: credentials in the proxy URL are refused (the configuration is readable by the connwatch group): remove them and store user:password in a credential, proxy_credential = "<id>""#,
+            ]
+        ),
+        (
+            "invalid/47-proxy-credential-without-proxy.toml",
+            [
+                #"<dir>/connwatch.toml:2: daemon.proxy_credential: set proxy = "http://host:port" too; the credentials are for that proxy (the environment's HTTPS_PROXY is not given them)"#,
+            ]
+        ),
     ]
 
     @Test(arguments: cases.map(\.fixture))
@@ -283,6 +327,10 @@ import Testing
             #expect(!line.contains("inline-secret-value"))
             #expect(!line.contains("whsec_MfKQ"))
             #expect(!line.contains("tok3n"))
+            #expect(!line.contains("pasted"))
+            #expect(!line.contains("unquoted"))
+            #expect(!line.contains("hunter2"))
+            #expect(!line.contains("Q7xK2mN9"))
         }
     }
 

@@ -28,6 +28,8 @@ import Testing
         #expect(c.daemon.historyRetention == .days(90))
         #expect(c.daemon.caFile == dir + "/ca.pem")
         #expect(c.daemon.proxy == "http://proxy.example:3128")
+        #expect(c.daemon.proxyCredentials?.withValue { $0 } == "alice:hunter2-proxy-pass")
+        #expect(!"\(c.daemon)".contains("hunter2"))
         #expect(c.daemon.operators == ["alice", "@wheel"])
 
         #expect(c.cloud.name == .usgov)
@@ -76,7 +78,7 @@ import Testing
         #expect(ex.secretExpires == CalendarDate(year: 2027, month: 1, day: 15))
         #expect(ex.redirectURI == "https://admin.zscalertwo.net/")
         #expect(ex.labels == ["customer": "Contoso", "owner": "secops@contoso.example"])
-        #expect(ex.source.line == 41)
+        #expect(ex.source.line == 42)
 
         let sp = c.connectors[1]
         #expect(sp.keyFile == dir + "/keyfile.json")
@@ -126,7 +128,7 @@ import Testing
     @Test func configValuesNeverPrintSecrets() throws {
         let sandbox = try FixtureSandbox(fixture: "valid/full")
         defer { sandbox.remove() }
-        try sandbox.write("ca.pem", "x", mode: 0o644)
+        try sandbox.write("ca.pem", "-----BEGIN CERTIFICATE-----\n", mode: 0o644)
         try sandbox.write(
             "credentials/hook2", "whsec_" + Data(repeating: 7, count: 32).base64EncodedString(), mode: 0o600)
         let c = try sandbox.load().configuration
@@ -240,5 +242,21 @@ import Testing
             sandbox.errorLines() == [
                 #"<dir>/connwatch.toml:4: webhook "h".min_severity: unknown severity "debug"; use "info", "warning" or "critical""#
             ])
+    }
+
+    /// Secret files are checked at every load (and so at every reload): a file that now
+    /// belongs to another user is refused. Real when the tests run as root (CI does).
+    @Test(.enabled(if: geteuid() == 0)) func secretFileOwnedByAnotherUserIsRefused() throws {
+        let sandbox = try FixtureSandbox(fixture: "invalid/10-loose-secret-file.toml")
+        defer { sandbox.remove() }
+        let path = sandbox.root.appendingPathComponent("loose-secret").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(chown(path, 65534, 65534) == 0)
+        #expect(
+            sandbox.errorLines() == [
+                #"<dir>/connwatch.toml:6: connector "contoso-onedrive".client_secret_file: <dir>/loose-secret is owned by uid 65534; a secret file must be owned by root or by the user connwatch runs as (uid 0): run: chown root <dir>/loose-secret"#
+            ])
+        #expect(chown(path, 0, 0) == 0)
+        #expect(sandbox.errorLines() == nil)
     }
 }

@@ -37,6 +37,11 @@ struct FixtureSandbox {
         try write("empty-secret", "\n", mode: 0o600)
         try write("keyfile.json", "{}", mode: 0o600)
         try write("loose-keyfile.json", "{}", mode: 0o644)
+        try write("credentials/proxy-login", "alice:hunter2-proxy-pass\n", mode: 0o600)
+        // Links to good files: a secret file is opened without following links.
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("link-secret").path, withDestinationPath: "tight-secret")
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("link-keyfile.json").path, withDestinationPath: "keyfile.json")
     }
 
     func write(_ path: String, _ text: String, mode: Int) throws {

@@ -45,6 +45,8 @@ import _CryptoExtras
         try SharePointKeyFile.render(certificatePEM: key.certPEM, privateKeyPEM: Secret(key.keyPEM)).withValue {
             try Data($0.utf8).write(to: URL(fileURLWithPath: keyFile))
         }
+        // A key file is read as a secret file: mode 0600, like the configuration demands.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile)
 
         func roles(_ kind: ConnectorKind) -> [String: [String]] {
             var out: [String: [String]] = [:]

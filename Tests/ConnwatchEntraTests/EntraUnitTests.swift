@@ -239,14 +239,29 @@ import _CryptoExtras
         let thumbA = try SharePointKeyFile.parse(Data(a.utf8)).sha1Thumbprint
         let thumbB = try SharePointKeyFile.parse(Data(b.utf8)).sha1Thumbprint
         let cache = SharePointKeyFile.Cache()
-        try Data(a.utf8).write(to: URL(fileURLWithPath: path))
+        func write(_ text: String, to path: String = path, mode: Int = 0o600) throws {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+        try write(a)
         #expect(try cache.load(path: path).sha1Thumbprint == thumbA)
         #expect(try cache.load(path: path).sha1Thumbprint == thumbA)
         // Rewritten with another certificate: read again, not the cached one.
-        try Data(b.utf8).write(to: URL(fileURLWithPath: path))
+        try write(b)
         #expect(try cache.load(path: path).sha1Thumbprint == thumbB)
+        // Made readable by others since the configuration was loaded: refused at the check.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        #expect(throws: SharePointKeyFile.ParseError.unsafe(path: path, .looseMode(0o644))) {
+            try cache.load(path: path)
+        }
+        // Replaced by a symlink to a good key file: refused, not followed.
+        try write(a, to: dir + "/elsewhere.json")
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: dir + "/elsewhere.json")
+        #expect(throws: SharePointKeyFile.ParseError.unsafe(path: path, .symlink)) { try cache.load(path: path) }
+        try FileManager.default.removeItem(atPath: path)
         // Broken, then gone: the error each time, never the last good parse.
-        try Data("{".utf8).write(to: URL(fileURLWithPath: path))
+        try write("{")
         #expect(throws: SharePointKeyFile.ParseError.notJSON("syntax error")) { try cache.load(path: path) }
         try FileManager.default.removeItem(atPath: path)
         #expect(throws: SharePointKeyFile.ParseError.unreadable(path: path)) { try cache.load(path: path) }

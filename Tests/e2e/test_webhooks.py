@@ -246,6 +246,7 @@ def test_webhook_behaviours(tmp_path):
     w.write_secret("slack-url", f"http://127.0.0.1:{rx.port}/slack?token={url_token}")
     refused = free_port()
     base = f"http://127.0.0.1:{rx.port}"
+    w.write_secret("teams-url", base + "/teams")
     rx.script["/flaky"] = [(500, {}, 0)]
     rx.script["/throttle"] = [(429, {"Retry-After": "3"}, 0)]
     rx.script["/gone"] = [(410, {}, 0)]
@@ -262,7 +263,7 @@ def test_webhook_behaviours(tmp_path):
         {"name": f"redirect-{run}", "url": base + "/redirect"},
         {"name": f"tls-{run}", "url": f"https://127.0.0.1:{rxs.port}/tls", "secret_credential": "k2"},
         {"name": f"slack-{run}", "url_credential": "slack-url", "format": "slack"},
-        {"name": f"teams-{run}", "url": base + "/teams", "format": "teams"},
+        {"name": f"teams-{run}", "url_credential": "teams-url", "format": "teams"},
     ]
     w.write_config(sim, ca_bundle(tmp_path, sim.ca, hook_ca), hooks)
     daemon = Daemon(tmp_path, w.config, w.creds, notify,

@@ -66,6 +66,8 @@ public final class Daemon: Sendable {
     /// Check durations and result counts for `GET /metrics`.
     let checkMetrics = CheckMetrics()
     let state: Mutex<(configuration: Configuration, checker: ConnectorChecker)>
+    /// `[daemon] ca_file`'s bytes when the clients were made (``reload(scheduler:)``).
+    let caContents: Mutex<Data?>
     /// The webhooks and their HTTP client, swapped on reload; read by the delivery worker.
     let webhookSink: WebhookSink
     /// The control socket, when claimed at start (``Options/claimControlSocket``).
@@ -89,6 +91,7 @@ public final class Daemon: Sendable {
         self.store = store
         self.coordinator = coordinator
         self.state = Mutex((configuration, checker))
+        self.caContents = Mutex(Daemon.caFileContents(configuration))
         let sink = WebhookSink(webhooks: configuration.webhooks, sender: sender)
         self.webhookSink = sink
         self.deliveryWorker = DeliveryWorker(
@@ -230,6 +233,25 @@ public final class Daemon: Sendable {
 
     // MARK: Reload
 
+    /// A refused reload, said everywhere an operator looks: the log, the journal (with its
+    /// catalog entry) and the database's daemon events. Configuration errors never quote a
+    /// secret-bearing value (ConnwatchConfig's rule), so their text is safe to keep.
+    private func refuseReload(_ error: ConfigErrors, at now: Date) async {
+        logger.error("reload refused: \(error.errors.count) configuration error(s); keeping the running configuration")
+        journal.send(
+            JournalEntry(
+                message:
+                    "reload refused, the previous configuration stays: \(error.errors.map(\.description).joined(separator: "; "))",
+                priority: 3, messageID: MessageIDs.reloadFailed,
+                fields: [("CONNWATCH_CONFIG", options.configPath)]))
+        try? await store.recordDaemonEvent(.reloadFailed, message: error.description, at: now)
+    }
+
+    /// The bytes of `[daemon] ca_file`, to notice a reload after the file was edited in place.
+    static func caFileContents(_ c: Configuration) -> Data? {
+        c.daemon.caFile.flatMap { FileManager.default.contents(atPath: $0) }
+    }
+
     /// Re-reads the configuration; a bad one keeps the old running and says why.
     /// Returns nil on success, else the errors.
     @discardableResult
@@ -242,33 +264,48 @@ public final class Daemon: Sendable {
             fresh = try ConfigLoader(credentialsDirectory: options.credentialsDirectory).load(path: options.configPath)
                 .configuration
         } catch {
-            logger.error(
-                "reload refused: \(error.errors.count) configuration error(s); keeping the running configuration")
-            journal.send(
-                JournalEntry(
-                    message:
-                        "reload refused, the previous configuration stays: \(error.errors.map(\.description).joined(separator: "; "))",
-                    priority: 3, messageID: MessageIDs.reloadFailed,
-                    fields: [("CONNWATCH_CONFIG", options.configPath)]))
-            try? await store.recordDaemonEvent(.reloadFailed, message: error.description, at: now)
+            await refuseReload(error, at: now)
             return error
         }
         let old = configuration
-        if old.cloud != fresh.cloud || old.daemon.caFile != fresh.daemon.caFile
-            || old.daemon.proxy != fresh.daemon.proxy
-            || old.alerts != fresh.alerts || old.daemon.concurrency != fresh.daemon.concurrency
-            || old.zscaler != fresh.zscaler
-            || (fresh.zscaler != nil && old.daemon.checkInterval != fresh.daemon.checkInterval)
-        {
-            if let checker = try? Daemon.makeChecker(fresh, environment: options.environment) {
-                let previous = self.checker
-                state.withLock { $0.checker = checker }
-                await previous.clients.shutdown()
+        // The new clients are made before anything is swapped: a reload whose ca_file or
+        // proxy cannot be used is refused with the reason, never half applied or ignored
+        // (keeping the old clients silently would leave the operator believing the new
+        // trust anchors or proxy are in use).
+        let caContents = Daemon.caFileContents(fresh)
+        let trustChanged =
+            old.daemon.caFile != fresh.daemon.caFile || caContents != self.caContents.withLock { $0 }
+            || old.daemon.proxy != fresh.daemon.proxy || old.daemon.proxyCredentials != fresh.daemon.proxyCredentials
+        var newChecker: ConnectorChecker?
+        var newSender: WebhookSender?
+        do {
+            if trustChanged || old.cloud != fresh.cloud || old.alerts != fresh.alerts
+                || old.daemon.concurrency != fresh.daemon.concurrency || old.zscaler != fresh.zscaler
+                || (fresh.zscaler != nil && old.daemon.checkInterval != fresh.daemon.checkInterval)
+            {
+                newChecker = try Daemon.makeChecker(fresh, environment: options.environment)
             }
+            if trustChanged { newSender = try Daemon.makeWebhookSender(fresh, environment: options.environment) }
+        } catch {
+            await newChecker?.clients.shutdown()
+            let key =
+                old.daemon.caFile != fresh.daemon.caFile || caContents != self.caContents.withLock({ $0 })
+                ? "daemon.ca_file" : "daemon.proxy"
+            let errors = ConfigErrors([
+                ConfigError(
+                    file: options.configPath, line: nil, key: key,
+                    message: "the HTTPS clients cannot be set up with the new settings: \(error)")
+            ])
+            await refuseReload(errors, at: now)
+            return errors
         }
-        if old.daemon.caFile != fresh.daemon.caFile || old.daemon.proxy != fresh.daemon.proxy,
-            let sender = try? Daemon.makeWebhookSender(fresh, environment: options.environment)
-        {
+        self.caContents.withLock { $0 = caContents }
+        if let checker = newChecker {
+            let previous = self.checker
+            state.withLock { $0.checker = checker }
+            await previous.clients.shutdown()
+        }
+        if let sender = newSender {
             let previous = webhookSink.state.withLock { sink in
                 defer { sink.sender = sender }
                 return sink.sender
