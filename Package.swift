@@ -149,11 +149,13 @@ let package = Package(
 /// 2.36+: 145,000 of them took 3.5 MB that the loader read at every start) and no dynamic
 /// symbol table of all 52,000 Swift symbols (nothing looks them up). Peak RSS of
 /// `connwatchd --once` at 10,000 connectors −3 MiB, of `connwatchd --version` 22 → 17 MiB.
+/// Release builds only: debug builds and tests link plainly, with the system's default
+/// linker, on any glibc.
 var leanExecutable: [LinkerSetting] {
     [
         .unsafeFlags(
             ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
-            .when(platforms: [.linux]))
+            .when(platforms: [.linux], configuration: .release))
     ]
 }
 
@@ -161,18 +163,18 @@ var leanExecutable: [LinkerSetting] {
 /// maps code in 64 KiB blocks, and scattered over the 34 MB text the code a cycle runs made
 /// ~22 MiB of it resident; together ~14 MiB, ~8 MiB with one section per function
 /// (`scripts/release-build.sh`) and the unnamed functions grouped by `link/connwatchd.ld`.
-/// `benchmarks/symbol_order.py` regenerates the list (callgrind over a benchmark fleet);
-/// functions not in it are only placed elsewhere.
+/// `python3 benchmarks/symbol_order.py` regenerates the list (callgrind over a benchmark
+/// fleet); functions not in it are only placed elsewhere, and names in it that no longer
+/// exist are ignored (`--no-warn-symbol-ordering`): a stale list never fails a build, and a
+/// missing one (or linker script) only drops its flag. Release builds only.
 func codeLayout(order: String, unnamed script: String) -> [LinkerSetting] {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     let orderFile = root.appendingPathComponent(order).path
     let scriptFile = root.appendingPathComponent(script).path
-    return [
-        .unsafeFlags(
-            [
-                "-Xlinker", "--symbol-ordering-file=\(orderFile)", "-Xlinker", "--no-warn-symbol-ordering",
-                "-Xlinker", "-T", "-Xlinker", scriptFile,
-            ],
-            .when(platforms: [.linux]))
-    ]
+    var flags: [String] = []
+    if FileManager.default.fileExists(atPath: orderFile) {
+        flags += ["-Xlinker", "--symbol-ordering-file=\(orderFile)", "-Xlinker", "--no-warn-symbol-ordering"]
+    }
+    if FileManager.default.fileExists(atPath: scriptFile) { flags += ["-Xlinker", "-T", "-Xlinker", scriptFile] }
+    return flags.isEmpty ? [] : [.unsafeFlags(flags, .when(platforms: [.linux], configuration: .release))]
 }

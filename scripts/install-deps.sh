@@ -30,8 +30,9 @@ fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install the Swift 6.x toolchain first" >&2; exit 1; }
 # Microsoft's own MSAL library checks the simulator's wire formats (Tests/python); the control
 # socket's replies are checked against docs/control-api.yaml and Prometheus' parser (Tests/e2e).
-if ! python3 -c "import msal, requests, pytest, cryptography, jsonschema, referencing, yaml, prometheus_client, standardwebhooks, rfc3339_validator" 2>/dev/null; then
-  pkgs="msal requests pytest cryptography jsonschema referencing pyyaml prometheus-client standardwebhooks rfc3339-validator"
-  echo "installing python packages: $pkgs"
-  python3 -m pip install -q $pkgs 2>/dev/null || python3 -m pip install -q --break-system-packages $pkgs
+# Exactly the versions pinned in Tests/requirements.txt (pip touches nothing when they are
+# already installed).
+req="$(dirname "$0")/../Tests/requirements.txt"
+if ! python3 -m pip install -q --disable-pip-version-check -r "$req" 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --break-system-packages -r "$req"
 fi

@@ -15,7 +15,9 @@
 #   CONNWATCH_SCRATCH_PATH=dir  builds in dir instead of .build
 set -euo pipefail
 cd "$(dirname "$0")/.."
-args=(-c release --static-swift-stdlib
+# --force-resolved-versions: exactly the versions pinned in the committed Package.resolved
+# (the build fails rather than resolve anything else).
+args=(-c release --static-swift-stdlib --force-resolved-versions
   -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections)
 if [ -n "${CONNWATCH_SCRATCH_PATH:-}" ]; then args+=(--scratch-path "$CONNWATCH_SCRATCH_PATH"); fi
 exec swift build "${args[@]}" "$@"

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-swift build --build-tests
+swift build --build-tests --force-resolved-versions
 # Tests that read the journal need a working journald: an entry sent must come back from
 # journalctl (a fresh machine may have none, or a stale socket); checked after the long build.
 ./scripts/ensure-journal.sh
@@ -13,4 +13,4 @@ CONNWATCH_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -p no:ca
 # Packaging: install layout, the .deb, and the package under a real systemd 252 in a container.
 packaging/test/run-all.sh
 ./scripts/ensure-journal.sh
-swift test
+swift test --force-resolved-versions
