@@ -155,7 +155,7 @@ public struct ConfigLoader: Sendable {
 
     // MARK: Files
 
-    private func parseFile(_ path: String, sink: ErrorSink) -> ([String: TOMLNode], LineIndex)? {
+    private func parseFile(_ path: String, sink: ErrorSink) -> ([String: TOMLNode], TOMLLines)? {
         guard let data = FileManager.default.contents(atPath: path) else {
             let why = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
             sink.add(ConfigError(file: path, line: nil, key: "", message: "cannot read the file: \(why)"))
@@ -166,7 +166,7 @@ public struct ConfigLoader: Sendable {
             return nil
         }
         do {
-            return (try TOMLNode.parse(text), LineIndex(text: text))
+            return try TOMLNode.parseDocument(text)
         } catch {
             sink.add(ConfigError(file: path, line: error.line, key: "", message: "TOML syntax error: \(error.message)"))
             return nil

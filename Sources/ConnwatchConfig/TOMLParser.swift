@@ -14,6 +14,8 @@ struct TOMLParser {
     private var pos = 0
     private var line = 1
     private var valueDepth = 0
+    /// Where each table and key was first defined (``TOMLLines``), recorded as they are inserted.
+    private var lines = TOMLLines()
 
     private init(_ text: String) {
         bytes = Array(text.utf8)
@@ -23,14 +25,20 @@ struct TOMLParser {
     }
 
     static func parse(_ text: String) throws(TOMLSyntaxError) -> [String: TOMLNode] {
+        try parseDocument(text).root
+    }
+
+    /// The document and the line of every table and key in it.
+    static func parseDocument(_ text: String) throws(TOMLSyntaxError) -> (root: [String: TOMLNode], lines: TOMLLines) {
         var parser = TOMLParser(text)
-        return try parser.document()
+        let root = try parser.document()
+        return (root, parser.lines)
     }
 
     // MARK: Document structure
 
     private mutating func document() throws(TOMLSyntaxError) -> [String: TOMLNode] {
-        let root = Table(kind: .header, depth: 0)
+        let root = Table(kind: .header, depth: 0, path: "")
         var current = root
         while pos < end {
             switch bytes[pos] {
@@ -73,8 +81,9 @@ struct TOMLParser {
         for (index, part) in key.parents.enumerated() {
             switch table[part] {
             case nil:
-                let child = try Table.child(of: table, kind: .implicit, line: headerLine)
+                let child = try Table.child(of: table, key: part, kind: .implicit, line: headerLine)
                 table.children[part] = .table(child)
+                lines.record(child.path, headerLine)
                 table = child
             case .table(let child): table = child
             case .tables(let array): table = array.items[array.items.count - 1]
@@ -86,12 +95,15 @@ struct TOMLParser {
         if isArray {
             switch table[last] {
             case nil:
-                let child = try Table.child(of: table, kind: .header, line: headerLine)
+                let child = try Table.child(of: table, key: last, index: 0, kind: .header, line: headerLine)
                 table.children[last] = .tables(TableArray(child))
+                lines.record(child.path, headerLine)
                 return child
             case .tables(let array):
-                let child = try Table.child(of: table, kind: .header, line: headerLine)
+                let child = try Table.child(
+                    of: table, key: last, index: array.items.count, kind: .header, line: headerLine)
                 array.items.append(child)
+                lines.record(child.path, headerLine)
                 return child
             case .table:
                 throw fail("array of tables [[\(name)]] conflicts with table [\(name)]", line: headerLine)
@@ -104,8 +116,9 @@ struct TOMLParser {
         }
         switch table[last] {
         case nil:
-            let child = try Table.child(of: table, kind: .header, line: headerLine)
+            let child = try Table.child(of: table, key: last, kind: .header, line: headerLine)
             table.children[last] = .table(child)
+            lines.record(child.path, headerLine)
             return child
         case .table(let child):
             switch child.kind {
@@ -162,15 +175,16 @@ struct TOMLParser {
         try insert(value, at: key, into: table, line: keyLine)
     }
 
-    private func insert(
+    private mutating func insert(
         _ value: TOMLNode, at key: Key, into start: Table, line keyLine: Int
     ) throws(TOMLSyntaxError) {
         var table = start
         for (index, part) in key.parents.enumerated() {
             switch table[part] {
             case nil:
-                let child = try Table.child(of: table, kind: .dotted, line: keyLine)
+                let child = try Table.child(of: table, key: part, kind: .dotted, line: keyLine)
                 table.children[part] = .table(child)
+                lines.record(child.path, keyLine)
                 table = child
             case .table(let child):
                 if child.kind == .header {
@@ -191,6 +205,7 @@ struct TOMLParser {
         guard table.add(key.last, value) else {
             throw fail("duplicate key \(quoted(display(key.parts)))", line: keyLine)
         }
+        lines.record(table.path.map { TOMLLines.join($0, key.last) }, keyLine)
     }
 
     /// After a value or a header: spaces, an optional comment, then a newline or the end.
@@ -241,11 +256,11 @@ struct TOMLParser {
         let c = at(pos)
         switch c {
         case cQuote:
-            if at(pos + 1) == cQuote && at(pos + 2) == cQuote { return .string(try multiLineBasicString()) }
+            if at(pos + 1) == cQuote && at(pos + 2) == cQuote { return .string(try multiLineString(basic: true)) }
             return .string(try basicString())
         case cApostrophe:
             if at(pos + 1) == cApostrophe && at(pos + 2) == cApostrophe {
-                return .string(try multiLineLiteralString())
+                return .string(try multiLineString(basic: false))
             }
             return .string(try literalString())
         case cLBracket: return try nested { (p: inout TOMLParser) throws(TOMLSyntaxError) in try p.array() }
@@ -306,7 +321,9 @@ struct TOMLParser {
 
     private mutating func inlineTable() throws(TOMLSyntaxError) -> TOMLNode {
         pos += 1
-        let table = Table(kind: .dotted, depth: 0)
+        // Not part of the document's table tree: its keys get no lines of their own (the
+        // inline table's key has one).
+        let table = Table(kind: .dotted, depth: 0, path: nil)
         skipSpaces()
         if at(pos) == cRBrace {
             pos += 1
@@ -412,17 +429,20 @@ struct TOMLParser {
         throw fail("unterminated literal string (it must end on the same line)")
     }
 
-    private mutating func multiLineBasicString() throws(TOMLSyntaxError) -> String {
+    /// `"""…"""` (basic: escapes and line-ending backslashes) or `'''…'''` (literal: the
+    /// bytes as they are). Both normalise CRLF to LF and refuse control characters.
+    private mutating func multiLineString(basic: Bool) throws(TOMLSyntaxError) -> String {
         let openLine = line
+        let quote = basic ? cQuote : cApostrophe
         pos += 3
         try skipFirstNewline()
         var buffer: [UInt8] = []
         while pos < end {
             let c = bytes[pos]
             switch c {
-            case cQuote:
-                if try closingQuotes(cQuote, into: &buffer) { return String(decoding: buffer, as: UTF8.self) }
-            case cBackslash:
+            case quote:
+                if try closingQuotes(quote, into: &buffer) { return String(decoding: buffer, as: UTF8.self) }
+            case cBackslash where basic:
                 var next = pos + 1
                 while at(next) == cSpace || at(next) == cTab { next += 1 }
                 if at(next) == cLF || (at(next) == cCR && at(next + 1) == cLF) {
@@ -449,40 +469,13 @@ struct TOMLParser {
                 try newline()
                 buffer.append(cLF)
             default:
-                if isControl(c) { throw controlInString(c, basic: true) }
+                if isControl(c) { throw controlInString(c, basic: basic) }
                 buffer.append(c)
                 pos += 1
             }
         }
-        throw fail("unterminated multi-line string (opened on line \(openLine))", line: openLine)
-    }
-
-    private mutating func multiLineLiteralString() throws(TOMLSyntaxError) -> String {
-        let openLine = line
-        pos += 3
-        try skipFirstNewline()
-        var buffer: [UInt8] = []
-        while pos < end {
-            let c = bytes[pos]
-            switch c {
-            case cApostrophe:
-                if try closingQuotes(cApostrophe, into: &buffer) {
-                    return String(decoding: buffer, as: UTF8.self)
-                }
-            case cLF:
-                buffer.append(cLF)
-                pos += 1
-                line += 1
-            case cCR:
-                try newline()
-                buffer.append(cLF)
-            default:
-                if isControl(c) { throw controlInString(c, basic: false) }
-                buffer.append(c)
-                pos += 1
-            }
-        }
-        throw fail("unterminated multi-line literal string (opened on line \(openLine))", line: openLine)
+        throw fail(
+            "unterminated multi-line \(basic ? "" : "literal ")string (opened on line \(openLine))", line: openLine)
     }
 
     /// A newline right after the opening `"""` or `'''` is not part of the string.
@@ -871,21 +864,32 @@ private enum TableKind {
 private final class Table {
     var kind: TableKind
     let depth: Int
+    /// The table's path in ``TOMLLines``: `daemon`, `connector#2`, `connector#2.labels`;
+    /// nil inside an inline table.
+    let path: String?
     /// Finished values (scalars, static arrays, inline tables): returned as they are when the table
     /// has no sub-tables, which is the common case, so most tables need no conversion at the end.
     var values: [String: TOMLNode] = [:]
     var children: [String: Child] = [:]
 
-    init(kind: TableKind, depth: Int) {
+    init(kind: TableKind, depth: Int, path: String?) {
         self.kind = kind
         self.depth = depth
+        self.path = path
     }
 
-    static func child(of parent: Table, kind: TableKind, line: Int) throws(TOMLSyntaxError) -> Table {
+    /// The table under `key` (the `index`th of an array of tables).
+    static func child(
+        of parent: Table, key: String, index: Int? = nil, kind: TableKind, line: Int
+    ) throws(TOMLSyntaxError) -> Table {
         guard parent.depth < TOMLParser.maxTableDepth else {
             throw TOMLSyntaxError(message: "tables nested more than \(TOMLParser.maxTableDepth) deep", line: line)
         }
-        return Table(kind: kind, depth: parent.depth + 1)
+        let path = parent.path.map { p in
+            let base = TOMLLines.join(p, key)
+            return index.map { "\(base)#\($0)" } ?? base
+        }
+        return Table(kind: kind, depth: parent.depth + 1, path: path)
     }
 
     subscript(key: String) -> Entry? {

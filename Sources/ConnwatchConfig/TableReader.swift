@@ -6,15 +6,15 @@ import Foundation
 final class TableReader {
     let table: [String: TOMLNode]
     let file: String
-    let lines: LineIndex
-    /// The table's path in ``LineIndex`` terms: `daemon`, `connector#2`.
+    let lines: TOMLLines
+    /// The table's path in ``TOMLLines`` terms: `daemon`, `connector#2`.
     let path: String
     /// How keys are named in messages: `daemon`, `connector "contoso"`.
     var label: String
     let sink: ErrorSink
     private var known: [String] = []
 
-    init(table: [String: TOMLNode], file: String, lines: LineIndex, path: String, label: String, sink: ErrorSink) {
+    init(table: [String: TOMLNode], file: String, lines: TOMLLines, path: String, label: String, sink: ErrorSink) {
         self.table = table
         self.file = file
         self.lines = lines
