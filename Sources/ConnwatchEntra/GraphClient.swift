@@ -2,7 +2,7 @@ import ConnwatchCore
 import Foundation
 
 /// A client secret registered on an application (Graph `passwordCredential`, §2.4).
-public struct PasswordCredentialInfo: Sendable, Equatable, Decodable {
+public struct PasswordCredentialInfo: Sendable, Equatable {
     public var keyId: String
     public var displayName: String?
     /// The first three characters of the secret value.
@@ -12,7 +12,7 @@ public struct PasswordCredentialInfo: Sendable, Equatable, Decodable {
 }
 
 /// A certificate registered on an application (Graph `keyCredential`, §2.4).
-public struct KeyCredentialInfo: Sendable, Equatable, Decodable {
+public struct KeyCredentialInfo: Sendable, Equatable {
     public var keyId: String
     public var displayName: String?
     /// Binary (base64 on the wire); by default the SHA-1 thumbprint of the certificate.
@@ -32,19 +32,19 @@ public struct KeyCredentialInfo: Sendable, Equatable, Decodable {
     }
 }
 
-public struct ResourceAccessInfo: Sendable, Equatable, Decodable {
+public struct ResourceAccessInfo: Sendable, Equatable {
     public var id: String
     /// "Role" (application permission) or "Scope" (delegated).
     public var type: String
 }
 
-public struct RequiredResourceAccessInfo: Sendable, Equatable, Decodable {
+public struct RequiredResourceAccessInfo: Sendable, Equatable {
     public var resourceAppId: String
     public var resourceAccess: [ResourceAccessInfo]
 }
 
 /// The application object: what the portal's "Certificates & secrets" blade shows.
-public struct ApplicationInfo: Sendable, Equatable, Decodable {
+public struct ApplicationInfo: Sendable, Equatable {
     public var id: String
     public var appId: String
     public var displayName: String?
@@ -53,20 +53,20 @@ public struct ApplicationInfo: Sendable, Equatable, Decodable {
     public var requiredResourceAccess: [RequiredResourceAccessInfo]?
 }
 
-public struct AppRoleInfo: Sendable, Equatable, Decodable {
+public struct AppRoleInfo: Sendable, Equatable {
     public var id: String
     public var value: String?
     public var displayName: String?
 }
 
-public struct ServicePrincipalInfo: Sendable, Equatable, Decodable {
+public struct ServicePrincipalInfo: Sendable, Equatable {
     public var id: String
     public var appId: String
     public var displayName: String?
     public var appRoles: [AppRoleInfo]?
 }
 
-public struct AppRoleAssignmentInfo: Sendable, Equatable, Decodable {
+public struct AppRoleAssignmentInfo: Sendable, Equatable {
     public var id: String
     public var appRoleId: String
     public var principalId: String
@@ -75,7 +75,7 @@ public struct AppRoleAssignmentInfo: Sendable, Equatable, Decodable {
     public var resourceDisplayName: String?
 }
 
-public struct OAuth2PermissionGrantInfo: Sendable, Equatable, Decodable {
+public struct OAuth2PermissionGrantInfo: Sendable, Equatable {
     public var clientId: String
     /// `AllPrincipals` = admin consent for everyone.
     public var consentType: String
@@ -89,13 +89,14 @@ public struct GrantedPermissions: Sendable, Equatable {
     public var byResourceAppId: [String: Set<String>]
 }
 
-struct ODataList<T: Decodable>: Decodable {
+/// One page of a Graph collection: `{"value": [...], "@odata.nextLink": "..."}`.
+struct ODataList<T: StrictDecodable>: StrictDecodable {
     var value: [T]
     var nextLink: String?
 
-    enum CodingKeys: String, CodingKey {
-        case value
-        case nextLink = "@odata.nextLink"
+    init(strict o: StrictObject) throws(StrictProblem) {
+        value = try o.objects("value") { (e) throws(StrictProblem) in try T(strict: e) }
+        nextLink = try o.optionalString("@odata.nextLink")
     }
 }
 
@@ -138,13 +139,14 @@ public struct GraphClient: Sendable {
     public func servicePrincipal(appId: String, token: AccessToken) async throws(EntraError) -> ServicePrincipalInfo {
         let path = "/v1.0/servicePrincipals(appId='\(urlEscape(appId))')?$select=id,appId,displayName"
         return try await api.get(
-            ServicePrincipalInfo.self, url: base + path, path: "/v1.0/servicePrincipals(appId=…)", token: token)
+            strict: ServicePrincipalInfo.self, url: base + path, path: "/v1.0/servicePrincipals(appId=…)",
+            token: token)
     }
 
     public func servicePrincipal(id: String, token: AccessToken) async throws(EntraError) -> ServicePrincipalInfo {
         let path = "/v1.0/servicePrincipals/\(urlEscape(id))?$select=id,appId,displayName,appRoles"
         return try await api.get(
-            ServicePrincipalInfo.self, url: base + path, path: "/v1.0/servicePrincipals/{id}", token: token)
+            strict: ServicePrincipalInfo.self, url: base + path, path: "/v1.0/servicePrincipals/{id}", token: token)
     }
 
     public func appRoleAssignments(
@@ -198,13 +200,13 @@ public struct GraphClient: Sendable {
 
     /// Follows `@odata.nextLink`, only within the Graph base URL (a reply cannot send the
     /// bearer token elsewhere).
-    func list<T: Decodable>(
+    func list<T: StrictDecodable>(
         _ type: T.Type, path: String, name: String, token: AccessToken
     ) async throws(EntraError) -> [T] {
         var url = base + path
         var out: [T] = []
         for _ in 0..<maxPages {
-            let page = try await api.get(ODataList<T>.self, url: url, path: name, token: token)
+            let page = try await api.get(strict: ODataList<T>.self, url: url, path: name, token: token)
             out += page.value
             guard let next = page.nextLink else { return out }
             guard next.hasPrefix(base + "/") else {

@@ -48,19 +48,14 @@ public enum SharePointKeyFile {
                 throw .typographicQuotes(line: line, column: column, character: String(ch))
             }
         }
-        let obj: [String: Any]
-        do {
-            guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ParseError.notJSON("the top level is not an object")
-            }
-            obj = o
-        } catch let e as ParseError {
-            throw e
-        } catch {
-            throw .notJSON("syntax error")
+        let obj: [String: JSONValue]
+        switch Result(catching: { () throws(CompactJSON.ParseError) in try CompactJSON.parse(data) }) {
+        case .success(.object(let o)): obj = o
+        case .success: throw .notJSON("the top level is not an object")
+        case .failure: throw .notJSON("syntax error")
         }
-        guard let key = obj["private_key"] as? String, !key.isEmpty else { throw .missingField("private_key") }
-        guard let cert = obj["public_cert"] as? String, !cert.isEmpty else { throw .missingField("public_cert") }
+        guard let key = obj["private_key"]?.stringValue, !key.isEmpty else { throw .missingField("private_key") }
+        guard let cert = obj["public_cert"]?.stringValue, !cert.isEmpty else { throw .missingField("public_cert") }
         guard key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----") else {
             throw .notPEM(field: "private_key")
         }

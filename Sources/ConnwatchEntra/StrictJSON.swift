@@ -39,6 +39,19 @@ enum StrictProblem: Error, Equatable {
 }
 
 extension StrictProblem {
+    /// A reply that is one JSON object, read by `read`.
+    static func decodeObject<T>(
+        from body: Data, endpoint: String, _ read: (StrictObject) throws(StrictProblem) -> T
+    ) throws(EntraError) -> T {
+        do throws(StrictProblem) {
+            guard let root = try? CompactJSON.parse(body) else { throw StrictProblem.notJSON }
+            guard case .object(let fields) = root else { throw StrictProblem.wrongType(path: "") }
+            return try read(StrictObject(fields: fields, path: ""))
+        } catch {
+            throw .badResponse(endpoint: endpoint, detail: error.detail)
+        }
+    }
+
     /// A reply that is a JSON array of objects (Office 365's `subscriptions/list`).
     static func decodeList<T>(
         from body: Data, endpoint: String, _ element: (StrictObject) throws(StrictProblem) -> T
@@ -77,6 +90,54 @@ struct StrictObject {
         switch fields[key] {
         case nil, .null?: return nil
         case .string(let s)?: return s
+        default: throw .wrongType(path: at(key))
+        }
+    }
+
+    func int(_ key: String) throws(StrictProblem) -> Int {
+        guard case .int(let i) = try required(key), let n = Int(exactly: i) else { throw .wrongType(path: at(key)) }
+        return n
+    }
+
+    /// Missing or null: nil.
+    func optionalInt64(_ key: String) throws(StrictProblem) -> Int64? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .int(let i)?: return i
+        default: throw .wrongType(path: at(key))
+        }
+    }
+
+    /// Missing or null: nil.
+    func optionalBool(_ key: String) throws(StrictProblem) -> Bool? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        default: throw .wrongType(path: at(key))
+        }
+    }
+
+    /// An array of strings; missing or null: nil.
+    func optionalStrings(_ key: String) throws(StrictProblem) -> [String]? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            var out: [String] = []
+            out.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                guard case .string(let s) = item else { throw .wrongType(path: "\(at(key))[\(i)]") }
+                out.append(s)
+            }
+            return out
+        default: throw .wrongType(path: at(key))
+        }
+    }
+
+    /// Missing or null: nil.
+    func optionalObject(_ key: String) throws(StrictProblem) -> StrictObject? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .object(let fields)?: return StrictObject(fields: fields, path: at(key))
         default: throw .wrongType(path: at(key))
         }
     }
@@ -161,6 +222,34 @@ extension ApplicationInfo: StrictDecodable {
                         ResourceAccessInfo(id: try a.string("id"), type: try a.string("type"))
                     })
             })
+    }
+}
+
+extension ServicePrincipalInfo: StrictDecodable {
+    init(strict o: StrictObject) throws(StrictProblem) {
+        self.init(
+            id: try o.string("id"), appId: try o.string("appId"), displayName: try o.optionalString("displayName"),
+            appRoles: try o.optionalObjects("appRoles") { (r) throws(StrictProblem) in
+                AppRoleInfo(
+                    id: try r.string("id"), value: try r.optionalString("value"),
+                    displayName: try r.optionalString("displayName"))
+            })
+    }
+}
+
+extension AppRoleAssignmentInfo: StrictDecodable {
+    init(strict o: StrictObject) throws(StrictProblem) {
+        self.init(
+            id: try o.string("id"), appRoleId: try o.string("appRoleId"), principalId: try o.string("principalId"),
+            resourceId: try o.string("resourceId"), resourceDisplayName: try o.optionalString("resourceDisplayName"))
+    }
+}
+
+extension OAuth2PermissionGrantInfo: StrictDecodable {
+    init(strict o: StrictObject) throws(StrictProblem) {
+        self.init(
+            clientId: try o.string("clientId"), consentType: try o.string("consentType"),
+            resourceId: try o.string("resourceId"), scope: try o.optionalString("scope"))
     }
 }
 

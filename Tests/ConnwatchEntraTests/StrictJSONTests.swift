@@ -3,8 +3,9 @@ import Testing
 
 @testable import ConnwatchEntra
 
-/// The strict reader of the application read must agree with the `JSONDecoder` path it
-/// replaced: the same value for good replies, the same `badResponse` wording for bad ones.
+/// The strict reader must agree with the `JSONDecoder` path it replaced (kept in the tests as
+/// ``DecodableOracle``): the same value for good replies, the same `badResponse` wording for
+/// bad ones.
 @Suite struct StrictJSONTests {
     static let good = """
         {"@odata.context":"x","id":"obj-1","appId":"a0000000-0000-4000-8000-000000000001","displayName":"Zscaler",
@@ -41,7 +42,7 @@ import Testing
     func applicationReadAgreesWithJSONDecoder(index: Int) {
         let body = Data(Self.variants[index].utf8)
         let viaDecoder = Result { () throws(EntraError) in
-            try APIRequester.decode(ApplicationInfo.self, from: body, endpoint: "graph GET app")
+            try DecodableOracle.decode(DecodableOracle.Application.self, from: body, endpoint: "graph GET app").info
         }
         let viaStrict = Result { () throws(EntraError) in
             try StrictProblem.decode(ApplicationInfo.self, from: body, endpoint: "graph GET app")
@@ -82,7 +83,7 @@ import Testing
         typealias Page = ARMClient.Page<ARMClient.Wire>
         let body = Data(Self.armVariants[index].utf8)
         let viaDecoder: Result<Page, EntraError> = Result { () throws(EntraError) in
-            try APIRequester.decode(Page.self, from: body, endpoint: "arm")
+            try DecodableOracle.decode(Page.self, from: body, endpoint: "arm")
         }
         let viaStrict: Result<Page, EntraError> = Result { () throws(EntraError) in
             try StrictProblem.decode(Page.self, from: body, endpoint: "arm")
@@ -103,7 +104,7 @@ import Testing
         let subs = Data(
             #"{"value":[{"subscriptionId":"s1","displayName":"Prod","state":"Enabled"},{"subscriptionId":"s2"}]}"#.utf8)
         let viaDecoder: Result<[SubscriptionInfo], EntraError> = Result { () throws(EntraError) in
-            try APIRequester.decode(Page.self, from: subs, endpoint: "arm").value
+            try DecodableOracle.decode(Page.self, from: subs, endpoint: "arm").value
         }
         let viaStrict: Result<[SubscriptionInfo], EntraError> = Result { () throws(EntraError) in
             try StrictProblem.decode(Page.self, from: subs, endpoint: "arm").value
@@ -127,7 +128,7 @@ import Testing
         typealias Sub = OfficeManagementClient.ContentSubscription
         let body = Data(Self.officeVariants[index].utf8)
         agree(
-            Result { () throws(EntraError) in try APIRequester.decode([Sub].self, from: body, endpoint: "office") },
+            Result { () throws(EntraError) in try DecodableOracle.decode([Sub].self, from: body, endpoint: "office") },
             Result { () throws(EntraError) in
                 try StrictProblem.decodeList(from: body, endpoint: "office") { (o) throws(StrictProblem) in
                     try Sub(strict: o)

@@ -41,7 +41,9 @@ public actor ZIAClient {
             let path = "/casbTenant/lite"
             let url = "\(settings.apiBase)\(path)?includeDeleted=true&page=\(page)&pageSize=\(pageSize)"
             let body = try await get(url: url, endpoint: "zia GET \(path)")
-            let items = try Self.decode([LiteTenant].self, from: body, endpoint: "zia GET \(path)")
+            let items = try StrictProblem.decodeList(from: body, endpoint: "zia GET \(path)") {
+                (o) throws(StrictProblem) in try LiteTenant(strict: o)
+            }
             all += items.map(\.tenant)
             if items.count < pageSize || page >= 100 { return all }
             page += 1
@@ -52,7 +54,9 @@ public actor ZIAClient {
     public func validationStatus(tenantId: Int) async throws(EntraError) -> ZscalerValidation {
         let endpoint = "zia GET /casbTenant/validate/status/{tenantId}"
         let body = try await get(url: "\(settings.apiBase)/casbTenant/validate/status/\(tenantId)", endpoint: endpoint)
-        return try Self.decode(ValidationReply.self, from: body, endpoint: endpoint).validation
+        return try StrictProblem.decodeObject(from: body, endpoint: endpoint) { (o) throws(StrictProblem) in
+            try ValidationReply(strict: o)
+        }.validation
     }
 
     // MARK: Requests
@@ -98,16 +102,17 @@ public actor ZIAClient {
     /// `Retry-After` in seconds (header; ZIA also repeats it in the body as "N seconds").
     static func retryAfter(_ response: TransportResponse) -> Int? {
         if let h = HTTPTransport.retryAfterSeconds(response.headers) { return h }
-        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-        if let s = json?["Retry-After"] as? String, let n = Int(s.prefix { $0.isNumber }) { return n }
+        if let s = CompactJSON.object(response.body)?["Retry-After"]?.stringValue, let n = Int(s.prefix { $0.isNumber }) {
+            return n
+        }
         return nil
     }
 
     /// ZIA error bodies: `{"code": "…", "message": "…"}`.
     static func failure(_ response: TransportResponse, endpoint: String) -> APIFailure {
-        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-        let code = json?["code"] as? String ?? "HTTP\(response.status)"
-        let message = json?["message"] as? String ?? ""
+        let json = CompactJSON.object(response.body)
+        let code = json?["code"]?.stringValue ?? "HTTP\(response.status)"
+        let message = json?["message"]?.stringValue ?? ""
         return APIFailure(
             endpoint: endpoint, status: response.status, code: code, message: String(message.prefix(200)),
             requestId: response.headers.first(name: "x-request-id"))
@@ -150,25 +155,26 @@ public actor ZIAClient {
                 method: .POST, url: settings.tokenEndpoint,
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                 body: Data(FormEncoding.encode(form).utf8), endpoint: endpoint))
-        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let json = CompactJSON.object(response.body)
         guard response.status == 200 else {
             // OAuth error body: {"error": "invalid_client", "error_description": "…"}.
-            let error = json?["error"] as? String ?? "HTTP\(response.status)"
-            let description = (json?["error_description"] as? String).map { String($0.prefix(200)) } ?? ""
+            let error = json?["error"]?.stringValue ?? "HTTP\(response.status)"
+            let description = json?["error_description"]?.stringValue.map { String($0.prefix(200)) } ?? ""
             throw .apiError(APIFailure(endpoint: endpoint, status: response.status, code: error, message: description))
         }
-        guard let json, let access = json["access_token"] as? String, !access.isEmpty else {
+        guard let json, let access = json["access_token"]?.stringValue, !access.isEmpty else {
             throw .badResponse(endpoint: endpoint, detail: "access_token is missing")
         }
-        let expiresIn = (json["expires_in"] as? Int) ?? (json["expires_in"] as? String).flatMap(Int.init) ?? 3600
+        let expiresIn: Int
+        switch json["expires_in"] {
+        case .int(let n)?: expiresIn = Int(clamping: n)
+        case .string(let s)?: expiresIn = Int(s) ?? 3600
+        default: expiresIn = 3600
+        }
         return (Secret(access), now.addingTimeInterval(TimeInterval(max(60, expiresIn))))
     }
 
     // MARK: Decoding
-
-    static func decode<T: Decodable>(_ type: T.Type, from body: Data, endpoint: String) throws(EntraError) -> T {
-        try APIRequester.decode(T.self, from: body, endpoint: endpoint, decoder: JSONDecoder())
-    }
 
     /// `lastTenantValidationTime`: epoch seconds (ZIA's usual unit); values that can only
     /// be milliseconds are read as such. 0 means never.
@@ -178,61 +184,40 @@ public actor ZIAClient {
     }
 
     /// One entry of `/casbTenant/lite` (Go SDK `CasbTenants`).
-    struct LiteTenant: Decodable {
+    struct LiteTenant {
         let tenant: ZscalerTenant
 
-        enum K: String, CodingKey {
-            case tenantId, tenantName, saasApplication, enterpriseTenantId, status, lastTenantValidationTime
-            case tenantDeleted, reAuth
-        }
-
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: K.self)
+        init(strict o: StrictObject) throws(StrictProblem) {
             tenant = ZscalerTenant(
-                tenantId: try c.decode(Int.self, forKey: .tenantId),
-                tenantName: try c.decodeIfPresent(String.self, forKey: .tenantName) ?? "",
-                saasApplication: try c.decodeIfPresent(String.self, forKey: .saasApplication),
-                enterpriseTenantId: try c.decodeIfPresent(String.self, forKey: .enterpriseTenantId),
-                statuses: try c.decodeIfPresent([String].self, forKey: .status) ?? [],
-                lastValidationTime: ZIAClient.epoch(try c.decodeIfPresent(Int64.self, forKey: .lastTenantValidationTime)),
-                deleted: try c.decodeIfPresent(Bool.self, forKey: .tenantDeleted) ?? false,
-                reAuth: try c.decodeIfPresent(Bool.self, forKey: .reAuth) ?? false)
+                tenantId: try o.int("tenantId"),
+                tenantName: try o.optionalString("tenantName") ?? "",
+                saasApplication: try o.optionalString("saasApplication"),
+                enterpriseTenantId: try o.optionalString("enterpriseTenantId"),
+                statuses: try o.optionalStrings("status") ?? [],
+                lastValidationTime: ZIAClient.epoch(try o.optionalInt64("lastTenantValidationTime")),
+                deleted: try o.optionalBool("tenantDeleted") ?? false,
+                reAuth: try o.optionalBool("reAuth") ?? false)
         }
     }
 
     /// `CasbTenantValidationResponse`. `tenantAuthorizationInfo` is opened only for its
-    /// `clientId`; `clientSecret`, `accessToken`, `credJson` and the rest are never decoded.
-    struct ValidationReply: Decodable {
+    /// `clientId`; `clientSecret`, `accessToken`, `credJson` and the rest are never read.
+    struct ValidationReply {
         let validation: ZscalerValidation
 
-        enum K: String, CodingKey {
-            case tenantId, tenantName, tenantDeleted, lastTenantValidationTime, status, lastValidationMsg
-            case tenantAuthorizationInfo
-        }
-        enum Msg: String, CodingKey { case errorCode, errorMsg }
-        enum Auth: String, CodingKey { case clientId }
-
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: K.self)
-            var code: Int?
-            var message: String?
-            if c.contains(.lastValidationMsg), try !c.decodeNil(forKey: .lastValidationMsg) {
-                let m = try c.nestedContainer(keyedBy: Msg.self, forKey: .lastValidationMsg)
-                code = try m.decodeIfPresent(Int.self, forKey: .errorCode)
-                message = try m.decodeIfPresent(String.self, forKey: .errorMsg)
-            }
-            var clientId: String?
-            if c.contains(.tenantAuthorizationInfo), try !c.decodeNil(forKey: .tenantAuthorizationInfo) {
-                let a = try c.nestedContainer(keyedBy: Auth.self, forKey: .tenantAuthorizationInfo)
-                clientId = try? a.decodeIfPresent(String.self, forKey: .clientId)
-            }
+        init(strict o: StrictObject) throws(StrictProblem) {
+            let message = try o.optionalObject("lastValidationMsg")
+            // Only a clientId that is a string is used; anything else there is ignored.
+            let clientId = (try? o.optionalObject("tenantAuthorizationInfo")?.optionalString("clientId")) ?? nil
             validation = ZscalerValidation(
-                tenantId: try c.decode(Int.self, forKey: .tenantId),
-                tenantName: try c.decodeIfPresent(String.self, forKey: .tenantName) ?? "",
-                statuses: try c.decodeIfPresent([String].self, forKey: .status) ?? [],
-                deleted: try c.decodeIfPresent(Bool.self, forKey: .tenantDeleted) ?? false,
-                lastValidationTime: ZIAClient.epoch(try c.decodeIfPresent(Int64.self, forKey: .lastTenantValidationTime)),
-                errorCode: code, errorMessage: message, authorizedClientId: clientId)
+                tenantId: try o.int("tenantId"),
+                tenantName: try o.optionalString("tenantName") ?? "",
+                statuses: try o.optionalStrings("status") ?? [],
+                deleted: try o.optionalBool("tenantDeleted") ?? false,
+                lastValidationTime: ZIAClient.epoch(try o.optionalInt64("lastTenantValidationTime")),
+                errorCode: try message?.optionalInt64("errorCode").map { Int(clamping: $0) },
+                errorMessage: try message?.optionalString("errorMsg"),
+                authorizedClientId: clientId)
         }
     }
 }
