@@ -12,28 +12,7 @@ import time
 
 from harness import BIN, Daemon, NotifySocket, Simulator, journal, new_secret, wait_journal
 from test_control import unix_request
-from test_proxy_and_once import TENANT, scenario
-
-
-def good_config(tmp, base, ca):
-    return f'''
-[daemon]
-database = "{tmp}/db.sqlite"
-ca_file = "{ca}"
-
-[cloud]
-login_endpoint = "{base}/login"
-graph_endpoint = "{base}/graph"
-management_endpoint = "{base}/arm"
-office_management_endpoint = "{base}/office"
-
-[[connector]]
-name = "ex"
-kind = "exchange"
-tenant_id = "{TENANT}"
-client_id = "e0000000-0000-4000-8000-000000000001"
-client_secret_credential = "ex"
-'''
+from test_proxy_and_once import TENANT, config, scenario
 
 
 def pasted_config(tmp, base, ca, p):
@@ -110,8 +89,7 @@ def test_config_errors_never_echo_pasted_secrets(tmp_path):
     needles = [v[-16:] for v in pasted.values()] + [secret]
 
     sim = Simulator(tmp_path, scenario(secret))
-    cfg = tmp_path / "connwatch.toml"
-    cfg.write_text(good_config(tmp_path, sim.base, sim.ca))
+    cfg = config(tmp_path, sim.base, sim.ca, "")
     notify = NotifySocket(tmp_path / "notify.sock")
     daemon = Daemon(tmp_path, cfg, creds, notify)
     sock = str(tmp_path / "connwatch.sock")
@@ -184,8 +162,7 @@ def test_reload_with_an_unusable_ca_file_is_refused(tmp_path):
     sim = Simulator(tmp_path, scenario(secret))
     ca = tmp_path / "ca.pem"
     ca.write_bytes(open(sim.ca, "rb").read())
-    cfg = tmp_path / "connwatch.toml"
-    cfg.write_text(good_config(tmp_path, sim.base, ca))
+    cfg = config(tmp_path, sim.base, ca, "")
     notify = NotifySocket(tmp_path / "notify.sock")
     daemon = Daemon(tmp_path, cfg, creds, notify)
     sock = str(tmp_path / "connwatch.sock")
