@@ -1,3 +1,4 @@
+import ConnwatchCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -5,7 +6,8 @@ import NIOSSL
 import Synchronization
 
 /// A small HTTP/1.1 client on SwiftNIO for connwatch's own calls: keep-alive connections
-/// per origin, verified TLS, an optional `CONNECT` proxy, one deadline per exchange, and a
+/// per origin, verified TLS (TLS 1.2 or later, the chain by BoringSSL, the URL's host name
+/// by ``TLSNameCheck``), an optional `CONNECT` proxy, one deadline per exchange, and a
 /// body cap. It does what connwatch needs and nothing more (no redirects, no compression,
 /// no streaming), which keeps a request to two thread hand-offs — the write is started on
 /// the connection's event loop, the reply resumes the caller once — and its timer on that
@@ -95,8 +97,9 @@ final class HTTP1Client: Sendable {
     struct Proxy: Sendable {
         var host: String
         var port: Int
-        /// `Proxy-Authorization` value, if the proxy URL had credentials.
-        var authorization: String?
+        /// `Proxy-Authorization` value (`Basic …`, from the `proxy_credential` credential);
+        /// a Secret so that no description of a proxy shows it.
+        var authorization: Secret?
     }
 
     struct Response: Sendable {
@@ -116,6 +119,13 @@ final class HTTP1Client: Sendable {
         case proxyRefused(status: Int)
         /// A header that would break the request framing (CR, LF or NUL in it).
         case invalidHeader(String)
+        /// A header name that is not an HTTP token (empty, or a space, colon or control byte in it).
+        case invalidHeaderName
+        /// A request target or host with a byte ≤ 0x20 or 0x7F: it would split or bend the
+        /// request line (nothing was sent).
+        case invalidTarget
+        /// The server's certificate chain verified but does not name the URL's host.
+        case certificateDoesNotName(host: String)
         /// The client was shut down.
         case shutDown
     }
@@ -129,11 +139,17 @@ final class HTTP1Client: Sendable {
     private let pools = Mutex<[Origin: OriginPool]>([:])
     private let isShutDown = Atomic<Bool>(false)
 
+    /// `tls` is taken for its trust roots and the like; whatever it says, the chain is
+    /// verified (against its trust roots), the name is checked here, not by NIOSSL (see
+    /// ``TLSNameCheck``), and nothing older than TLS 1.2 is spoken.
     init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: TLSConfiguration, proxy: Proxy?,
         connectTimeout: TimeAmount, idleTimeout: TimeAmount = .seconds(60), maxConnectionsPerOrigin: Int
     ) throws {
         self.group = group
+        var tls = tls
+        tls.certificateVerification = .noHostnameVerification
+        if tls.minimumTLSVersion != .tlsv13 { tls.minimumTLSVersion = .tlsv12 }
         sslContext = try NIOSSLContext(configuration: tls)
         self.proxy = proxy
         self.connectTimeout = connectTimeout
@@ -147,8 +163,15 @@ final class HTTP1Client: Sendable {
         method: HTTPMethod, url target: Target, headers: [(String, String)], body: [UInt8]?, deadline: NIODeadline,
         maxBodyBytes: Int
     ) async throws -> Response {
-        for (name, value) in headers where HTTP1Client.breaksFraming(name) || HTTP1Client.breaksFraming(value) {
-            throw Failure.invalidHeader(name)
+        // Nothing that could split or bend the request reaches the wire: the target and the
+        // host go into the request line and `Host` as they are (URLs come from config and
+        // from Graph data, e.g. a webhook URL or a SharePoint site).
+        if HTTP1Client.unsafeInTarget(target.path) || HTTP1Client.unsafeInTarget(target.hostHeader) {
+            throw Failure.invalidTarget
+        }
+        for (name, value) in headers {
+            if !HTTP1Client.isToken(name) { throw Failure.invalidHeaderName }
+            if HTTP1Client.breaksFraming(value) { throw Failure.invalidHeader(name) }
         }
         var head = HTTPRequestHead(
             version: .http1_1, method: method,
@@ -162,7 +185,7 @@ final class HTTP1Client: Sendable {
             head.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
         if proxy != nil, !target.origin.tls, let authorization = proxy?.authorization {
-            head.headers.add(name: "Proxy-Authorization", value: authorization)
+            authorization.withValue { head.headers.add(name: "Proxy-Authorization", value: $0) }
         }
         let exchange = Exchange(head: head, body: body, deadline: deadline, maxBodyBytes: maxBodyBytes)
         let pool = pool(for: target.origin)
@@ -299,10 +322,24 @@ final class HTTP1Client: Sendable {
     private static func addProtocolHandlers(_ channel: any Channel, origin: Origin, sslContext: NIOSSLContext) throws {
         let sync = channel.pipeline.syncOperations
         if origin.tls {
-            // SNI and name verification by host name; an IP literal is verified against the
-            // certificate's IP addresses instead (SNI cannot carry one).
-            let isAddress = (try? SocketAddress(ipAddress: origin.host, port: 0)) != nil
-            try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : origin.host))
+            // SNI by host name (SNI cannot carry an IP literal). BoringSSL verifies the chain
+            // (the context has `.noHostnameVerification`); once it has, and before the
+            // handshake completes and any request byte leaves, the leaf must name the URL's
+            // host: its DNS names for a host name, its IP addresses only for an IP literal.
+            // Not NIOSSL's own name check: it also accepts an IP name equal to the socket's
+            // peer address, which through a proxy is the proxy's (issue 16.1).
+            // (NIOSSL's `customVerificationCallback` would replace the chain verification
+            // too; this hook runs after it, with the verified leaf.)
+            let host = origin.host
+            let isAddress = TLSNameCheck.addressBytes(host) != nil
+            try sync.addHandler(
+                NIOSSLClientHandler._makeSSLClientHandler(
+                    context: sslContext, serverHostname: isAddress ? nil : host,
+                    additionalPeerCertificateVerificationCallback: { leaf, channel in
+                        TLSNameCheck.certificate(leaf, names: host)
+                            ? channel.eventLoop.makeSucceededVoidFuture()
+                            : channel.eventLoop.makeFailedFuture(Failure.certificateDoesNotName(host: host))
+                    }))
         }
         try sync.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
     }
@@ -315,7 +352,9 @@ final class HTTP1Client: Sendable {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let authority = origin.host.contains(":") ? "[\(origin.host)]:\(origin.port)" : "\(origin.host):\(origin.port)"
         var request = "CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n"
-        if let authorization = proxy.authorization { request += "Proxy-Authorization: \(authorization)\r\n" }
+        if let authorization = proxy.authorization {
+            authorization.withValue { request += "Proxy-Authorization: \($0)\r\n" }
+        }
         request += "\r\n"
         do {
             try channel.pipeline.syncOperations.addHandler(TunnelHandler(promise: promise, deadline: deadline))
@@ -328,6 +367,17 @@ final class HTTP1Client: Sendable {
 
     static func breaksFraming(_ text: String) -> Bool {
         text.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
+    }
+
+    /// A byte ≤ 0x20 (controls, space) or 0x7F (DEL): not allowed in a request target or
+    /// host (RFC 9112 §3.2; a URL must percent-encode them).
+    static func unsafeInTarget(_ text: String) -> Bool {
+        text.utf8.contains { $0 <= 0x20 || $0 == 0x7F }
+    }
+
+    /// A header field name: non-empty, printable ASCII without space, colon or DEL.
+    static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && !text.utf8.contains { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: ":") }
     }
 }
 

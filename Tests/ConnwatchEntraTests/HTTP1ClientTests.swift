@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 import Testing
 
@@ -286,10 +287,12 @@ import Testing
 final class ScriptedServer: Sendable {
     let channel: any Channel
     let port: Int
-    private let state = Mutex<(connections: Int, heads: [String])>((0, []))
+    private let state = Mutex<(connections: Int, heads: [String], bodies: [String])>((0, [], []))
 
     var connections: Int { state.withLock { $0.connections } }
     var heads: [String] { state.withLock { $0.heads } }
+    /// The request bodies received, in order.
+    var bodies: [String] { state.withLock { $0.bodies } }
     /// Requests to `/hold` not answered yet.
     var held: Int { holds.withLock { $0.count } }
     private let holds = Mutex<[@Sendable () -> Void]>([])
@@ -312,13 +315,18 @@ final class ScriptedServer: Sendable {
 
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    static func start() async throws -> ScriptedServer {
+    /// - Parameter tls: a server TLS configuration: the server speaks HTTPS with it.
+    static func start(tls: TLSConfiguration? = nil) async throws -> ScriptedServer {
         let box = Mutex<ScriptedServer?>(nil)
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     guard let server = box.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
                     server.state.withLock { $0.connections += 1 }
+                    if let sslContext {
+                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
                     try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
                     try child.pipeline.syncOperations.addHandler(ScriptHandler(server: server))
                 }
@@ -336,6 +344,11 @@ final class ScriptedServer: Sendable {
     fileprivate func record(_ head: HTTPRequestHead) {
         let text = ([head.uri] + head.headers.map { "\($0.name.lowercased()): \($0.value)" }).joined(separator: "\n")
         state.withLock { $0.heads.append(text) }
+    }
+
+    fileprivate func record(body: ByteBuffer) {
+        let text = String(buffer: body)
+        state.withLock { $0.bodies.append(text) }
     }
 }
 
@@ -359,6 +372,7 @@ private final class ScriptHandler: ChannelInboundHandler {
             body.writeBuffer(&part)
         case .end:
             guard let head else { return }
+            server.record(body: body)
             respond(context, head)
         }
     }

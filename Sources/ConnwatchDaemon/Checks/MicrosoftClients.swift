@@ -12,10 +12,13 @@ public struct MicrosoftClients: Sendable {
     public let office: OfficeManagementClient
     public let sharePoint: SharePointClient
 
-    public init(cloud: CloudSettings, daemon: DaemonSettings, environment: [String: String]) throws(EntraError) {
+    public init(
+        cloud: CloudSettings, daemon: DaemonSettings, environment: [String: String], proxyCredentials: Secret? = nil
+    ) throws(EntraError) {
         var settings = TransportSettings()
         settings.caFile = daemon.caFile
         settings.proxy = TransportSettings.proxy(configured: daemon.proxy, environment: environment)
+        settings.proxyCredentials = proxyCredentials
         settings.connectionsPerHost = max(8, daemon.concurrency)
         let transport = try HTTPTransport(settings: settings)
         self.init(transport: transport, endpoints: cloud.endpoints)
