@@ -1,5 +1,6 @@
 """connwatchd --once through an HTTP CONNECT proxy (configured, and from HTTPS_PROXY), with
 the JSON report and the exit code by the worst status."""
+import base64
 import json
 import select
 import socket
@@ -14,7 +15,10 @@ TENANT = "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41"
 class ConnectProxy:
     """A minimal HTTP CONNECT proxy that counts the tunnels it opens."""
 
-    def __init__(self):
+    def __init__(self, require=None):
+        # require: the Proxy-Authorization value a tunnel needs (else 407), as a Basic proxy would.
+        self.require = require
+        self.authorizations = []
         self.server = socket.socket()
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(64)
@@ -45,6 +49,13 @@ class ConnectProxy:
             client.close()
             return
         host, port = target.rsplit(":", 1)
+        auth = next((l.split(b":", 1)[1].strip().decode() for l in head.split(b"\r\n")[1:]
+                     if l.lower().startswith(b"proxy-authorization:")), None)
+        self.authorizations.append(auth)
+        if self.require is not None and auth != self.require:
+            client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
         self.tunnels.append(target)
         upstream = socket.create_connection((host, int(port)))
         client.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
@@ -178,4 +189,47 @@ def test_once_shuts_down_before_a_reader_closes_the_pipe(tmp_path):
         assert query(tmp_path / "db.sqlite", "SELECT kind FROM daemon_event ORDER BY id DESC LIMIT 1")[0][0] == "stop"
         assert secret.encode() not in err
     finally:
+        sim.stop()
+
+
+def test_proxy_credentials_come_from_a_credential(tmp_path):
+    """A proxy that wants Basic authentication: user:password from proxy_credential reaches it
+    on every CONNECT, and appears nowhere else (output, database). Credentials in the proxy
+    URL itself are refused at load, without quoting them."""
+    secret = new_secret()
+    password = "pw-" + new_secret()[:16].replace("~", "x")
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    for name, value in (("ex", secret), ("proxy-login", f"alice:{password}")):
+        (creds / name).write_text(value)
+        (creds / name).chmod(0o600)
+    sim = Simulator(tmp_path, scenario(secret))
+    expected = "Basic " + base64.b64encode(f"alice:{password}".encode()).decode()
+    proxy = ConnectProxy(require=expected)
+    try:
+        # Without the credential the proxy refuses the tunnel: no verdict, unknown, transient.
+        cfg = config(tmp_path, sim.base, sim.ca, f'proxy = "http://127.0.0.1:{proxy.port}"')
+        r = subprocess.run([BIN / "connwatchd", "--once", "--json", "--config", cfg, "--credentials-dir", creds],
+                           capture_output=True, text=True, timeout=120)
+        assert not proxy.tunnels and proxy.authorizations and proxy.authorizations[0] is None
+        assert json.loads(r.stdout)["connectors"][0]["status"] != "ok"
+
+        cfg = config(tmp_path, sim.base, sim.ca,
+                     f'proxy = "http://127.0.0.1:{proxy.port}"\nproxy_credential = "proxy-login"')
+        r = subprocess.run([BIN / "connwatchd", "--once", "--json", "--config", cfg, "--credentials-dir", creds],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["connectors"][0]["status"] == "ok"
+        assert proxy.tunnels and proxy.authorizations[-1] == expected
+        dump = "\n".join(__import__("sqlite3").connect(tmp_path / "db.sqlite").iterdump())
+        for text in (r.stdout, r.stderr, dump):
+            assert password not in text
+
+        cfg = config(tmp_path, sim.base, sim.ca, f'proxy = "http://alice:{password}@127.0.0.1:{proxy.port}"')
+        r = subprocess.run([BIN / "connwatchd", "--check-config", "--config", cfg, "--credentials-dir", creds],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 78 and "credentials in the proxy URL are refused" in r.stderr
+        assert password not in r.stdout + r.stderr
+    finally:
+        proxy.close()
         sim.stop()

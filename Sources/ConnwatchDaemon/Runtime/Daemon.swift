@@ -155,11 +155,13 @@ public final class Daemon: Sendable {
 
     static func makeWebhookSender(_ c: Configuration, environment: [String: String]) throws(EntraError) -> WebhookSender {
         try WebhookSender(
-            caFile: c.daemon.caFile, proxy: TransportSettings.proxy(configured: c.daemon.proxy, environment: environment))
+            caFile: c.daemon.caFile, proxy: TransportSettings.proxy(configured: c.daemon.proxy, environment: environment),
+            proxyCredentials: c.daemon.proxyCredentials)
     }
 
     static func makeChecker(_ c: Configuration, environment: [String: String]) throws(EntraError) -> ConnectorChecker {
-        let clients = try MicrosoftClients(cloud: c.cloud, daemon: c.daemon, environment: environment)
+        let clients = try MicrosoftClients(
+            cloud: c.cloud, daemon: c.daemon, environment: environment, proxyCredentials: c.daemon.proxyCredentials)
         return ConnectorChecker(
             clients: clients, endpoints: c.cloud.endpoints, thresholds: ExpiryThresholds(c.alerts),
             zscaler: c.zscaler.map {
