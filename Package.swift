@@ -104,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "connwatchd", dependencies: ["ConnwatchDaemon", "CSystemd"],
             linkerSettings: leanExecutable + codeLayout(order: "link/connwatchd.order", unnamed: "link/connwatchd.ld")),
-        .executableTarget(name: "connwatchctl", dependencies: ["ConnwatchCLI"], linkerSettings: leanExecutable),
+        // CSystemd: its prctl(PR_SET_DUMPABLE) wrapper (connwatchctl reads private keys too).
+        .executableTarget(name: "connwatchctl", dependencies: ["ConnwatchCLI", "CSystemd"], linkerSettings: leanExecutable),
         // Benchmark only (benchmarks/run.sh): history growth over simulated days through the
         // daemon's real CycleCoordinator and HistoryStore. Not a product: not packaged.
         .executableTarget(

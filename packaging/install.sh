@@ -94,13 +94,16 @@ for f in "$repo"/config/connectors.d/*.toml; do
   inst 0644 "$f" "$docdir/examples/connectors.d/$(basename "$f")"
 done
 
-# Configuration: an example to edit, never overwriting the operator's.
+# Configuration: an example to edit, never overwriting the operator's. Mode 0640: it names
+# the tenants, credentials and webhooks, for root and the connwatch group only. The group is
+# set by systemd-tmpfiles (tmpfiles.d `z` line) once systemd-sysusers has created it: below on
+# a live system, in the postinst for the .deb (a DESTDIR tree has no connwatch group yet).
 instdir 0755 /etc/connwatch
 instdir 0755 /etc/connwatch/connectors.d
 if [ -e "$D/etc/connwatch/connwatch.toml" ]; then
   echo "keeping the existing $D/etc/connwatch/connwatch.toml (the example is in $docdir/examples/)"
 else
-  inst 0644 "$repo/config/connwatch.toml" /etc/connwatch/connwatch.toml
+  inst 0640 "$repo/config/connwatch.toml" /etc/connwatch/connwatch.toml
 fi
 
 if [ -n "$destdir" ]; then
@@ -110,6 +113,7 @@ fi
 
 # --- live system ----------------------------------------------------------------------
 systemd-sysusers "$prefix/lib/sysusers.d/connwatch.conf"
+# Also sets /etc/connwatch/connwatch.toml to 0640 root:connwatch.
 systemd-tmpfiles --create "$prefix/lib/tmpfiles.d/connwatch.conf"
 journalctl --update-catalog
 if [ -d /run/systemd/system ]; then

@@ -30,6 +30,36 @@ public enum StandardWebhooks {
         return "v1," + Data(mac).base64EncodedString()
     }
 
+    /// A configured signing key that cannot be used. Names its position, never its value.
+    public struct SigningKeyError: Error, Equatable, CustomStringConvertible {
+        /// 1-based position among the webhook's keys.
+        public var position: Int
+        public var count: Int
+        public var reason: KeyError
+
+        public var description: String {
+            let which = count == 1 ? "the signing key" : "signing key \(position) of \(count)"
+            return "\(which) cannot be used: \(reason); a webhook configured to be signed is never sent unsigned"
+        }
+    }
+
+    /// The headers for one attempt signed with every configured secret (none configured:
+    /// id and timestamp only). Throws when any of them is not a usable key: the attempt must
+    /// then fail rather than go out unsigned, or with fewer signatures than configured.
+    public static func headers(
+        id: String, timestamp: Int, body: Data, secrets: [Secret]
+    ) throws(SigningKeyError) -> [(String, String)] {
+        var keys: [SymmetricKey] = []
+        for (i, secret) in secrets.enumerated() {
+            do {
+                keys.append(try key(secret))
+            } catch {
+                throw SigningKeyError(position: i + 1, count: secrets.count, reason: error)
+            }
+        }
+        return headers(id: id, timestamp: timestamp, body: body, keys: keys)
+    }
+
     /// The three headers for one attempt; without keys, only id and timestamp.
     public static func headers(id: String, timestamp: Int, body: Data, keys: [SymmetricKey]) -> [(String, String)] {
         var h = [("webhook-id", id), ("webhook-timestamp", String(timestamp))]

@@ -28,11 +28,19 @@ public struct WebhookFormatError: Error, Equatable, CustomStringConvertible {
 /// - `standard`: the stored bytes, unchanged (never throws: what was stored is what is signed).
 /// - `slack`: an incoming-webhook message: a plain `text` fallback for notifications plus Block
 ///   Kit `blocks` (header, summary, a fields section, missing permissions, what to do, context).
-///   Text from checks and configuration is escaped for mrkdwn (`&`, `<`, `>`), and every text
-///   is kept under Slack's limits (header 150, section text 3000, field 2000, 10 fields).
+///   Text from checks and configuration is escaped for mrkdwn (``UntrustedText/slackMrkdwn(_:)``:
+///   no `<!channel>`, no `<url|text>` link), every mrkdwn object is `verbatim` (Slack does not
+///   link bare URLs or channel names either), and every text is kept under Slack's limits
+///   (header 150, section text 3000, field 2000, 10 fields).
 /// - `teams`: a Teams Workflows message ("Post to a channel when a webhook request is
 ///   received"): one Adaptive Card 1.4 attachment with a title, the summary, a FactSet and what
-///   to do; texts are cut so the card stays far below Teams' message size limit.
+///   to do. Every text is escaped for the card's Markdown (``UntrustedText/teams(_:)``: no
+///   `[text](url)` link, no emphasis, no `{{DATE()}}`) and cut so the card stays far below
+///   Teams' message size limit.
+///
+/// Summaries embed what Microsoft and Zscaler say (display names, AADSTS descriptions) and
+/// names and labels come from the configuration: the chat formats treat all of it as
+/// untrusted. Control characters and bidi overrides are removed from every text.
 public enum WebhookFormats {
     public static func render(_ format: WebhookFormat, standardPayload: Data) throws -> Data {
         switch format {
@@ -85,7 +93,11 @@ public enum WebhookFormats {
         var blocks: [JSONValue] = [
             [
                 "type": "header",
-                "text": ["type": "plain_text", "text": .string(clip(title, SlackLimit.header)), "emoji": true],
+                // plain_text is not parsed for markup; only cleaned.
+                "text": [
+                    "type": "plain_text", "text": .string(clip(UntrustedText.clean(title), SlackLimit.header)),
+                    "emoji": true,
+                ],
             ],
             slackSection(a.summary.isEmpty ? "(no summary)" : a.summary),
             [
@@ -97,8 +109,11 @@ public enum WebhookFormats {
             ],
         ]
         if let missing = a.missingPermissions, !missing.isEmpty {
-            blocks.append(
-                slackSection(missing.map { "• \($0)" }.joined(separator: "\n"), heading: "Missing permissions"))
+            // The list's bullets and line breaks are ours; each name is escaped on its own.
+            let list = missing.enumerated().flatMap { i, name in
+                (i == 0 ? ["•", " "] : ["\n", "•", " "]) + UntrustedText.slackMrkdwnUnits(name)
+            }
+            blocks.append(slackSection(units: list, heading: "Missing permissions"))
         }
         if !a.remediation.isEmpty {
             blocks.append(slackSection(a.remediation, heading: "What to do"))
@@ -114,24 +129,22 @@ public enum WebhookFormats {
 
     /// A section of escaped, clipped mrkdwn text, under a bold heading if one is given.
     private static func slackSection(_ text: String, heading: String? = nil) -> JSONValue {
+        slackSection(units: UntrustedText.slackMrkdwnUnits(text), heading: heading)
+    }
+
+    /// A section of already escaped mrkdwn units, clipped between two of them.
+    private static func slackSection(units: [String], heading: String? = nil) -> JSONValue {
         let prefix = heading.map { "*\($0)*\n" } ?? ""
         return [
             "type": "section",
-            "text": mrkdwn(prefix + clip(text, SlackLimit.sectionText - prefix.utf16.count, escape: true)),
+            "text": mrkdwn(prefix + clip(units: units, SlackLimit.sectionText - prefix.utf16.count)),
         ]
     }
 
-    private static func mrkdwn(_ text: String) -> JSONValue { ["type": "mrkdwn", "text": .string(text)] }
-
-    /// Slack reads `&`, `<` and `>` as markup (`<!channel>` would ping everyone, `<url|x>` is
-    /// a link): its three escapes, and nothing else.
-    static func escapeMrkdwn(_ c: Character) -> String {
-        switch c {
-        case "&": "&amp;"
-        case "<": "&lt;"
-        case ">": "&gt;"
-        default: String(c)
-        }
+    /// `verbatim`: Slack still applies mrkdwn and the (escaped) control sequences, but turns no
+    /// bare URL, channel name or `@here` in the text into a link or a mention.
+    private static func mrkdwn(_ text: String) -> JSONValue {
+        ["type": "mrkdwn", "text": .string(text), "verbatim": true]
     }
 
     // MARK: - Teams
@@ -168,18 +181,18 @@ public enum WebhookFormats {
 
         var body: [JSONValue] = [
             [
-                "type": "TextBlock", "text": .string(clip(title, TeamsLimit.title)), "size": "Large",
+                "type": "TextBlock", "text": .string(teamsText(title, TeamsLimit.title)), "size": "Large",
                 "weight": "Bolder", "color": .string(color), "wrap": true,
             ],
             [
                 "type": "TextBlock",
-                "text": .string(clip(a.summary.isEmpty ? "(no summary)" : a.summary, TeamsLimit.summary)),
+                "text": .string(teamsText(a.summary.isEmpty ? "(no summary)" : a.summary, TeamsLimit.summary)),
                 "wrap": true,
             ],
             [
                 "type": "FactSet",
                 "facts": .array(
-                    facts.map { ["title": .string($0.0), "value": .string(clip($0.1, TeamsLimit.factValue))] }),
+                    facts.map { ["title": .string($0.0), "value": .string(teamsText($0.1, TeamsLimit.factValue))] }),
             ],
         ]
         if !a.remediation.isEmpty {
@@ -187,12 +200,12 @@ public enum WebhookFormats {
                 "type": "TextBlock", "text": "What to do", "weight": "Bolder", "wrap": true, "spacing": "Medium",
             ])
             body.append([
-                "type": "TextBlock", "text": .string(clip(a.remediation, TeamsLimit.remediation)), "wrap": true,
+                "type": "TextBlock", "text": .string(teamsText(a.remediation, TeamsLimit.remediation)), "wrap": true,
             ])
         }
         body.append([
             "type": "TextBlock",
-            "text": .string(clip("\(a.type) · alert \(a.alertId) · \(a.timestamp)", TeamsLimit.title)),
+            "text": .string(teamsText("\(a.type) · alert \(a.alertId) · \(a.timestamp)", TeamsLimit.title)),
             "isSubtle": true, "size": "Small", "wrap": true,
         ])
         let card: JSONValue = [
@@ -206,6 +219,9 @@ public enum WebhookFormats {
             ],
         ]
     }
+
+    /// `s` escaped for the card's Markdown and clipped between two escapes.
+    static func teamsText(_ s: String, _ limit: Int) -> String { clip(units: UntrustedText.teamsUnits(s), limit) }
 
     // MARK: - Shared
 
@@ -225,13 +241,18 @@ public enum WebhookFormats {
     /// `s` (escaped for mrkdwn if asked) in at most `limit` UTF-16 code units; when cut, it ends
     /// with "…" and never inside an escape.
     static func clip(_ s: String, _ limit: Int, escape: Bool = false) -> String {
+        clip(units: escape ? UntrustedText.slackMrkdwnUnits(s) : s.map(String.init), limit)
+    }
+
+    /// The units joined, in at most `limit` UTF-16 code units; when cut, it ends with "…",
+    /// cut between two units (an escape is one unit).
+    static func clip(units: [String], _ limit: Int) -> String {
         let limit = max(limit, 1)
-        let whole = escape ? s.map(escapeMrkdwn).joined() : s
+        let whole = units.joined()
         if whole.utf16.count <= limit { return whole }
         var out = ""
         var used = 0
-        for c in s {
-            let piece = escape ? escapeMrkdwn(c) : String(c)
+        for piece in units {
             if used + piece.utf16.count > limit - 1 { break }
             out += piece
             used += piece.utf16.count

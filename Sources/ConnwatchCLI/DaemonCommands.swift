@@ -103,9 +103,12 @@ public struct CommandContext: Sendable {
     /// A daemon refusal: 403 → 77, 422 → 78, other 4xx → 64, anything else → 70.
     func failure(_ reply: HTTPReply) -> Outcome {
         let decoded = try? StatusReport.decoder.decode(ControlAPI.ErrorReply.self, from: reply.body)
-        var message = "connwatchctl: \(decoded?.error ?? "connwatchd answered HTTP \(reply.status)")\n"
+        // The daemon's words may quote configuration and Microsoft: cleaned for the terminal.
+        let error = decoded?.error ?? "connwatchd answered HTTP \(reply.status)"
+        var message = "connwatchctl: \(UntrustedText.terminal(error))\n"
         for e in decoded?.errors ?? [] {
-            message += "  \(e.file)\(e.line.map { ":\($0)" } ?? ""): \(e.key.isEmpty ? "" : "\(e.key): ")\(e.message)\n"
+            let line = "\(e.file)\(e.line.map { ":\($0)" } ?? ""): \(e.key.isEmpty ? "" : "\(e.key): ")\(e.message)"
+            message += "  \(UntrustedText.terminal(line))\n"
         }
         let code: Int32
         switch reply.status {

@@ -3,6 +3,10 @@ import ConnwatchCore
 import ConnwatchEntra
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `connwatchctl keyfile create|inspect`: the SharePoint key file of reference step 5, done right.
 struct KeyFileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +28,9 @@ struct KeyFileCreate: ParsableCommand {
     @Option(name: .long, help: "Unencrypted private key PEM file (openssl pkcs12 -nocerts -nodes).")
     var key: String
 
-    @Option(name: [.short, .long], help: "Output file (created with mode 0600; default: standard output).")
+    @Option(
+        name: [.short, .long],
+        help: "Output file (created with mode 0600, never through a symlink; default: standard output).")
     var output: String?
 
     @Flag(name: .long, help: "Replace an existing output file.")
@@ -54,19 +60,97 @@ struct KeyFileCreate: ParsableCommand {
             // Asked for on standard output: the operator redirects it.
             return file.withValue { Outcome(stdout: $0) }
         }
-        if FileManager.default.fileExists(atPath: output) && !force {
-            return fail("\(output) exists; pass --force to replace it")
+        switch KeyFileWriter.write(file, to: output, replace: force) {
+        case .success: break
+        case .failure(.exists): return fail("\(output) exists; pass --force to replace it")
+        case .failure(let e): return fail(e.description, 73)
         }
-        // Create it 0600 from the start: the key never sits in a world-readable file.
-        let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return fail("cannot create \(output): \(String(cString: strerror(errno)))", 73) }
-        fchmod(fd, 0o600)
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        file.withValue { handle.write(Data($0.utf8)) }
         return Outcome(
             stdout:
                 "wrote \(output) (mode 0600); certificate thumbprint (SHA-1) \(credential.sha1Thumbprint), expires \(RFC3339.string(credential.notValidAfter))\n"
         )
+    }
+}
+
+/// Writes a key file the way a file holding a private key must be written: the bytes go to a
+/// new temporary file beside the target, created with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode
+/// 0600 (never an existing file, never through a link someone planted, never readable by
+/// anyone else for a moment), are fsynced, and the file is then renamed over the target, so
+/// the target is either the old file or the whole new one. A target that is a symlink is
+/// refused: following it would write the key wherever the link points (a world-readable
+/// directory, or over another file), and replacing it would surprise whoever made it.
+/// Nothing is left behind on an error.
+enum KeyFileWriter {
+    enum Failure: Error, Equatable, CustomStringConvertible {
+        case exists
+        case symlink(String)
+        case notAFile(String)
+        case system(String, what: String, errno: Int32)
+
+        var description: String {
+            switch self {
+            case .exists: "the file exists"
+            case .symlink(let p):
+                "\(p) is a symlink; refusing to write a private key through it (remove the link or name the real file)"
+            case .notAFile(let p): "\(p) exists and is not a regular file"
+            case .system(let p, let what, let e): "cannot \(what) \(p): \(String(cString: strerror(e)))"
+            }
+        }
+    }
+
+    static func write(_ contents: Secret, to path: String, replace: Bool) -> Result<Void, Failure> {
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            switch st.st_mode & S_IFMT {
+            case S_IFLNK: return .failure(.symlink(path))
+            case S_IFREG: if !replace { return .failure(.exists) }
+            default: return .failure(.notAFile(path))
+            }
+        } else if errno != ENOENT {
+            return .failure(.system(path, what: "look at", errno: errno))
+        }
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let temporary = directory + "/." + url.lastPathComponent + ".tmp-" + suffix
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return .failure(.system(path, what: "create a file beside", errno: errno)) }
+        func fail(_ what: String, _ e: Int32) -> Result<Void, Failure> {
+            unlink(temporary)
+            return .failure(.system(path, what: what, errno: e))
+        }
+        // The mode is 0600 whatever the umask (open applies it; fchmod makes sure).
+        guard fchmod(fd, 0o600) == 0 else {
+            let e = errno
+            close(fd)
+            return fail("set the mode of a new file for", e)
+        }
+        let written: Int32? = contents.withValue { value in
+            let bytes = Array(value.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return fsync(fd) == 0 ? nil : errno
+        }
+        if let e = written {
+            close(fd)
+            return fail("write", e)
+        }
+        guard close(fd) == 0 else { return fail("write", errno) }
+        guard rename(temporary, path) == 0 else { return fail("replace", errno) }
+        // The rename itself on disk: a crash now leaves the new file, not none.
+        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+        return .success(())
     }
 }
 

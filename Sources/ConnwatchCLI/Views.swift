@@ -83,8 +83,10 @@ public enum Human {
         return String(s.prefix(16)).replacingOccurrences(of: "T", with: " ") + "Z"
     }
 
+    /// One line of at most `n` characters, safe for a terminal (``UntrustedText/terminal(_:)``:
+    /// summaries quote Microsoft and Zscaler).
     static func clip(_ s: String, _ n: Int) -> String {
-        let oneLine = s.replacingOccurrences(of: "\n", with: " ")
+        let oneLine = UntrustedText.terminal(s)
         return oneLine.count > n ? String(oneLine.prefix(n - 1)) + "…" : oneLine
     }
 }
@@ -153,11 +155,11 @@ public enum Views {
         let todo = c.checks.filter { $0.status != .ok && !$0.remediation.isEmpty }
         if !todo.isEmpty {
             out += "\nwhat to do:\n"
-            for r in todo { out += "  \(r.check.rawValue): \(r.remediation)\n" }
+            for r in todo { out += "  \(r.check.rawValue): \(UntrustedText.terminal(r.remediation))\n" }
         }
         if let notes = c.notes, !notes.isEmpty {
             out += "\nnotes:\n"
-            for n in notes { out += "  \(n)\n" }
+            for n in notes { out += "  \(UntrustedText.terminal(n))\n" }
         }
         return out
     }
@@ -167,7 +169,7 @@ public enum Views {
     public static func history(_ h: ControlAPI.HistoryReply, now: Date, style: Style) -> String {
         if h.results.isEmpty {
             return
-                "no changes for \(h.connector) since \(Human.minute(h.since)) (\(HumanTime.age(from: h.since, to: now)))\n"
+                "no changes for \(UntrustedText.terminal(h.connector)) since \(Human.minute(h.since)) (\(HumanTime.age(from: h.since, to: now)))\n"
         }
         var t = TextTable(headers: ["WHEN", "AGE", "CHECK", "STATUS", "REASON", "SUMMARY"])
         for e in h.results {
@@ -269,7 +271,9 @@ public enum Views {
                 perf.append("'\(c.name)_days_left'=\(e.daysLeft(at: now));;;;")
             }
         }
-        text = text.replacingOccurrences(of: "|", with: "/").replacingOccurrences(of: "\n", with: " ")
+        // Monitoring systems show this line in web pages and terminals: one clean line, no
+        // `|` (it would start the performance data).
+        text = UntrustedText.terminal(text).replacingOccurrences(of: "|", with: "/")
         return ("CONNWATCH \(state) - \(text) | \(perf.joined(separator: " "))", worst.monitoringPluginsExitCode)
     }
 }

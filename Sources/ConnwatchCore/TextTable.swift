@@ -11,7 +11,10 @@ public struct TextTable: Sendable {
     public mutating func append(_ row: [String]) { rows.append(row) }
 
     /// Columns separated by two spaces, the last column not padded, lines without
-    /// trailing spaces. A cell may hold several lines; the row then spans them.
+    /// trailing spaces. A cell may hold several lines; the row then spans them. Every line
+    /// of every cell goes through ``UntrustedText/terminal(_:)``: cells carry names and
+    /// summaries from Microsoft, Zscaler and the configuration, and an escape sequence or a
+    /// bidi override in one must neither act on the terminal nor shift the columns.
     public func render() -> String {
         var out = ""
         render { line in
@@ -25,11 +28,11 @@ public struct TextTable: Sendable {
     /// not exist twice as text.
     public func render(line emit: (String) -> Void) {
         let columns = headers.count
+        let headers = self.headers.map(UntrustedText.terminal)
         var widths = headers.map(\.count)
         for row in rows {
             for (i, cell) in row.prefix(columns).enumerated() {
-                widths[i] = max(
-                    widths[i], cell.split(separator: "\n", omittingEmptySubsequences: false).map(\.count).max() ?? 0)
+                widths[i] = max(widths[i], Self.lines(cell).map(\.count).max() ?? 0)
             }
         }
         func line(_ cells: [String]) -> String {
@@ -47,11 +50,17 @@ public struct TextTable: Sendable {
         }
         emit(line(headers))
         for row in rows {
-            let split = row.map { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            let split = row.map(Self.lines)
             let height = split.map(\.count).max() ?? 1
             for h in 0..<height {
                 emit(line(split.map { h < $0.count ? $0[h] : "" }))
             }
         }
+    }
+
+    /// A cell's lines, each safe for a terminal. (Cleaning line by line keeps the breaks
+    /// that make a multi-line cell; anything else that moves the cursor is gone.)
+    static func lines(_ cell: String) -> [String] {
+        cell.split(separator: "\n", omittingEmptySubsequences: false).map { UntrustedText.terminal(String($0)) }
     }
 }

@@ -32,4 +32,31 @@ import Testing
         }
         #expect(!StandardWebhooks.KeyError.notAKey.description.contains("MfKQ"))
     }
+
+    /// Signing from the configured secrets: all of them, or an error naming which one cannot
+    /// be used (never its value), so a delivery is never sent with fewer signatures than
+    /// configured, or none.
+    @Test func headersFromSecretsSignWithEveryKeyOrThrow() throws {
+        let good = Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        let body = Data("{}".utf8)
+        let fromSecrets = try StandardWebhooks.headers(id: "n1", timestamp: 1, body: body, secrets: [good])
+        let fromKeys = StandardWebhooks.headers(
+            id: "n1", timestamp: 1, body: body, keys: [try StandardWebhooks.key(good)])
+        #expect(fromSecrets.map(\.0) == fromKeys.map(\.0) && fromSecrets.map(\.1) == fromKeys.map(\.1))
+        #expect(try StandardWebhooks.headers(id: "n1", timestamp: 1, body: body, secrets: []).count == 2)
+
+        #expect(throws: StandardWebhooks.SigningKeyError(position: 1, count: 1, reason: .notAKey)) {
+            try StandardWebhooks.headers(id: "n1", timestamp: 1, body: body, secrets: [Secret("whsec_***")])
+        }
+        do {
+            _ = try StandardWebhooks.headers(
+                id: "n1", timestamp: 1, body: body, secrets: [good, Secret("not-a-key-value")])
+            Issue.record("a rotation with a bad second key was signed")
+        } catch {
+            #expect(error == StandardWebhooks.SigningKeyError(position: 2, count: 2, reason: .notAKey))
+            #expect(error.description.contains("signing key 2 of 2"))
+            #expect(error.description.contains("never sent unsigned"))
+            #expect(!error.description.contains("not-a-key-value"))
+        }
+    }
 }

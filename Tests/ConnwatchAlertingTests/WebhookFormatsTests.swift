@@ -81,6 +81,62 @@ import Testing
         #expect(all.contains("team=&lt;@U123&gt; &amp; co"))
     }
 
+    /// Untrusted text in every field a chat body shows: only escaped forms reach Slack and
+    /// Teams, no control character or bidi override at all.
+    @Test func chatBodiesCarryUntrustedTextOnlyEscaped() throws {
+        var (n, identity) = WebhookFixture.notification(.consentMissing, .firing)
+        n.summary = WebhookFixture.injection
+        n.remediation = "ask <@U123> to [grant](https://evil.example) it"
+        n.missingPermissions = ["Mail.Send <!channel>", "[x](https://evil.example)"]
+        identity.labels = ["customer": "<!here> \u{1B}[2J\u{202E}"]
+        let stored = Self.stored(n, identity)
+        func inert(_ t: String) -> Bool {
+            !t.unicodeScalars.contains {
+                ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value)
+                    || (0x202A...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value)
+            }
+        }
+
+        let slack = try Self.json(WebhookFormats.render(.slack, standardPayload: stored))
+        let slackAll = Self.slackTexts(slack).joined(separator: "\n")
+        #expect(inert(slackAll), "\(slackAll.debugDescription)")
+        #expect(!slackAll.contains("<") && !slackAll.contains(">"))
+        #expect(slackAll.contains("&lt;!channel&gt; &lt;https://evil.example|x&gt;"))
+        #expect(slackAll.contains("&lt;@U123&gt;") && slackAll.contains("&lt;!here&gt;"))
+        #expect(slackAll.contains("]8;;https://evil.example\\y]8;;\\ gnp.exe"))
+        // Every mrkdwn text is verbatim: Slack links no bare URL and expands no @here.
+        for block in slack["blocks"] as? [[String: Any]] ?? [] {
+            let objects =
+                [block["text"] as? [String: Any]].compactMap { $0 } + (block["fields"] as? [[String: Any]] ?? [])
+                + (block["elements"] as? [[String: Any]] ?? [])
+            for o in objects where o["type"] as? String == "mrkdwn" {
+                #expect(o["verbatim"] as? Bool == true, "\(o)")
+            }
+        }
+
+        let card = try Self.card(WebhookFormats.render(.teams, standardPayload: stored))
+        let body = card["body"] as? [[String: Any]] ?? []
+        var teamsTexts = body.compactMap { $0["text"] as? String }
+        for b in body {
+            for f in b["facts"] as? [[String: String]] ?? [] { teamsTexts += [f["title"] ?? "", f["value"] ?? ""] }
+        }
+        let teamsAll = teamsTexts.joined(separator: "\n")
+        #expect(inert(teamsAll), "\(teamsAll.debugDescription)")
+        for link in ["[click](", "[grant](", "[x](", "[t]("] {
+            #expect(!teamsAll.contains(link), "a Markdown link survived: \(teamsAll)")
+        }
+        #expect(teamsAll.contains("\\[click\\](https://evil.example) \\*bold\\*"))
+        #expect(teamsAll.contains("\\<!channel\\>") && teamsAll.contains("\\<@U123\\>"))
+        #expect(teamsAll.contains("\\[x\\](https://evil.example)"))
+        // Every < > [ ] * in a card text is escaped.
+        for t in teamsTexts {
+            let chars = Array(t)
+            for (i, c) in chars.enumerated() where "<>[]*{}".contains(c) {
+                #expect(i > 0 && chars[i - 1] == "\\", "unescaped \(c) in \(t)")
+            }
+        }
+    }
+
     @Test func slackStaysWithinBlockKitLimits() throws {
         var (n, identity) = WebhookFixture.notification(.consentMissing, .firing)
         n.summary = String(repeating: "<é>&", count: 5000)
@@ -473,6 +529,13 @@ enum WebhookFixture {
         return (n, f.identity)
     }
 
+    /// What an app's display name or an error text from Microsoft can carry into a summary:
+    /// Slack's control sequences (a channel ping, a disguised link), a Markdown link and
+    /// emphasis, a terminal hyperlink (OSC 8) and a right-to-left override.
+    static let injection =
+        "app <!channel> <https://evil.example|x> [click](https://evil.example) *bold* "
+        + "\u{1B}]8;;https://evil.example\u{1B}\\y\u{1B}]8;;\u{1B}\\ \u{202E}gnp.exe lacks consent"
+
     struct ChatScenario: Sendable {
         var name: String
         var make: @Sendable () -> (AlertNotification, ConnectorIdentity)
@@ -485,6 +548,12 @@ enum WebhookFixture {
             var (n, identity) = notification(.secretExpiring, .firing)
             n.summary = "the client secret of \"Zscaler <Prod> & Test\" expires on 9 Dec 2026 (in 9 days)"
             identity.labels = ["customer": "Contoso & Sons <EU>", "owner": "secops"]
+            return (n, identity)
+        },
+        ChatScenario(name: "consent-missing-firing-injection") {
+            var (n, identity) = notification(.consentMissing, .firing)
+            n.summary = injection
+            identity.labels = ["customer": "<!here> [t](https://evil.example) _x_"]
             return (n, identity)
         },
         ChatScenario(name: "secret-expiring-resolved") { notification(.secretExpiring, .resolved) },

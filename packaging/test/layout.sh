@@ -19,7 +19,7 @@ expected() {
 0755 d etc
 0755 d etc/connwatch
 0755 d etc/connwatch/connectors.d
-0644 f etc/connwatch/connwatch.toml
+0640 f etc/connwatch/connwatch.toml
 0755 d usr
 0755 d usr/bin
 0755 f usr/bin/connwatchctl
@@ -65,6 +65,8 @@ echo "layout: $(wc -l <"$work/actual") entries with the expected modes"
 cmp "$packaging/systemd/connwatchd.service" "$root/usr/lib/systemd/system/connwatchd.service" \
   || fail "the installed unit differs from packaging/systemd/connwatchd.service"
 cmp "$repo/config/connwatch.toml" "$root/etc/connwatch/connwatch.toml" || fail "the example configuration differs"
+# It holds every watched tenant's secrets: no core file.
+grep -qx 'LimitCORE=0' "$root/usr/lib/systemd/system/connwatchd.service" || fail "the unit does not set LimitCORE=0"
 version=$("$root/usr/bin/connwatchd" --version) || fail "the installed connwatchd does not run"
 "$root/usr/bin/connwatchctl" --help >/dev/null || fail "the installed connwatchctl does not run"
 for b in connwatchd connwatchctl; do
@@ -88,7 +90,15 @@ gid=$(awk -F: '$1 == "connwatch" {print $3}' "$work/sysroot/etc/group")
 journalctl --root="$work/sysroot" --update-catalog || fail "journalctl --update-catalog on the tree"
 journalctl --root="$work/sysroot" --list-catalog | grep -q 'Connector @CONNWATCH_CONNECTOR@: client secret expires' \
   || fail "the catalog is not in the tree's catalog database"
-echo "systemd-sysusers --root, systemd-tmpfiles --root --create, journalctl --root --update-catalog: ok (uid $uid)"
+# The configuration: root's, readable by the daemon's group only (tmpfiles.d `z`, once the
+# group exists), also when an operator's copy came with a looser mode.
+[ "$(stat -c '%a %u %g' "$work/sysroot/etc/connwatch/connwatch.toml")" = "640 0 $gid" ] \
+  || fail "/etc/connwatch/connwatch.toml: $(stat -c '%a %u %g' "$work/sysroot/etc/connwatch/connwatch.toml"), expected 640 0 $gid"
+chmod 0644 "$work/sysroot/etc/connwatch/connwatch.toml"
+systemd-tmpfiles --root="$work/sysroot" --create >/dev/null || fail "systemd-tmpfiles --root --create (again)"
+[ "$(stat -c '%a %u %g' "$work/sysroot/etc/connwatch/connwatch.toml")" = "640 0 $gid" ] \
+  || fail "a 0644 /etc/connwatch/connwatch.toml was not put back to 640 root:connwatch"
+echo "systemd-sysusers --root, systemd-tmpfiles --root --create, journalctl --root --update-catalog: ok (uid $uid; connwatch.toml 0640 root:connwatch)"
 
 # A second install keeps the operator's configuration.
 echo '# edited by the operator' >>"$root/etc/connwatch/connwatch.toml"

@@ -319,6 +319,9 @@ def main():
         st = (root / "var/lib/connwatch").stat()
         if (st.st_uid, st.st_gid, st.st_mode & 0o7777) != (uid, gid, 0o750):
             fail(f"/var/lib/connwatch: {st.st_uid}:{st.st_gid} {oct(st.st_mode)}")
+        st = (root / "etc/connwatch/connwatch.toml").stat()
+        if (st.st_uid, st.st_gid, st.st_mode & 0o7777) != (0, gid, 0o640):
+            fail(f"/etc/connwatch/connwatch.toml: {st.st_uid}:{st.st_gid} {oct(st.st_mode)}, expected 0:{gid} 0o640")
         if EXPIRING not in c.run("journalctl", "--list-catalog").stdout:
             fail("the catalog was not compiled by the postinst")
         if c.run("systemctl", "is-enabled", UNIT, check=False).stdout.strip() != "disabled":
@@ -326,7 +329,8 @@ def main():
         installed_unit = root / "usr/lib/systemd/system" / UNIT
         if installed_unit.read_bytes() != packaged_unit.read_bytes():
             fail("the installed unit differs from packaging/systemd/connwatchd.service")
-        step(f"postinst: user connwatch ({uid}), /var/lib/connwatch 0750, catalog, unit disabled")
+        step(f"postinst: user connwatch ({uid}), /var/lib/connwatch 0750, connwatch.toml 0640 root:connwatch, "
+             "catalog, unit disabled")
 
         # --- secrets: three ways an operator delivers them -------------------------------
         secrets_dir = root / "etc/connwatch/secrets"
@@ -380,13 +384,22 @@ LoadCredential={w.names['c']}
                 fail(f"/proc/{pid}/status {k}: {fields.get(k)!r}, expected {v}")
         if fields["Uid"].split()[0] != str(uid):
             fail(f"connwatchd runs as uid {fields['Uid']}, not connwatch ({uid})")
+        # No core file (LimitCORE=0), and not dumpable (prctl at start): the kernel then gives
+        # its /proc/PID files to root although it runs as connwatch.
+        limits = c.run("cat", f"/proc/{pid}/limits").stdout
+        core = next((line.split()[4:6] for line in limits.splitlines() if line.startswith("Max core file size")), None)
+        if core != ["0", "0"]:
+            fail(f"/proc/{pid}/limits: Max core file size {core}, expected 0 0 (LimitCORE=0)")
+        owner = c.run("stat", "-c", "%u", f"/proc/{pid}/status").stdout.strip()
+        if owner != "0":
+            fail(f"/proc/{pid}/status is owned by {owner}: connwatchd is dumpable")
         # Its mount namespace: the system read-only (even for root), the state directory not.
         r = c.run("nsenter", "-t", pid, "-m", "sh", "-c", "touch /usr/connwatch-probe", check=False)
         if r.returncode == 0 or "Read-only file system" not in r.stderr:
             fail(f"ProtectSystem=strict not in force: {r.returncode} {r.stderr}")
         c.run("nsenter", "-t", pid, "-m", "sh", "-c", "touch /var/lib/connwatch/probe && rm /var/lib/connwatch/probe")
-        step("sandbox in force: NoNewPrivs, seccomp filter, no capabilities, uid connwatch, read-only /usr, "
-             "writable state directory")
+        step("sandbox in force: NoNewPrivs, seccomp filter, no capabilities, uid connwatch, no core, not dumpable, "
+             "read-only /usr, writable state directory")
 
         # --- the credentials were used ---------------------------------------------------
         db = DB(root / "var/lib/connwatch/connwatch.sqlite")

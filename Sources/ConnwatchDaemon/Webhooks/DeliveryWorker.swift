@@ -193,14 +193,24 @@ public actor DeliveryWorker {
             return
         }
         let sentAt = Date()
-        let keys = hook.signingSecrets.compactMap { try? StandardWebhooks.key($0) }
-        var headers = StandardWebhooks.headers(
-            id: d.notificationId, timestamp: Int(sentAt.timeIntervalSince1970), body: body, keys: keys)
-        headers.append(("content-type", "application/json"))
-        headers.append(("user-agent", "connwatch/\(version)"))
         let started = ContinuousClock.now
-        let result = await sender.send(
-            webhook: hook.name, url: hook.url, headers: headers, body: body, timeout: hook.timeout.swiftDuration)
+        let result: WebhookAttemptResult
+        do {
+            var headers = try StandardWebhooks.headers(
+                id: d.notificationId, timestamp: Int(sentAt.timeIntervalSince1970), body: body,
+                secrets: hook.signingSecrets)
+            headers.append(("content-type", "application/json"))
+            headers.append(("user-agent", "connwatch/\(version)"))
+            result = await sender.send(
+                webhook: hook.name, url: hook.url, headers: headers, body: body, timeout: hook.timeout.swiftDuration)
+        } catch {
+            // A webhook configured to be signed is never sent unsigned (nor with fewer
+            // signatures than configured): its receiver would drop it or, worse, accept it
+            // because it does not insist on a signature. The attempt fails, is recorded with
+            // the reason, and is retried on the schedule (the key may be fixed and reloaded
+            // meanwhile); after the last one the delivery is dead and journaled.
+            result = .failure("not sent: \(error)")
+        }
         let duration = ContinuousClock.now - started
         let at = Date()
         let outcome: AttemptOutcome
