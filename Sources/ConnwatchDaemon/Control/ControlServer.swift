@@ -14,13 +14,25 @@ import ServiceLifecycle
 /// the peer's `SO_PEERCRED`. Browsers are kept out: `Origin` or `Referer` → 403.
 ///
 /// Limits keep bad clients harmless: 64 KiB bodies, 8 KiB header fields (32 KiB in all,
-/// 100 at most), a 10 s idle timeout that also closes a client stalling mid-request,
-/// 512 connections at once. Handlers run on their own tasks: a slow or stuck client
-/// holds its connection, never the scheduler.
+/// 100 at most), a 10 s idle timeout that also closes a client stalling mid-request.
+/// Handlers run on their own tasks: a slow or stuck client holds its connection, never the
+/// scheduler. And no member of the socket group can lock anyone else out (issue 16):
+/// - Connections are admitted when accepted, by the peer's uid (`ConnectionAdmission`):
+///   root, the daemon's own user and `[daemon] operators` share 448 connections that no one
+///   else can take; every other uid may hold 8, and all of them together 64. An
+///   over-limit connection gets a 503 with a JSON error and is closed as soon as its
+///   request is in (1 s at most); refusals are logged at one warning a minute at most.
+/// - A request must arrive whole — first byte to end of body — within 10 s, however slowly
+///   it trickles (the idle timer restarts with every body part); a connection whose replies
+///   go unread for 10 s (pipelined requests, never read) is closed
+///   (`ControlConnectionHandler`). A long-running handler (`POST /v1/check`) is not limited.
 struct ControlService: Service {
     static let maxBodyBytes = 64 * 1024
     static let idleTimeout = TimeAmount.seconds(10)
     static let maxConnections = 512
+    /// Of `maxConnections`: what peers other than root, the daemon's user and operators may hold.
+    static let admission = ConnectionAdmission.Limits(privileged: maxConnections - 64, unprivileged: 64, perUser: 8)
+    static let deadlines = ControlConnectionHandler.Deadlines(request: .seconds(10), unreadReplies: .seconds(10))
 
     let claim: ControlSocketClaim
     let backend: ControlBackend
@@ -37,16 +49,25 @@ struct ControlService: Service {
         }
         var quiet = logger
         quiet.logLevel = .warning
+        let daemon = backend.daemon
+        let gate = ConnectionGate(
+            limits: Self.admission, daemonUID: getuid(), operators: { daemon.configuration.daemon.operators },
+            accounts: accounts, logger: logger)
+        let http1 = HTTP1Channel.Configuration(
+            idleTimeout: Self.idleTimeout,
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))
+        // No availableConnectionsDelegate: at its limit it stops accepting, and root would
+        // queue behind everyone. ControlChildChannel accepts all and refuses by uid.
         let app = Application(
             router: ControlRoutes(backend: backend, accounts: accounts).router(),
-            server: .http1(
-                configuration: .init(
-                    idleTimeout: Self.idleTimeout,
-                    httpDecoderConfiguration: .init(
-                        maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
+            server: HTTPServerBuilder { responder in
+                ControlChildChannel(
+                    http: HTTP1Channel(responder: responder, configuration: http1), gate: gate,
+                    deadlines: Self.deadlines)
+            },
             configuration: ApplicationConfiguration(
-                address: .unixDomainSocket(path: claim.path), serverName: nil, backlog: 256,
-                availableConnectionsDelegate: MaximumAvailableConnections(Self.maxConnections)),
+                address: .unixDomainSocket(path: claim.path), serverName: nil, backlog: 256),
             onServerRunning: { [claim, socketGroup, accounts, logger, readiness] _ in
                 claim.secure(group: socketGroup, accounts: accounts, logger: logger)
                 logger.info("control socket listening on \(claim.path)")

@@ -24,10 +24,17 @@ extension Channel {
     /// `SO_PEERCRED` of this (Unix socket) channel. NIO's `getOption(.socketOption(.so_peercred))`
     /// would truncate it to an `Int`: read the whole struct instead.
     func peerCredentials() async throws -> PeerCredentials {
-        guard let provider = self as? any SocketOptionProvider else { throw PeerCredentialsError.notASocket }
-        return try await provider.unsafeGetSocketOption(
-            level: NIOBSDSocket.OptionLevel.socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
-        ).get()
+        try await peerCredentialsFuture().get()
+    }
+
+    /// The same as a future: on the channel's event loop it is complete at once (a
+    /// `getsockopt`), which lets the admission at accept time read it.
+    func peerCredentialsFuture() -> EventLoopFuture<PeerCredentials> {
+        guard let provider = self as? any SocketOptionProvider else {
+            return eventLoop.makeFailedFuture(PeerCredentialsError.notASocket)
+        }
+        return provider.unsafeGetSocketOption(
+            level: NIOBSDSocket.OptionLevel.socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED))
     }
 }
 
