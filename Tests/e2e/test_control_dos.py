@@ -265,21 +265,24 @@ def test_a_flood_from_the_socket_group_does_not_lock_root_out(env):
         refused = [c for c in conns if c["status"].startswith("HTTP/1.1 503")]
         admitted = [c for c in conns if c not in refused]
         admitted_total += len(admitted)
-        # Beyond its share, every connection was answered 503 and closed at once.
+        # Beyond its share, every connection was answered 503 and closed, long before any deadline
+        # (at once, or 1 s after connecting when no request came; the bound is the attacker's
+        # clock on a loaded machine: it notices closes only once all 52 are open).
         assert len(admitted) <= PER_USER, (uid, len(admitted), [c["status"] for c in conns])
-        assert refused and all(c["closed"] - c["opened"] < 5 for c in refused), (uid, refused[:3])
+        assert refused and all(c["closed"] - c["opened"] < REQUEST_DEADLINE - 2 for c in refused), (uid, refused[:3])
         for c in admitted:
             assert c["closed"] is not None, (uid, c)       # nobody held a connection through the attack
             held = c["closed"] - c["opened"]
             if c["kind"] == "trickle":
                 # The body trickles a byte every 2 s: cut at the request deadline, 10 s after its first
-                # byte (+5: the attacker's own clock, on a loaded machine, is seconds late).
-                assert REQUEST_DEADLINE - 1 < held < REQUEST_DEADLINE + 5, (uid, c)
+                # byte (+7: the attacker's own clock, on a loaded machine, is seconds late; before
+                # the fix they stayed open to the end of the attack).
+                assert REQUEST_DEADLINE - 1 < held < REQUEST_DEADLINE + 7, (uid, c)
             elif c["kind"] == "pipeline":
                 # Replies never read: closed 10 s after the daemon could write no more.
-                assert held < REQUEST_DEADLINE + 8, (uid, c)
+                assert held < REQUEST_DEADLINE + 7, (uid, c)
             else:
-                assert held < REQUEST_DEADLINE + 5, (uid, c)   # the idle timeout
+                assert held < REQUEST_DEADLINE + 7, (uid, c)   # the idle timeout
     assert 0 < admitted_total <= UNPRIVILEGED, admitted_total
 
     # Every slot was given back: the attackers' uids get in again.
