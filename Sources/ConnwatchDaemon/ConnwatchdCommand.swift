@@ -79,7 +79,7 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
                 print(String(decoding: try StatusReport.encoder.encode(report), as: UTF8.self))
                 throw ExitCode(report.worstStatus.monitoringPluginsExitCode)
             }
-            let status = await daemon.statusTable(now: Date())
+            let status = await daemon.statusTable(now: daemon.clock.now())
             await daemon.shutdown()
             status.table.render { print($0) }
             throw ExitCode(status.worst.monitoringPluginsExitCode)

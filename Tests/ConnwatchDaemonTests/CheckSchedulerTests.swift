@@ -5,8 +5,9 @@ import Testing
 
 @testable import ConnwatchDaemon
 
-/// The scheduler driven by a manual clock: no sleeps decide the outcome.
-@Suite struct CheckSchedulerTests {
+/// The scheduler driven by a manual clock: no sleeps decide the outcome, and the tests wait
+/// for what the scheduler's tasks do by events, not by polling the real time.
+@Suite(.timeLimit(.minutes(2))) struct CheckSchedulerTests {
     static func connector(_ name: String) -> ConnectorConfig {
         ConnectorConfig(
             name: name, kind: .exchange, tenantId: "contoso.onmicrosoft.com",
@@ -21,16 +22,45 @@ import Testing
         let held = Mutex<Set<String>>([])
         let finished = Mutex<[String]>([])
 
+        /// Tests waiting for a state of the recorder (``until(_:)``), woken at every change.
+        private let waiters = Mutex<[(condition: @Sendable () -> Bool, continuation: CheckedContinuation<Void, Never>)]>(
+            [])
+
         func job(_ c: ConnectorConfig) async {
             active.withLock {
                 $0.now += 1; $0.max = max($0.max, $0.now)
             }
             runs.withLock { $0.append(c.name) }
+            changed()
             while held.withLock({ $0.contains(c.name) }) { try? await Task.sleep(for: .milliseconds(5)) }
             // Yield so that concurrent jobs overlap for real.
             try? await Task.sleep(for: .milliseconds(20))
             active.withLock { $0.now -= 1 }
             finished.withLock { $0.append(c.name) }
+            changed()
+        }
+
+        /// Returns once `condition` holds: no polling and no real-time bound, so a loaded
+        /// machine only makes it later (the suite's time limit catches a hang).
+        func until(_ condition: @escaping @Sendable () -> Bool) async {
+            if condition() { return }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                waiters.withLock { $0.append((condition, c)) }
+                changed()  // the state may have changed before the waiter was in place
+            }
+        }
+
+        private func changed() {
+            let ready = waiters.withLock { waiting in
+                var ready: [CheckedContinuation<Void, Never>] = []
+                waiting.removeAll { w in
+                    guard w.condition() else { return false }
+                    ready.append(w.continuation)
+                    return true
+                }
+                return ready
+            }
+            for c in ready { c.resume() }
         }
 
         /// Completed runs of a connector (a run counts once its job returned).
@@ -39,18 +69,6 @@ import Testing
 
         var count: Int { runs.withLock { $0.count } }
         func count(_ n: String) -> Int { runs.withLock { $0.filter { $0 == n }.count } }
-    }
-
-    /// Polls (real time, bounded) until a condition holds: the scheduler runs on its own tasks.
-    /// (Up to 2 minutes: a busy parallel test run may hold any task for half a minute.)
-    static func eventually(_ what: String, _ cond: () async -> Bool) async {
-        let end = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < end {
-            if await cond() { return }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        if await cond() { return }
-        Issue.record("timed out waiting for: \(what)")
     }
 
     @Test func everyoneIsCheckedAtStartWithinTheConcurrencyLimitThenSpreadOverTheInterval() async throws {
@@ -62,7 +80,7 @@ import Testing
             job: { await rec.job($0) })
         let task = Task { await s.run() }
         defer { task.cancel() }
-        await Self.eventually("start-up cycle") { rec.doneCount == 6 }
+        await rec.until { rec.doneCount == 6 }
         // The worker records the next due time right after the job returns.
         try await Task.sleep(for: .milliseconds(50))
         #expect(rec.active.withLock { $0.max } <= 2)
@@ -78,7 +96,7 @@ import Testing
             clock.advance(by: .seconds(300))
             try await Task.sleep(for: .milliseconds(30))
         }
-        await Self.eventually("second round") { rec.doneCount == 12 }
+        await rec.until { rec.doneCount == 12 }
         for n in names { #expect(rec.count(n) == 2) }
     }
 
@@ -91,11 +109,11 @@ import Testing
             connectors: ["stuck", "a", "b", "c"].map(Self.connector), job: { await rec.job($0) })
         let task = Task { await s.run() }
         defer { task.cancel() }
-        await Self.eventually("others checked") { ["a", "b", "c"].allSatisfy { rec.done($0) == 1 } }
+        await rec.until { ["a", "b", "c"].allSatisfy { rec.done($0) == 1 } }
         try await Task.sleep(for: .milliseconds(50))
         // Time moves on: the others keep being checked while "stuck" hangs.
         clock.advance(by: .seconds(61))
-        await Self.eventually("others again") { ["a", "b", "c"].allSatisfy { rec.done($0) == 2 } }
+        await rec.until { ["a", "b", "c"].allSatisfy { rec.done($0) == 2 } }
         #expect(rec.count("stuck") == 1)
         rec.held.withLock { $0.removeAll() }
     }
@@ -127,7 +145,7 @@ import Testing
         defer { task.cancel() }
         await s.update(connectors: ["a", "new"].map(Self.connector), interval: .seconds(3600), concurrency: 1)
         clock.advance(by: .seconds(1))
-        await Self.eventually("new connector checked") { rec.count("new") == 1 }
+        await rec.until { rec.count("new") == 1 }
         #expect(rec.count("a") == 0)
         await s.update(connectors: ["new"].map(Self.connector), interval: .seconds(3600), concurrency: 1)
         #expect(await s.connectorCount == 1)

@@ -106,8 +106,11 @@ import Testing
     }
 }
 
-/// A plain HTTP/1.1 server on 127.0.0.1 that records every request and answers 204.
+/// A plain HTTP/1.1 server on 127.0.0.1 that records every request and answers 204, or
+/// the reply heads queued in ``replies`` first, one per request.
 final class RecordingReceiver: Sendable {
+    /// Whole reply heads (`HTTP/1.1 500 …\r\ncontent-length: 0\r\n\r\n`) for the next requests.
+    let replies = Mutex<[String]>([])
     struct Request: Sendable {
         var path: String
         /// Lowercased names.
@@ -181,7 +184,9 @@ final class RecordingReceiver: Sendable {
             buffer = Data(buffer[bodyEnd...])
             let path = requestLine.count > 1 ? String(requestLine[1]) : ""
             recorded.withLock { $0.append(Request(path: path, headers: headers, body: body)) }
-            let reply = "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
+            let reply =
+                replies.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                ?? "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
             _ = reply.withCString { write(client, $0, strlen($0)) }
         }
     }

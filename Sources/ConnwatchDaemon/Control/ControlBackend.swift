@@ -50,7 +50,7 @@ final class ControlBackend: Sendable {
     /// Commits what the coordinator holds (the heartbeat would within a second), so that
     /// replies read from the store agree with the status.
     func synced() async -> HistoryStore {
-        await daemon.coordinator.flush(now: Date())
+        await daemon.coordinator.flush(now: daemon.clock.now())
         return daemon.store
     }
 
@@ -76,7 +76,7 @@ final class ControlBackend: Sendable {
     /// Checks the connectors now (all when empty), waits, and returns their fresh status.
     func check(_ names: [String]) async -> StatusReport {
         let (ran, _) = await scheduler.checkNow(names)
-        await daemon.coordinator.flush(now: Date())
+        await daemon.coordinator.flush(now: daemon.clock.now())
         await statusCache.invalidate()
         return await daemon.coordinator.status(version: Daemon.version, names: Set(ran))
     }
@@ -90,7 +90,7 @@ final class ControlBackend: Sendable {
 
     /// Makes a new or lifted silence count from the next evaluation on.
     func silencesChanged() async {
-        await daemon.coordinator.refreshSilences(now: Date())
+        await daemon.coordinator.refreshSilences(now: daemon.clock.now())
     }
 }
 

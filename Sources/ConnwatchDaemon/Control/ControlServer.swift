@@ -214,7 +214,7 @@ struct ControlRoutes: Sendable {
         router.get("/v1/connectors/{name}/history") { request, context in
             let name = try context.parameters.require("name")
             guard b.isConfigured(name) else { throw unknown(name) }
-            let now = Date()
+            let now = b.daemon.clock.now()
             let since = try Self.since(request.uri.queryParameters["since"], now: now)
             let limit = try Self.limit(request.uri.queryParameters["limit"])
             let store = await b.synced()
@@ -234,7 +234,7 @@ struct ControlRoutes: Sendable {
             let limit = try Self.limit(request.uri.queryParameters["limit"])
             let store = await b.synced()
             let alerts = try await store.alerts(includeResolved: all, limit: limit)
-            let silences = try await store.silences(activeAt: Date())
+            let silences = try await store.silences(activeAt: b.daemon.clock.now())
             return try Reply.json(
                 ControlAPI.AlertsReply(
                     alerts: alerts.map { ControlAPI.Alert($0.notification) },
@@ -257,7 +257,7 @@ struct ControlRoutes: Sendable {
             return try Reply.json(ControlAPI.DeliveriesReply(deliveries: records.map(Self.delivery)))
         }
         router.get("/metrics") { _, _ in
-            let text = try await b.metrics(now: Date())
+            let text = try await b.metrics(now: b.daemon.clock.now())
             return Response(
                 status: .ok, headers: [.contentType: MetricsExposition.contentType],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -322,7 +322,7 @@ struct ControlRoutes: Sendable {
             guard !reason.isEmpty, reason.count <= 1000 else {
                 throw ControlFailure.badRequest("reason: say why, in at most 1000 characters")
             }
-            let now = Date()
+            let now = b.daemon.clock.now()
             let author = context.peerName ?? "unknown"
             let silence = try await b.store.addSilence(
                 connector: req.connector, reason: reason, author: author, now: now,
@@ -335,7 +335,7 @@ struct ControlRoutes: Sendable {
         }
         router.delete("/v1/silences/{id}") { _, context in
             let id = try Self.id(context.parameters.get("id"), what: "silence")
-            guard try await b.store.removeSilence(id: id, now: Date()) else {
+            guard try await b.store.removeSilence(id: id, now: b.daemon.clock.now()) else {
                 throw ControlFailure.notFound("no silence \(id) is in force (connwatchctl alerts lists them)")
             }
             await b.silencesChanged()
@@ -344,7 +344,7 @@ struct ControlRoutes: Sendable {
         }
         router.post("/v1/deliveries/{id}/retry") { _, context in
             let id = try Self.id(context.parameters.get("id"), what: "delivery")
-            guard try await b.store.retryDelivery(id: id, now: Date()) else {
+            guard try await b.store.retryDelivery(id: id, now: b.daemon.clock.now()) else {
                 throw ControlFailure.notFound("no dead or gone delivery \(id); only those can be retried")
             }
             b.logger.notice("delivery \(id) retried by \(context.peerName ?? "?")")

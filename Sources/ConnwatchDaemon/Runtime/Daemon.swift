@@ -21,6 +21,8 @@ public final class Daemon: Sendable {
         /// Claim the control socket before the database is touched, so a second daemon on the
         /// same configuration stops before it changes anything (connwatchd does; `--once` does not).
         public var claimControlSocket = false
+        /// The wall clock (``WallClock``): the system's, or a test's.
+        public var clock: WallClock = .system
 
         public init(configPath: String, credentialsDirectory: String?, environment: [String: String]) {
             self.configPath = configPath
@@ -96,11 +98,13 @@ public final class Daemon: Sendable {
         self.webhookSink = sink
         self.deliveryWorker = DeliveryWorker(
             store: store, journal: journal, logger: logger,
-            policy: WebhookRetryPolicy(environment: options.environment), version: Daemon.version,
+            policy: WebhookRetryPolicy(environment: options.environment), version: Daemon.version, clock: options.clock,
             sink: { [sink] in sink.state.withLock { $0 } })
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
+    /// The one wall clock of this daemon.
+    var clock: WallClock { options.clock }
     var checker: ConnectorChecker { state.withLock { $0.checker } }
 
     /// Loads the configuration, opens the database, reconciles alert state.
@@ -141,7 +145,7 @@ public final class Daemon: Sendable {
         } catch {
             throw .network("\(error)")
         }
-        let now = Date()
+        let now = options.clock.now()
         let coordinator = CycleCoordinator(
             store: store, journal: journal, configuration: configuration, snapshot: snapshot, startedAt: now,
             logger: logger)
@@ -177,8 +181,9 @@ public final class Daemon: Sendable {
         let checker = self.checker
         let started = ContinuousClock.now
         let limit = Daemon.checkTimeLimit
-        let results = await timeLimiter.run(limit: limit) { await checker.run(connector, now: Date()) }
-        let now = Date()
+        let clock = self.clock
+        let results = await timeLimiter.run(limit: limit) { await checker.run(connector, now: clock.now()) }
+        let now = clock.now()
         let final =
             results
             ?? CheckPlan.checks(for: connector.kind, zscaler: checker.zscaler != nil).map {
@@ -211,7 +216,7 @@ public final class Daemon: Sendable {
                 running += 1
             }
         }
-        await coordinator.flush(now: Date())
+        await coordinator.flush(now: clock.now())
         // Cron users get their webhooks too: what is due now goes out (bounded); retries
         // stay in the outbox for the next run or the daemon.
         await deliveryWorker.drainDue(deadline: .now + .seconds(60))
@@ -226,8 +231,8 @@ public final class Daemon: Sendable {
     }
 
     public func shutdown() async {
-        await coordinator.flush(now: Date())
-        try? await store.recordDaemonEvent(.stop, message: "", at: Date())
+        await coordinator.flush(now: clock.now())
+        try? await store.recordDaemonEvent(.stop, message: "", at: clock.now())
         await checker.clients.shutdown()
         await webhookSink.state.withLock { $0.sender }.shutdown()
         try? store.close()
@@ -260,7 +265,7 @@ public final class Daemon: Sendable {
     public func reload(scheduler: CheckScheduler<ContinuousClock>?) async -> ConfigErrors? {
         notifier.notify(["RELOADING=1", "MONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())"])
         defer { notifier.notify(["READY=1"]) }
-        let now = Date()
+        let now = clock.now()
         let fresh: Configuration
         do {
             fresh = try ConfigLoader(credentialsDirectory: options.credentialsDirectory).load(path: options.configPath)

@@ -42,7 +42,7 @@ struct HeartbeatService: Service {
             do { try await Task.sleep(for: tick) } catch { break }
             _ = await scheduler.inFlight  // the scheduler actor answers: it is alive
             if watchdog != nil { notifier.notify(["WATCHDOG=1"]) }
-            let now = Date()
+            let now = daemon.clock.now()
             await daemon.coordinator.flush(now: now)
             if ContinuousClock.now - lastStatus >= .seconds(5) {
                 notifier.notify(["STATUS=\(await statusLine())"])
@@ -61,7 +61,7 @@ struct HeartbeatService: Service {
         var line = report.countsLine
         if let next = await scheduler.nextDueInstant() {
             let wait = ContinuousClock.now.duration(to: next)
-            let at = Date().addingTimeInterval(max(0, Double(wait.components.seconds)))
+            let at = daemon.clock.now().addingTimeInterval(max(0, Double(wait.components.seconds)))
             let f = DateFormatter()
             f.dateFormat = "HH:mm"
             line += "; next check \(f.string(from: at))"
@@ -103,7 +103,7 @@ extension Daemon {
     /// and closes. Refuses to run when another daemon serves the control socket.
     public func runForever() async throws {
         let c = configuration
-        let now = Date()
+        let now = clock.now()
         let snapshot = try? await store.loadState()
         var last: [String: ContinuousClock.Instant] = [:]
         let clockNow = ContinuousClock.now

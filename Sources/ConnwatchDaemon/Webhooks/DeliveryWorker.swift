@@ -44,6 +44,8 @@ public actor DeliveryWorker {
     let version: String
     /// The current webhooks and sender (they change on reload).
     let sink: Sink
+    /// When attempts happen and retries are due.
+    let clock: WallClock
     /// Attempts by webhook and outcome, for `GET /metrics`.
     nonisolated let metrics = DeliveryMetrics()
 
@@ -55,8 +57,9 @@ public actor DeliveryWorker {
 
     public init(
         store: HistoryStore, journal: JournalWriter, logger: Logger, policy: WebhookRetryPolicy,
-        limits: Limits = Limits(), version: String, sink: @escaping Sink
+        limits: Limits = Limits(), version: String, clock: WallClock = .system, sink: @escaping Sink
     ) {
+        self.clock = clock
         self.store = store
         self.journal = journal
         self.logger = logger
@@ -71,7 +74,7 @@ public actor DeliveryWorker {
     /// previous process are due again at once.
     public func run(keepGoing: @escaping @Sendable () -> Bool = { true }) async {
         do {
-            let n = try await store.releaseAllLeases(now: Date())
+            let n = try await store.releaseAllLeases(now: clock.now())
             if n > 0 { logger.notice("webhooks: \(n) deliveries interrupted by the previous process are due again") }
         } catch {
             logger.error("webhooks: cannot read the outbox: \(error)")
@@ -88,7 +91,7 @@ public actor DeliveryWorker {
     /// waiting for the answers, until nothing is due or the deadline passes. Later retries
     /// stay in the outbox for the next run.
     public func drainDue(deadline: ContinuousClock.Instant) async {
-        _ = try? await store.recoverExpiredLeases(now: Date())
+        _ = try? await store.recoverExpiredLeases(now: clock.now())
         await withDiscardingTaskGroup { group in
             while ContinuousClock.now < deadline {
                 let started = await startDue(group: &group)
@@ -111,7 +114,7 @@ public actor DeliveryWorker {
     /// Claims and starts every due delivery there is room for. Returns how many started.
     private func startDue(group: inout DiscardingTaskGroup) async -> Int {
         let (webhooks, sender) = sink()
-        let now = Date()
+        let now = clock.now()
         let configured = Set(webhooks.map(\.name))
         if configured != lastConfigured {
             lastConfigured = configured
@@ -163,9 +166,9 @@ public actor DeliveryWorker {
             return
         }
         var sleep = limits.poll
-        if total == 0, let due = try? await store.nextDeliveryDue(), due.timeIntervalSinceNow > 0 {
+        if total == 0, let due = try? await store.nextDeliveryDue(), due.timeIntervalSince(clock.now()) > 0 {
             // Something is due soon: wake for it (a due one that could not start waits a poll).
-            sleep = max(.milliseconds(20), min(sleep, .seconds(due.timeIntervalSinceNow)))
+            sleep = max(.milliseconds(20), min(sleep, .seconds(due.timeIntervalSince(clock.now()))))
         }
         if wakePending {
             wakePending = false
@@ -188,11 +191,11 @@ public actor DeliveryWorker {
         do {
             body = try WebhookFormats.render(hook.format, standardPayload: d.body)
         } catch {
-            await record(d, hook: hook, attempt: attempt, at: Date(), status: nil,
+            await record(d, hook: hook, attempt: attempt, at: clock.now(), status: nil,
                 error: "cannot render the \(hook.format) payload: \(error)", duration: .zero, outcome: .dead)
             return
         }
-        let sentAt = Date()
+        let sentAt = clock.now()
         let started = ContinuousClock.now
         let result: WebhookAttemptResult
         do {
@@ -202,7 +205,8 @@ public actor DeliveryWorker {
             headers.append(("content-type", "application/json"))
             headers.append(("user-agent", "connwatch/\(version)"))
             result = await sender.send(
-                webhook: hook.name, url: hook.url, headers: headers, body: body, timeout: hook.timeout.swiftDuration)
+                webhook: hook.name, url: hook.url, headers: headers, body: body, timeout: hook.timeout.swiftDuration,
+                clock: clock)
         } catch {
             // A webhook configured to be signed is never sent unsigned (nor with fewer
             // signatures than configured): its receiver would drop it or, worse, accept it
@@ -212,7 +216,7 @@ public actor DeliveryWorker {
             result = .failure("not sent: \(error)")
         }
         let duration = ContinuousClock.now - started
-        let at = Date()
+        let at = clock.now()
         let outcome: AttemptOutcome
         switch policy.decide(attempt: attempt, result: result) {
         case .delivered: outcome = .delivered

@@ -28,8 +28,9 @@ public struct WebhookSender: Sendable {
     public func shutdown() async { await transport.shutdown() }
 
     /// One POST. `webhook` names the endpoint in errors instead of its URL.
+    /// - Parameter clock: what an HTTP-date `Retry-After` is measured from.
     public func send(
-        webhook: String, url: Secret, headers: [(String, String)], body: Data, timeout: Duration
+        webhook: String, url: Secret, headers: [(String, String)], body: Data, timeout: Duration, clock: WallClock
     ) async -> WebhookAttemptResult {
         let urlString = url.withValue { $0 }
         var request = TransportRequest(
@@ -39,7 +40,7 @@ public struct WebhookSender: Sendable {
         do {
             let response = try await transport.exchange(request)
             let retryAfter = WebhookRetryPolicy.parseRetryAfter(
-                response.headers.first(name: "retry-after"), now: Date())
+                response.headers.first(name: "retry-after"), now: clock.now())
             return .response(status: response.status, retryAfter: retryAfter)
         } catch {
             return .failure(WebhookSender.redact(WebhookSender.describe(error, timeout: seconds), url: urlString))
