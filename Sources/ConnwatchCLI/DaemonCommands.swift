@@ -326,7 +326,7 @@ struct SilenceCommand: ParsableCommand {
             ControlAPI.SilenceRequest(connector: name, duration: duration, reason: reason))
         return ctx.show(ControlAPI.SilenceReply.self, "POST", "/v1/silences", body: body) {
             let s = $0.silence
-            let who = s.connector == Silence.allConnectors ? "every connector" : s.connector
+            let who = s.connector == Silence.allConnectors ? "every connector" : UntrustedText.terminal(s.connector)
             return "silence \(s.id): \(who) silenced until \(Human.minute(s.expiresAt)) "
                 + "(\(Human.relative(s.expiresAt, now: ctx.now))); lift it with: connwatchctl unsilence \(s.id)\n"
         }
@@ -345,7 +345,9 @@ struct UnsilenceCommand: ParsableCommand {
     func run() throws { try Self.outcome(id: id, options.context()).emit() }
 
     static func outcome(id: Int64, _ ctx: CommandContext) -> Outcome {
-        ctx.show(ControlAPI.DoneReply.self, "DELETE", "/v1/silences/\(id)") { $0.message + "\n" }
+        ctx.show(ControlAPI.DoneReply.self, "DELETE", "/v1/silences/\(id)") {
+            UntrustedText.terminal($0.message) + "\n"
+        }
     }
 }
 
@@ -390,7 +392,9 @@ struct DeliveriesRetry: ParsableCommand {
     func run() throws { try Self.outcome(id: id, options.context()).emit() }
 
     static func outcome(id: Int64, _ ctx: CommandContext) -> Outcome {
-        ctx.show(ControlAPI.DoneReply.self, "POST", "/v1/deliveries/\(id)/retry") { $0.message + "\n" }
+        ctx.show(ControlAPI.DoneReply.self, "POST", "/v1/deliveries/\(id)/retry") {
+            UntrustedText.terminal($0.message) + "\n"
+        }
     }
 }
 
@@ -404,7 +408,7 @@ struct ReloadCommand: ParsableCommand {
     func run() throws { try Self.outcome(options.context()).emit() }
 
     static func outcome(_ ctx: CommandContext) -> Outcome {
-        ctx.show(ControlAPI.DoneReply.self, "POST", "/v1/reload") { $0.message + "\n" }
+        ctx.show(ControlAPI.DoneReply.self, "POST", "/v1/reload") { UntrustedText.terminal($0.message) + "\n" }
     }
 }
 

@@ -126,7 +126,7 @@ public enum Views {
         var head = TextTable(headers: ["", ""])
         head.rows = [
             ["connector", "\(c.name) (\(c.kind.rawValue))"],
-            ["status", "\(style.word(c.status.rawValue)) (\(c.reason.rawValue))"],
+            ["status", "\(c.status.rawValue) (\(c.reason.rawValue))"],
             ["summary", c.summary],
             ["tenant", c.tenantId],
             ["client", c.clientId],
@@ -143,6 +143,12 @@ public enum Views {
         // The header row of this key/value table is empty: drop it.
         var out = head.render().split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
             .joined(separator: "\n")
+        // Coloured once rendered: the table removes escape sequences from its cells.
+        if style.color, let row = out.range(of: "\nstatus "),
+            let word = out.range(of: c.status.rawValue, range: row.upperBound..<out.endIndex)
+        {
+            out.replaceSubrange(word, with: style.word(c.status.rawValue))
+        }
         if c.checks.isEmpty { return out + "\nnot checked yet\n" }
         var t = TextTable(headers: ["CHECK", "STATUS", "REASON", "CHECKED", "SUMMARY"])
         for r in c.checks {

@@ -67,4 +67,15 @@ import Testing
         history.results[0].result.summary = Self.attack
         expectClean(Views.history(history, now: now, style: .plain), "history")
     }
+
+    /// connwatchctl's own colours survive the cleaning: they are added after the table is
+    /// rendered, and only to the status word.
+    @Test func ownColoursAreAddedAfterCleaning() {
+        let colored = Views.connectorDetail(Fixture.exchange, now: now, style: Style(color: true))
+        #expect(colored.contains("status     \u{1B}[33mwarning\u{1B}[0m (secret_expiring)"), "\(colored)")
+        #expect(colored.uncolored == ViewGoldenTests.detail)
+        let attacked = Views.connectorDetail(Self.connector, now: now, style: Style(color: true))
+        #expect(attacked.contains("status     \u{1B}[31mcritical\u{1B}[0m (consent_missing)"))
+        expectClean(attacked.uncolored, "coloured connector detail")
+    }
 }
