@@ -143,7 +143,8 @@ public final class HTTPTransport: Sendable {
         if url.user != nil || url.password != nil || value.utf8.contains(UInt8(ascii: "@")) {
             throw .badResponse(
                 endpoint: "proxy",
-                detail: "the proxy URL carries credentials: put the proxy's credentials in a credential, proxy_credential")
+                detail:
+                    "the proxy URL carries credentials: put the proxy's credentials in a credential, proxy_credential")
         }
         let port = url.port ?? 80
         var authorization: Secret?
@@ -259,7 +260,8 @@ public final class HTTPTransport: Sendable {
                     endpoint: request.endpoint,
                     detail: "the URL has a space, control character or DEL in its path, query or host")
             case .certificateDoesNotName(let host):
-                throw .unreachable(endpoint: request.endpoint, detail: "TLS: the certificate of \(host) does not name it")
+                throw .unreachable(
+                    endpoint: request.endpoint, detail: "TLS: the certificate of \(host) does not name it")
             case .shutDown:
                 throw .unreachable(endpoint: request.endpoint, detail: "shutting down")
             }

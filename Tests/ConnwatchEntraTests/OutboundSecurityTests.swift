@@ -131,7 +131,9 @@ import Testing
                 _ = try await transport.send(post("https://localhost:\(server.port)/echo"))
                 Issue.record("a certificate from an untrusted CA was accepted")
             } catch {
-                guard case .unreachable(let endpoint, let detail) = error else { return #expect(Bool(false), "\(error)") }
+                guard case .unreachable(let endpoint, let detail) = error else {
+                    return #expect(Bool(false), "\(error)")
+                }
                 #expect(endpoint == "test")
                 #expect(detail.contains("TLS"), "\(detail)")
                 #expect(!detail.contains("stand-in-secret"))
@@ -382,8 +384,9 @@ import Testing
                 _ = try HTTPTransport(settings: settings)
                 Issue.record("a malformed proxy credential accepted")
             } catch {
-                #expect(
-                    error == .badResponse(endpoint: "proxy", detail: "proxy_credential is not of the form user:password"))
+                let expected = EntraError.badResponse(
+                    endpoint: "proxy", detail: "proxy_credential is not of the form user:password")
+                #expect(error == expected)
                 #expect(!error.description.contains(Self.password))
             }
         }
