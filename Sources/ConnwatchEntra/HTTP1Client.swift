@@ -334,7 +334,7 @@ final class HTTP1Client: Sendable {
             // error, not "closed". A live channel's handler sees its close and frees the pool
             // slot once the Connection exists; a channel already closed is a failed creation
             // (the caller frees the slot).
-            if let error = early.error {
+            if let error = early.error(of: channel) {
                 channel.close(promise: nil)
                 throw error
             }
@@ -346,8 +346,9 @@ final class HTTP1Client: Sendable {
 
     /// TLS (for https), the HTTP/1 codec and the exchange handler. The exchange handler goes
     /// in with the others so that an error the pipeline raises before the first exchange
-    /// starts (a handshake can finish before the connect future's callbacks run) is kept
-    /// in `early` instead of being lost.
+    /// starts is kept in `early` instead of being lost: `connect` attaches its callbacks
+    /// from the caller's thread, and on a busy machine the event loop can connect and run
+    /// (and refuse) the whole handshake before they are attached.
     private static func addProtocolHandlers(
         _ channel: any Channel, origin: Origin, sslContext: NIOSSLContext, pool: OriginPool, early: EarlyError
     ) throws {
@@ -689,15 +690,22 @@ final class OriginPool: Sendable {
     }
 }
 
-/// The first error a new connection's pipeline caught before the connection was handed
-/// out (one per connection attempt).
+/// The first error each channel of a connection attempt caught before the connection was
+/// handed out. Per channel: Happy Eyeballs may open and then abandon a second channel for
+/// the same attempt, whose handshake then ends in an error that is not the winner's.
 final class EarlyError: Sendable {
-    private let first = Mutex<(any Error)?>(nil)
+    private let errors = Mutex<[(channel: ObjectIdentifier, error: any Error)]>([])
 
-    var error: (any Error)? { first.withLock { $0 } }
+    func error(of channel: any Channel) -> (any Error)? {
+        let id = ObjectIdentifier(channel)
+        return errors.withLock { errors in errors.first { $0.channel == id }?.error }
+    }
 
-    func record(_ error: any Error) {
-        first.withLock { if $0 == nil { $0 = error } }
+    func record(_ error: any Error, of channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        errors.withLock { errors in
+            if !errors.contains(where: { $0.channel == id }) { errors.append((id, error)) }
+        }
     }
 }
 
@@ -795,7 +803,7 @@ final class ExchangeHandler: ChannelInboundHandler {
         if continuation != nil {
             finish(.failure(failure), reuse: false)
         } else if connection == nil {
-            early.record(failure)  // before the connection was handed out: see `connect`
+            early.record(failure, of: context.channel)  // before the connection was handed out: see `connect`
         }
         context.close(promise: nil)
     }
