@@ -133,6 +133,8 @@ final class HTTP1Client: Sendable {
     let group: any EventLoopGroup
     let sslContext: NIOSSLContext
     let proxy: Proxy?
+    /// `NO_PROXY` entries, normalised (see ``bypassesProxy(_:noProxy:)``).
+    let noProxy: [String]
     let connectTimeout: TimeAmount
     let idleTimeout: TimeAmount
     let maxConnectionsPerOrigin: Int
@@ -144,7 +146,8 @@ final class HTTP1Client: Sendable {
     /// ``TLSNameCheck``), and nothing older than TLS 1.2 is spoken.
     init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: TLSConfiguration, proxy: Proxy?,
-        connectTimeout: TimeAmount, idleTimeout: TimeAmount = .seconds(60), maxConnectionsPerOrigin: Int
+        noProxy: [String] = [], connectTimeout: TimeAmount, idleTimeout: TimeAmount = .seconds(60),
+        maxConnectionsPerOrigin: Int
     ) throws {
         self.group = group
         var tls = tls
@@ -152,13 +155,14 @@ final class HTTP1Client: Sendable {
         if tls.minimumTLSVersion != .tlsv13 { tls.minimumTLSVersion = .tlsv12 }
         sslContext = try NIOSSLContext(configuration: tls)
         self.proxy = proxy
+        self.noProxy = noProxy.compactMap(HTTP1Client.normalizedNoProxyEntry)
         self.connectTimeout = connectTimeout
         self.idleTimeout = idleTimeout
         self.maxConnectionsPerOrigin = max(1, maxConnectionsPerOrigin)
     }
 
-    /// One exchange. A request that fails on a reused keep-alive connection before any of
-    /// the reply arrived (the server closed it meanwhile) is sent once more on a new one.
+    /// One exchange. An idempotent request that fails on a reused keep-alive connection
+    /// before any of the reply arrived (the server closed it meanwhile) is sent once more.
     func execute(
         method: HTTPMethod, url target: Target, headers: [(String, String)], body: [UInt8]?, deadline: NIODeadline,
         maxBodyBytes: Int
@@ -173,6 +177,8 @@ final class HTTP1Client: Sendable {
             if !HTTP1Client.isToken(name) { throw Failure.invalidHeaderName }
             if HTTP1Client.breaksFraming(value) { throw Failure.invalidHeader(name) }
         }
+        let pool = pool(for: target.origin)
+        let proxy = pool.proxy
         var head = HTTPRequestHead(
             version: .http1_1, method: method,
             uri: proxy != nil && !target.origin.tls ? "http://\(target.hostHeader)\(target.path)" : target.path)
@@ -188,26 +194,33 @@ final class HTTP1Client: Sendable {
             authorization.withValue { head.headers.add(name: "Proxy-Authorization", value: $0) }
         }
         let exchange = Exchange(head: head, body: body, deadline: deadline, maxBodyBytes: maxBodyBytes)
-        let pool = pool(for: target.origin)
-        // A keep-alive connection the server closed meanwhile fails before any reply: the
-        // request goes again (a few times at most: after a server restart all are stale).
-        var staleRetries = 3
-        while true {
-            do {
-                return try await attempt(exchange, pool)
-            } catch Failure.closed(replied: false) where staleRetries > 0 {
-                staleRetries -= 1
-            }
+        return try await attempt(exchange, pool, retryStale: HTTP1Client.isIdempotent(method))
+    }
+
+    /// GET, HEAD, PUT, DELETE, OPTIONS: sending one twice does no harm (RFC 9110 §9.2.2).
+    static func isIdempotent(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .GET, .HEAD, .PUT, .DELETE, .OPTIONS: true
+        default: false
         }
     }
 
     /// On an idle connection, on a new one while under the limit, else queued: a released
     /// connection starts the next queued exchange on its own event loop (no round trip
     /// through the caller's thread).
-    private func attempt(_ exchange: Exchange, _ pool: OriginPool) async throws -> Response {
+    ///
+    /// A keep-alive connection the server closed while it sat idle fails before any reply:
+    /// an idempotent request goes once more (`retryStale`), wherever the pool puts it. Never
+    /// a POST: the server may have acted on it before closing (a webhook delivered twice, a
+    /// token requested twice); nor a request that failed on a fresh connection.
+    private func attempt(_ exchange: Exchange, _ pool: OriginPool, retryStale: Bool) async throws -> Response {
         switch try pool.tryAcquire() {
         case .reuse(let connection)?:
-            return try await connection.run(exchange)
+            do {
+                return try await connection.run(exchange)
+            } catch Failure.closed(replied: false) where retryStale {
+                return try await attempt(exchange, pool, retryStale: false)
+            }
         case .create?:
             return try await withUnsafeThrowingContinuation { continuation in
                 connectAndStart(pool, exchange, continuation)
@@ -251,7 +264,11 @@ final class HTTP1Client: Sendable {
     private func pool(for origin: Origin) -> OriginPool {
         pools.withLock { pools in
             if let pool = pools[origin] { return pool }
-            let pool = OriginPool(origin: origin, maxOpen: maxConnectionsPerOrigin, idleTimeout: idleTimeout) {
+            // The proxy decision is made once per origin, not per request.
+            let proxy = HTTP1Client.bypassesProxy(origin, noProxy: noProxy) ? nil : self.proxy
+            let pool = OriginPool(
+                origin: origin, proxy: proxy, maxOpen: maxConnectionsPerOrigin, idleTimeout: idleTimeout
+            ) {
                 [weak self] pool, exchange, continuation in
                 guard let self else {
                     pool.creationFailed()
@@ -264,7 +281,7 @@ final class HTTP1Client: Sendable {
         }
     }
 
-    /// A new connection to the pool's origin (through the proxy's tunnel if one is set),
+    /// A new connection to the pool's origin (through the proxy's tunnel if it has one),
     /// its exchange handler in place; the future completes on the connection's loop.
     private func connect(_ pool: OriginPool, deadline: NIODeadline) -> EventLoopFuture<Connection> {
         let origin = pool.origin
@@ -273,14 +290,16 @@ final class HTTP1Client: Sendable {
         let budget = min(connectTimeout, deadline - .now())
         guard budget > .zero else { return loop.makeFailedFuture(Failure.timeout) }
         let sslContext = self.sslContext
-        let proxy = self.proxy
+        let proxy = pool.proxy
         let direct = proxy == nil || !origin.tls
+        let early = EarlyError()
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(budget)
             .channelInitializer { channel in
                 guard direct else { return channel.eventLoop.makeSucceededVoidFuture() }
                 do {
-                    try HTTP1Client.addProtocolHandlers(channel, origin: origin, sslContext: sslContext)
+                    try HTTP1Client.addProtocolHandlers(
+                        channel, origin: origin, sslContext: sslContext, pool: pool, early: early)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -300,7 +319,8 @@ final class HTTP1Client: Sendable {
             connected = connected.flatMap { channel in
                 HTTP1Client.openTunnel(channel, to: origin, proxy: proxy, deadline: deadline)
                     .flatMapThrowing {
-                        try HTTP1Client.addProtocolHandlers(channel, origin: origin, sslContext: sslContext)
+                        try HTTP1Client.addProtocolHandlers(
+                            channel, origin: origin, sslContext: sslContext, pool: pool, early: early)
                         return channel
                     }
                     .flatMapErrorThrowing { error in
@@ -310,16 +330,28 @@ final class HTTP1Client: Sendable {
             }
         }
         return connected.flatMapThrowing { channel in
-            // Added to a live channel, the handler sees its close and frees the pool slot;
-            // a channel already closed is a failed creation (the caller frees the slot).
+            // A TLS handshake refused before now (the name check, an untrusted chain): its
+            // error, not "closed". A live channel's handler sees its close and frees the pool
+            // slot once the Connection exists; a channel already closed is a failed creation
+            // (the caller frees the slot).
+            if let error = early.error(of: channel) {
+                channel.close(promise: nil)
+                throw error
+            }
             guard channel.isActive else { throw Failure.closed(replied: false) }
-            let handler = ExchangeHandler(pool: pool)
-            try channel.pipeline.syncOperations.addHandler(handler)
+            let handler = try channel.pipeline.syncOperations.handler(type: ExchangeHandler.self)
             return Connection(channel: channel, handler: handler)
         }
     }
 
-    private static func addProtocolHandlers(_ channel: any Channel, origin: Origin, sslContext: NIOSSLContext) throws {
+    /// TLS (for https), the HTTP/1 codec and the exchange handler. The exchange handler goes
+    /// in with the others so that an error the pipeline raises before the first exchange
+    /// starts is kept in `early` instead of being lost: `connect` attaches its callbacks
+    /// from the caller's thread, and on a busy machine the event loop can connect and run
+    /// (and refuse) the whole handshake before they are attached.
+    private static func addProtocolHandlers(
+        _ channel: any Channel, origin: Origin, sslContext: NIOSSLContext, pool: OriginPool, early: EarlyError
+    ) throws {
         let sync = channel.pipeline.syncOperations
         if origin.tls {
             // SNI by host name (SNI cannot carry an IP literal). BoringSSL verifies the chain
@@ -342,6 +374,7 @@ final class HTTP1Client: Sendable {
                     }))
         }
         try sync.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+        try sync.addHandler(ExchangeHandler(pool: pool, early: early))
     }
 
     /// Sends `CONNECT host:port` and waits for the proxy's 2xx (the rest of the proxy's
@@ -363,6 +396,48 @@ final class HTTP1Client: Sendable {
         }
         channel.writeAndFlush(ByteBuffer(string: request), promise: nil)
         return promise.futureResult
+    }
+
+    /// Whether `origin` goes direct instead of through the proxy, by `NO_PROXY` entries as
+    /// curl reads them: `*` (everything), a host name (itself and its subdomains), `.domain`
+    /// (the same), an IP address (exactly; no CIDR ranges), each optionally with `:port`
+    /// (then only that port). Case-insensitive; entries normalised by
+    /// ``normalizedNoProxyEntry(_:)``.
+    static func bypassesProxy(_ origin: Origin, noProxy: [String]) -> Bool {
+        guard !noProxy.isEmpty else { return false }
+        var host = origin.host.lowercased()
+        if host.hasSuffix(".") { host.removeLast() }
+        let hostIsAddress = TLSNameCheck.addressBytes(host) != nil
+        for entry in noProxy {
+            if entry == "*" { return true }
+            var name = Substring(entry)
+            var port: Substring?
+            if name.hasPrefix("[") {  // [v6] or [v6]:port
+                guard let close = name.firstIndex(of: "]") else { continue }
+                let after = name[name.index(after: close)...]
+                if after.hasPrefix(":") { port = after.dropFirst() } else if !after.isEmpty { continue }
+                name = name[name.index(after: name.startIndex)..<close]
+            } else if let colon = name.firstIndex(of: ":"), colon == name.lastIndex(of: ":") {  // host:port
+                port = name[name.index(after: colon)...]
+                name = name[..<colon]
+            }
+            if let port, Int(port) != origin.port { continue }
+            if name.hasPrefix(".") { name = name.dropFirst() }
+            guard !name.isEmpty else { continue }
+            if host == name { return true }
+            // Domain suffixes for host names only (`0.0.1` is no domain of `127.0.0.1`).
+            if !hostIsAddress, host.hasSuffix("." + name) { return true }
+        }
+        return false
+    }
+
+    /// One `NO_PROXY` entry trimmed, lowercased, without a trailing dot; nil when empty.
+    static func normalizedNoProxyEntry(_ entry: String) -> String? {
+        var text = Substring(entry.lowercased())
+        while text.first == " " || text.first == "\t" { text.removeFirst() }
+        while text.last == " " || text.last == "\t" { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text.isEmpty ? nil : String(text)
     }
 
     static func breaksFraming(_ text: String) -> Bool {
@@ -437,6 +512,8 @@ final class OriginPool: Sendable {
     }
 
     let origin: HTTP1Client.Origin
+    /// The proxy this origin is reached through (nil: direct, also by `NO_PROXY`).
+    let proxy: HTTP1Client.Proxy?
     let idleTimeout: TimeAmount
     /// Makes a connection for a queued exchange when a slot frees (the pool's owner).
     private let createFor: @Sendable (OriginPool, Exchange, ResponseContinuation) -> Void
@@ -479,10 +556,11 @@ final class OriginPool: Sendable {
     private let state: Mutex<State>
 
     init(
-        origin: HTTP1Client.Origin, maxOpen: Int, idleTimeout: TimeAmount,
+        origin: HTTP1Client.Origin, proxy: HTTP1Client.Proxy?, maxOpen: Int, idleTimeout: TimeAmount,
         createFor: @escaping @Sendable (OriginPool, Exchange, ResponseContinuation) -> Void
     ) {
         self.origin = origin
+        self.proxy = proxy
         self.idleTimeout = idleTimeout
         self.createFor = createFor
         var initial = State()
@@ -612,12 +690,32 @@ final class OriginPool: Sendable {
     }
 }
 
+/// The first error each channel of a connection attempt caught before the connection was
+/// handed out. Per channel: Happy Eyeballs may open and then abandon a second channel for
+/// the same attempt, whose handshake then ends in an error that is not the winner's.
+final class EarlyError: Sendable {
+    private let errors = Mutex<[(channel: ObjectIdentifier, error: any Error)]>([])
+
+    func error(of channel: any Channel) -> (any Error)? {
+        let id = ObjectIdentifier(channel)
+        return errors.withLock { errors in errors.first { $0.channel == id }?.error }
+    }
+
+    func record(_ error: any Error, of channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        errors.withLock { errors in
+            if !errors.contains(where: { $0.channel == id }) { errors.append((id, error)) }
+        }
+    }
+}
+
 /// Runs one exchange at a time on its connection, on the connection's event loop.
 final class ExchangeHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
     private let pool: OriginPool
+    private let early: EarlyError
     /// Set once the connection is made; cleared when the channel closes (breaks the cycle).
     var connection: Connection?
     private var context: ChannelHandlerContext?
@@ -629,7 +727,10 @@ final class ExchangeHandler: ChannelInboundHandler {
     private var timer: Scheduled<Void>?
     private var closed = false
 
-    init(pool: OriginPool) { self.pool = pool }
+    init(pool: OriginPool, early: EarlyError) {
+        self.pool = pool
+        self.early = early
+    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -699,7 +800,11 @@ final class ExchangeHandler: ChannelInboundHandler {
         } else {
             failure = error
         }
-        if continuation != nil { finish(.failure(failure), reuse: false) }
+        if continuation != nil {
+            finish(.failure(failure), reuse: false)
+        } else if connection == nil {
+            early.record(failure, of: context.channel)  // before the connection was handed out: see `connect`
+        }
         context.close(promise: nil)
     }
 

@@ -19,6 +19,10 @@ public struct TransportSettings: Sendable {
     /// The proxy's `user:password` (the `proxy_credential` credential): sent as
     /// `Proxy-Authorization: Basic …` on `CONNECT` and on plain-http requests to the proxy.
     public var proxyCredentials: Secret?
+    /// Hosts reached directly, not through ``proxy``: `NO_PROXY` syntax, one entry each
+    /// (`*`, `host`, `.domain`, an IP address, any of them with `:port`); see
+    /// ``noProxy(configured:environment:)``.
+    public var noProxy: [String] = []
     public var connectTimeout: TimeAmount = .seconds(10)
     /// Deadline for one attempt, from request start to the last body byte.
     public var requestTimeout: TimeAmount = .seconds(30)
@@ -40,6 +44,14 @@ public struct TransportSettings: Sendable {
     public static func proxy(configured: String?, environment: [String: String]) -> String? {
         if let configured { return configured }
         return environment["HTTPS_PROXY"] ?? environment["https_proxy"]
+    }
+
+    /// The hosts that bypass the proxy: `configured` (a list), else `NO_PROXY` / `no_proxy`
+    /// (a comma-separated list, as curl and Go read it).
+    public static func noProxy(configured: [String]? = nil, environment: [String: String]) -> [String] {
+        if let configured { return configured }
+        guard let value = environment["NO_PROXY"] ?? environment["no_proxy"] else { return [] }
+        return value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }
 
@@ -101,6 +113,7 @@ public final class HTTPTransport: Sendable {
             client = try HTTP1Client(
                 group: MultiThreadedEventLoopGroup.singleton.next(), tls: tls,
                 proxy: try HTTPTransport.proxy(settings.proxy, credentials: settings.proxyCredentials),
+                noProxy: settings.noProxy,
                 connectTimeout: settings.connectTimeout,
                 idleTimeout: .seconds(60), maxConnectionsPerOrigin: settings.connectionsPerHost)
         } catch let error as EntraError {
@@ -130,7 +143,8 @@ public final class HTTPTransport: Sendable {
         if url.user != nil || url.password != nil || value.utf8.contains(UInt8(ascii: "@")) {
             throw .badResponse(
                 endpoint: "proxy",
-                detail: "the proxy URL carries credentials: put the proxy's credentials in a credential, proxy_credential")
+                detail:
+                    "the proxy URL carries credentials: put the proxy's credentials in a credential, proxy_credential")
         }
         let port = url.port ?? 80
         var authorization: Secret?
@@ -246,7 +260,8 @@ public final class HTTPTransport: Sendable {
                     endpoint: request.endpoint,
                     detail: "the URL has a space, control character or DEL in its path, query or host")
             case .certificateDoesNotName(let host):
-                throw .unreachable(endpoint: request.endpoint, detail: "TLS: the certificate of \(host) does not name it")
+                throw .unreachable(
+                    endpoint: request.endpoint, detail: "TLS: the certificate of \(host) does not name it")
             case .shutDown:
                 throw .unreachable(endpoint: request.endpoint, detail: "shutting down")
             }

@@ -75,6 +75,106 @@ import Testing
         }
     }
 
+    /// A reused connection that the server closes on the next request without a reply (as
+    /// a keep-alive connection that timed out on the server's side): GET goes once more,
+    /// on a new connection; a POST is never sent twice (the server may have acted on it).
+    @Test func aStaleConnectionIsRetriedOnceAndOnlyForIdempotentRequests() async throws {
+        try await withServer { server, transport in
+            func count(_ path: String) -> Int { server.heads.filter { $0.hasPrefix(path) }.count }
+            // GET on a stale reused connection: retried on a fresh one.
+            _ = try await transport.send(TransportRequest(url: server.url("/arm-drop"), endpoint: "test"))
+            let get = try await transport.send(TransportRequest(url: server.url("/echo?get"), endpoint: "test"))
+            #expect(get.status == 200)
+            #expect(count("/echo?get") == 2)
+            #expect(server.connections == 2)
+            // POST on a stale reused connection: sent once, the failure returned.
+            _ = try await transport.send(TransportRequest(url: server.url("/arm-drop"), endpoint: "test"))
+            do throws(EntraError) {
+                _ = try await transport.send(
+                    TransportRequest(
+                        method: .POST, url: server.url("/echo?post"), body: Data("once".utf8), endpoint: "test post"))
+                Issue.record("the POST was answered")
+            } catch {
+                #expect(error == .unreachable(endpoint: "test post", detail: "connection closed before a reply"))
+            }
+            #expect(count("/echo?post") == 1)
+            // At most once: a GET the server drops on the reused and on the new connection.
+            _ = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test"))
+            let before = server.connections
+            do throws(EntraError) {
+                _ = try await transport.send(TransportRequest(url: server.url("/drop"), endpoint: "test drop"))
+                Issue.record("the dropped GET was answered")
+            } catch {
+                #expect(error == .unreachable(endpoint: "test drop", detail: "connection closed before a reply"))
+            }
+            #expect(count("/drop") == 2)
+            // And not at all on a fresh connection (none is idle now: both were dropped).
+            #expect(server.connections == before + 1)
+            do throws(EntraError) {
+                _ = try await transport.send(TransportRequest(url: server.url("/drop"), endpoint: "test drop"))
+                Issue.record("the dropped GET was answered")
+            } catch {
+                #expect(error == .unreachable(endpoint: "test drop", detail: "connection closed before a reply"))
+            }
+            #expect(count("/drop") == 3)
+        }
+    }
+
+    @Test func noProxyEntriesChooseDirectConnections() throws {
+        let rows: [(url: String, entries: [String], direct: Bool)] = [
+            ("https://login.microsoftonline.com/", [], false),
+            ("https://login.microsoftonline.com/", ["*"], true),
+            ("https://login.microsoftonline.com/", ["microsoftonline.com"], true),
+            ("https://login.microsoftonline.com/", [".microsoftonline.com"], true),
+            ("https://microsoftonline.com/", [".microsoftonline.com"], true),
+            ("https://notmicrosoftonline.com/", ["microsoftonline.com"], false),
+            ("https://microsoftonline.com.evil.example/", ["microsoftonline.com"], false),
+            ("https://login.microsoftonline.com/", ["login.microsoftonline.com:443"], true),
+            ("https://login.microsoftonline.com/", ["login.microsoftonline.com:8443"], false),
+            ("https://LOGIN.microsoftonline.com./", [" Login.MicrosoftOnline.com. "], true),
+            ("https://graph.microsoft.com/", ["login.microsoftonline.com", "management.azure.com"], false),
+            ("http://127.0.0.1:8080/", ["127.0.0.1"], true),
+            ("http://127.0.0.1:8080/", ["127.0.0.1:8080"], true),
+            ("http://127.0.0.1:8080/", ["127.0.0.1:80"], false),
+            ("http://127.0.0.10/", ["0.0.10"], false),
+            ("https://[::1]:8443/", ["::1"], true),
+            ("https://[::1]:8443/", ["[::1]:8443"], true),
+            ("https://[::1]:8443/", ["[::1]:443"], false),
+            ("https://h.example/", ["", " ", ","], false),
+        ]
+        for row in rows {
+            let target = try #require(HTTP1Client.Target(row.url))
+            let entries = row.entries.compactMap(HTTP1Client.normalizedNoProxyEntry)
+            #expect(HTTP1Client.bypassesProxy(target.origin, noProxy: entries) == row.direct, "\(row)")
+        }
+        #expect(
+            TransportSettings.noProxy(environment: ["NO_PROXY": " a.example, .b.example ,,*,h:8443"])
+                == ["a.example", ".b.example", "*", "h:8443"])
+        #expect(TransportSettings.noProxy(environment: ["no_proxy": "x.example"]) == ["x.example"])
+        #expect(TransportSettings.noProxy(environment: [:]).isEmpty)
+        #expect(TransportSettings.noProxy(configured: ["c.example"], environment: ["NO_PROXY": "*"]) == ["c.example"])
+    }
+
+    @Test func noProxyHostsGoDirectAndTheOthersThroughTheProxy() async throws {
+        let server = try await ScriptedServer.start()
+        let proxy = try await TestProxy.start(upstreamPort: server.port)
+        var settings = TransportSettings()
+        settings.proxy = proxy.url
+        settings.noProxy = TransportSettings.noProxy(environment: ["NO_PROXY": "localhost,127.0.0.1"])
+        settings.maxAttempts = 1
+        let transport = try HTTPTransport(settings: settings)
+        let direct = try await transport.send(TransportRequest(url: server.url("/ok"), endpoint: "test"))
+        #expect(direct.status == 200 && String(decoding: direct.body, as: UTF8.self) == "ok")
+        #expect(proxy.heads.isEmpty)
+        #expect(server.heads.first?.hasPrefix("/ok\n") == true)  // origin-form: not for a proxy
+        let proxied = try await transport.send(TransportRequest(url: "http://elsewhere.example/x", endpoint: "test"))
+        #expect(proxied.status == 200)
+        #expect(proxy.heads.count == 1 && proxy.heads.first?.hasPrefix("GET http://elsewhere.example/x ") == true)
+        await transport.shutdown()
+        await proxy.stop()
+        await server.stop()
+    }
+
     @Test func bodiesOverTheCapAreRefusedDeclaredOrChunked() async throws {
         try await withServer(maxBody: 64) { server, transport in
             for path in ["/big", "/chunked-big"] {
@@ -359,6 +459,8 @@ private final class ScriptHandler: ChannelInboundHandler {
     let server: ScriptedServer
     var head: HTTPRequestHead?
     var body = ByteBuffer()
+    /// Set by `/arm-drop`: the next request on this connection is dropped without a reply.
+    var dropNext = false
 
     init(server: ScriptedServer) { self.server = server }
 
@@ -373,6 +475,10 @@ private final class ScriptHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             server.record(body: body)
+            if dropNext {
+                context.close(promise: nil)
+                return
+            }
             respond(context, head)
         }
     }
@@ -392,6 +498,11 @@ private final class ScriptHandler: ChannelInboundHandler {
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: \(text.utf8.count)\r\nX-Path: \(head.uri)\r\n\r\n\(text)")
         case "/ok":
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        case "/arm-drop":
+            dropNext = true
+            send(context, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        case "/drop":
+            context.close(promise: nil)
         case "/close":
             send(context, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye", close: true)
         case "/idle-close":

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Testing
 
 @testable import ConnwatchEntra
@@ -131,7 +132,9 @@ import Testing
                 _ = try await transport.send(post("https://localhost:\(server.port)/echo"))
                 Issue.record("a certificate from an untrusted CA was accepted")
             } catch {
-                guard case .unreachable(let endpoint, let detail) = error else { return #expect(Bool(false), "\(error)") }
+                guard case .unreachable(let endpoint, let detail) = error else {
+                    return #expect(Bool(false), "\(error)")
+                }
                 #expect(endpoint == "test")
                 #expect(detail.contains("TLS"), "\(detail)")
                 #expect(!detail.contains("stand-in-secret"))
@@ -248,7 +251,8 @@ import Testing
     }
 
     /// The TLS version a handshake with `127.0.0.1:port` settles on, for a client that
-    /// verifies nothing and allows TLS 1.0 up to `maximum`.
+    /// verifies nothing and allows TLS 1.0 up to `maximum` (nil: no handshake). Read once
+    /// the handshake completed: before that BoringSSL reports a placeholder version.
     static func handshakeVersion(port: Int, maximum: TLSVersion) async throws -> TLSVersion? {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
@@ -260,18 +264,48 @@ import Testing
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         try NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(
+                        HandshakeWaiter(promise: channel.eventLoop.makePromise()))
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
         defer { channel.close(promise: nil) }
-        for _ in 0..<500 {
-            let version = try await channel.eventLoop.submit {
-                try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
-            }.get()
-            if let version { return version }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return nil
+        let done = try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: HandshakeWaiter.self).promise.futureResult
+        }.get()
+        guard (try? await done.get()) != nil else { return nil }
+        return try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
+        }.get()
+    }
+}
+
+/// Succeeds its promise when the TLS handshake completes; fails it if the channel closes first.
+private final class HandshakeWaiter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let promise: EventLoopPromise<Void>
+    private var done = false
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { complete(nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        complete(ChannelError.alreadyClosed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        complete(error)
+    }
+
+    private func complete(_ error: (any Error)?) {
+        guard !done else { return }
+        done = true
+        if let error { promise.fail(error) } else { promise.succeed() }
     }
 }
 
@@ -382,8 +416,9 @@ import Testing
                 _ = try HTTPTransport(settings: settings)
                 Issue.record("a malformed proxy credential accepted")
             } catch {
-                #expect(
-                    error == .badResponse(endpoint: "proxy", detail: "proxy_credential is not of the form user:password"))
+                let expected = EntraError.badResponse(
+                    endpoint: "proxy", detail: "proxy_credential is not of the form user:password")
+                #expect(error == expected)
                 #expect(!error.description.contains(Self.password))
             }
         }

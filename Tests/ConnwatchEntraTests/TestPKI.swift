@@ -85,8 +85,8 @@ enum TestPKI {
     ) throws -> TLSConfiguration {
         let key = P256.Signing.PrivateKey()
         let publicKey = Certificate.PublicKey(key.publicKey)
-        let names = dnsNames.map { GeneralName.dnsName($0) }
-            + ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) }
+        let ipNames = ipAddresses.map { GeneralName.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) }
+        let names = dnsNames.map { GeneralName.dnsName($0) } + ipNames
         let leaf = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: publicKey, notValidBefore: Date() - 3600,
             notValidAfter: Date() + 86400, issuer: issuer.certificate.subject,
