@@ -3,6 +3,20 @@ import Foundation
 
 /// `[daemon]`, `[cloud]` and `[alerts]`.
 extension ConfigLoader {
+    /// A `no_proxy` entry: `*`, a host name, `.domain`, an IPv4/IPv6 address, each with an
+    /// optional `:port` (what NO_PROXY takes).
+    static func isNoProxyEntry(_ s: String) -> Bool {
+        if s == "*" { return true }
+        var host = Substring(s)
+        if let colon = host.lastIndex(of: ":"), !host.contains("]"), host.filter({ $0 == ":" }).count == 1 {
+            guard let port = Int(host[host.index(after: colon)...]), (1...65535).contains(port) else { return false }
+            host = host[..<colon]
+        }
+        if host.hasPrefix(".") { host = host.dropFirst() }
+        guard !host.isEmpty, host.count <= 253 else { return false }
+        return host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-.:[]".contains($0)) }
+    }
+
     /// Why a `proxy` value cannot be used, or nil. The value itself is never quoted: a proxy
     /// URL may carry a password.
     static func proxyProblem(_ v: String) -> String? {
@@ -56,6 +70,15 @@ extension ConfigLoader {
                 t.error("proxy", problem)
             } else {
                 d.proxy = v
+            }
+        }
+        if let v = t.stringArray("no_proxy") {
+            if let bad = v.first(where: { !ConfigLoader.isNoProxyEntry($0) }) {
+                t.error(
+                    "no_proxy",
+                    "\"\(bad)\" is not a host, .domain, IP address or \"*\" (each with an optional :port)")
+            } else {
+                d.noProxy = v
             }
         }
         let resolver = SecretResolver(

@@ -83,6 +83,9 @@ public struct DaemonSettings: Sendable, Equatable {
     /// `user:password` for the proxy's Basic authentication, from `proxy_credential` /
     /// `proxy_file`: never in the (world-readable) configuration or the environment.
     public var proxyCredentials: Secret?
+    /// Hosts reached without the proxy (`"*"`, `host`, `.domain`, an IP, each with an
+    /// optional `:port`); nil: `NO_PROXY` / `no_proxy` from the environment.
+    public var noProxy: [String]?
     /// Users, and `@groups`, allowed to mutate over the socket besides root and the daemon's uid.
     public var operators: [String] = []
     /// Consecutive transient failures before a check turns `unknown`.

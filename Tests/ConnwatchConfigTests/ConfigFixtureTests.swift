@@ -312,6 +312,12 @@ import Testing
                 #"<dir>/connwatch.toml:2: daemon.proxy_credential: set proxy = "http://host:port" too; the credentials are for that proxy (the environment's HTTPS_PROXY is not given them)"#,
             ]
         ),
+        (
+            "invalid/48-bad-no-proxy.toml",
+            [
+                #"<dir>/connwatch.toml:3: daemon.no_proxy: "bad host" is not a host, .domain, IP address or "*" (each with an optional :port)"#
+            ]
+        ),
     ]
 
     @Test(arguments: cases.map(\.fixture))

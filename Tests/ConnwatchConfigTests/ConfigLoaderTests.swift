@@ -29,6 +29,7 @@ import Testing
         #expect(c.daemon.caFile == dir + "/ca.pem")
         #expect(c.daemon.proxy == "http://proxy.example:3128")
         #expect(c.daemon.proxyCredentials?.withValue { $0 } == "alice:hunter2-proxy-pass")
+        #expect(c.daemon.noProxy == ["localhost", ".internal.example", "10.0.0.1:8443"])
         #expect(!"\(c.daemon)".contains("hunter2"))
         #expect(c.daemon.operators == ["alice", "@wheel"])
 
@@ -78,7 +79,7 @@ import Testing
         #expect(ex.secretExpires == CalendarDate(year: 2027, month: 1, day: 15))
         #expect(ex.redirectURI == "https://admin.zscalertwo.net/")
         #expect(ex.labels == ["customer": "Contoso", "owner": "secops@contoso.example"])
-        #expect(ex.source.line == 42)
+        #expect(ex.source.line == 43)
 
         let sp = c.connectors[1]
         #expect(sp.keyFile == dir + "/keyfile.json")

@@ -19,7 +19,7 @@ public struct MicrosoftClients: Sendable {
         settings.caFile = daemon.caFile
         settings.proxy = TransportSettings.proxy(configured: daemon.proxy, environment: environment)
         settings.proxyCredentials = proxyCredentials
-        settings.noProxy = TransportSettings.noProxy(environment: environment)
+        settings.noProxy = TransportSettings.noProxy(configured: daemon.noProxy, environment: environment)
         settings.connectionsPerHost = max(8, daemon.concurrency)
         let transport = try HTTPTransport(settings: settings)
         self.init(transport: transport, endpoints: cloud.endpoints)

@@ -160,7 +160,8 @@ public final class Daemon: Sendable {
     static func makeWebhookSender(_ c: Configuration, environment: [String: String]) throws(EntraError) -> WebhookSender {
         try WebhookSender(
             caFile: c.daemon.caFile, proxy: TransportSettings.proxy(configured: c.daemon.proxy, environment: environment),
-            proxyCredentials: c.daemon.proxyCredentials)
+            proxyCredentials: c.daemon.proxyCredentials,
+            noProxy: TransportSettings.noProxy(configured: c.daemon.noProxy, environment: environment))
     }
 
     static func makeChecker(_ c: Configuration, environment: [String: String]) throws(EntraError) -> ConnectorChecker {
@@ -283,6 +284,7 @@ public final class Daemon: Sendable {
         let trustChanged =
             old.daemon.caFile != fresh.daemon.caFile || caContents != self.caContents.withLock { $0 }
             || old.daemon.proxy != fresh.daemon.proxy || old.daemon.proxyCredentials != fresh.daemon.proxyCredentials
+            || old.daemon.noProxy != fresh.daemon.noProxy
         var newChecker: ConnectorChecker?
         var newSender: WebhookSender?
         do {

@@ -11,11 +11,14 @@ import NIOCore
 public struct WebhookSender: Sendable {
     let transport: HTTPTransport
 
-    public init(caFile: String?, proxy: String?, proxyCredentials: Secret? = nil) throws(EntraError) {
+    public init(
+        caFile: String?, proxy: String?, proxyCredentials: Secret? = nil, noProxy: [String] = []
+    ) throws(EntraError) {
         var settings = TransportSettings()
         settings.caFile = caFile
         settings.proxy = proxy
         settings.proxyCredentials = proxyCredentials
+        settings.noProxy = noProxy
         settings.maxAttempts = 1
         settings.maxBodyBytes = 1 << 20
         // An endpoint that does not take a connection within 3 s fails this attempt (the
