@@ -163,6 +163,31 @@ extension HistoryStore {
         }
     }
 
+    /// The stored identities (kind, tenant, client, labels as last configured) of the named
+    /// connectors, removed ones included; a name never stored is absent. What a resolution of
+    /// a connector that left the configuration is rendered and routed with: its incident
+    /// was announced with these, so its end must carry them too.
+    public func connectorIdentities(named names: Set<String>) async throws -> [String: ConnectorIdentity] {
+        guard !names.isEmpty else { return [:] }
+        let list = CompactJSON.string(names.sorted())
+        return try await read("reading connector identities") { db in
+            // One statement for any number of names: the list is bound as one JSON array.
+            let s = RawStatement(
+                try db.makeStatement(
+                    sql: """
+                        SELECT \(StoreDecoding.connectorColumns) FROM connector c
+                        WHERE c.name IN (SELECT value FROM json_each(?1))
+                        """), in: db)
+            s.bind(1, list)
+            var out: [String: ConnectorIdentity] = [:]
+            while try s.step() {
+                let identity = try StoreDecoding.connector(s).identity
+                out[identity.name] = identity
+            }
+            return out
+        }
+    }
+
     /// Latest results of the configured connectors (or of one), ordered by name, checks
     /// in `CheckKind` order: `connwatchctl status`. One query walking two primary keys
     /// in step (no sort, no temporary table).
