@@ -81,6 +81,20 @@ final class RecordingJournal: JournalSink {
         return c
     }
 
+    /// A coordinator on a new database file whose labelled connector has one incident
+    /// firing (committed at `firedAt`).
+    static func firingIncident(
+        journal: any JournalSink = RecordingJournal()
+    ) async throws -> (CycleCoordinator, HistoryStore, path: String, firedAt: Date) {
+        let path = try database()
+        let store = try HistoryStore.open(path: path)
+        let c = try await coordinator(store, configuration([labelled()]), journal: journal, now: t0)
+        let t1 = t0.addingTimeInterval(60)
+        await c.record(connector: "contoso-sp", results: failing(at: t1), now: t1)
+        await c.flush(now: t1)
+        return (c, store, path, t1)
+    }
+
     /// `data.connector` of the stored standard webhook body.
     static func connectorObject(_ n: StoredNotification) throws -> [String: JSONValue] {
         guard case .object(let body) = try CompactJSON.parse(n.body), case .object(let data)? = body["data"],
@@ -90,12 +104,8 @@ final class RecordingJournal: JournalSink {
     }
 
     @Test func aRemovedConnectorsResolutionCarriesItsLastIdentity() async throws {
-        let store = try HistoryStore.open(path: try Self.database())
         let journal = RecordingJournal()
-        let c = try await Self.coordinator(store, Self.configuration([Self.labelled()]), journal: journal, now: Self.t0)
-        let t1 = Self.t0.addingTimeInterval(60)
-        await c.record(connector: "contoso-sp", results: Self.failing(at: t1), now: t1)
-        await c.flush(now: t1)
+        let (c, store, _, t1) = try await Self.firingIncident(journal: journal)
 
         // The reload removes it: its incident is resolved.
         let t2 = t1.addingTimeInterval(60)
@@ -136,13 +146,7 @@ final class RecordingJournal: JournalSink {
 
     /// The same after a restart: the connector left the configuration while the daemon was down.
     @Test func aConnectorRemovedWhileDownIsResolvedWithItsStoredIdentity() async throws {
-        let path = try Self.database()
-        var store = try HistoryStore.open(path: path)
-        let first = try await Self.coordinator(
-            store, Self.configuration([Self.labelled()]), journal: RecordingJournal(), now: Self.t0)
-        let t1 = Self.t0.addingTimeInterval(60)
-        await first.record(connector: "contoso-sp", results: Self.failing(at: t1), now: t1)
-        await first.flush(now: t1)
+        var (_, store, path, t1) = try await Self.firingIncident()
         try store.close()
 
         store = try HistoryStore.open(path: path)
@@ -161,13 +165,7 @@ final class RecordingJournal: JournalSink {
     }
 
     @Test func aFailedFlushKeepsTheForgetSoARestartDoesNotResolveTwice() async throws {
-        let path = try Self.database()
-        var store = try HistoryStore.open(path: path)
-        let c = try await Self.coordinator(
-            store, Self.configuration([Self.labelled()]), journal: RecordingJournal(), now: Self.t0)
-        let t1 = Self.t0.addingTimeInterval(60)
-        await c.record(connector: "contoso-sp", results: Self.failing(at: t1), now: t1)
-        await c.flush(now: t1)
+        var (c, store, path, t1) = try await Self.firingIncident()
 
         // The database refuses the next notification: the reload's commit fails.
         let side = try DatabaseQueue(path: path)
