@@ -68,7 +68,7 @@ public struct Connwatchctl: AsyncParsableCommand {
 
 /// An option every connwatchctl command accepts before its name (see
 /// ``Connwatchctl/hoistingGlobalOptions(_:)``).
-public enum GlobalOption: String, CaseIterable, Sendable {
+enum GlobalOption: String, CaseIterable, Sendable {
     case socket, config, json
 
     /// The option `argument` spells (`--socket`, `--socket=P`, `--json`…), if any.
