@@ -29,9 +29,18 @@ public struct JournalEntry: Sendable, Equatable {
     }
 }
 
+/// Where alert transitions are journaled: the port the daemon writes through, so that a
+/// test can read back the entries (and their `CONNWATCH_*` fields) a cycle produced.
+public protocol JournalSink: Sendable {
+    /// `file`, `line` and `function` are the caller's (journald's `CODE_*` fields).
+    /// - Returns: false when the entry could not reach journald (it went elsewhere).
+    @discardableResult
+    func send(_ entry: JournalEntry, file: String, line: Int, function: String) -> Bool
+}
+
 /// Writes to the systemd journal through the native protocol (`sd_journal_sendv`), or to
 /// stderr when no journald listens (libsystemd would silently drop the entry).
-public struct JournalWriter: Sendable {
+public struct JournalWriter: JournalSink {
     public let identifier: String
     public let toJournal: Bool
 

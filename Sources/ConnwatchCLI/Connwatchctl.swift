@@ -26,28 +26,74 @@ public struct Connwatchctl: AsyncParsableCommand {
     public init() {}
 
     /// `connwatchctl --socket P status` → `connwatchctl status --socket P`: ArgumentParser
-    /// reads a subcommand's options after its name, while operators type global options first.
+    /// reads a subcommand's options after its name, while operators type global options
+    /// (`--socket`, `--config`, `--json`) first — before any command, local ones included.
+    /// Each global is handed to the command that declares it; one that does not concern the
+    /// command (`--socket` of `keyfile inspect`, which talks to no daemon) is dropped, not
+    /// an "Unknown option". After the command's name they remain the command's own options.
     public static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
-        var globals: [String] = []
-        var rest = arguments
-        while let first = rest.first {
-            if first == "--socket" && rest.count >= 2 {
-                globals += rest.prefix(2)
-                rest.removeFirst(2)
-            } else if first.hasPrefix("--socket=") || first == "--json" {
-                globals.append(first)
-                rest.removeFirst()
-            } else {
-                break
-            }
+        var globals: [(option: GlobalOption, arguments: ArraySlice<String>)] = []
+        var rest = arguments[...]
+        while let first = rest.first, let option = GlobalOption(first) {
+            let count = option.takesValue && !first.contains("=") ? 2 : 1
+            guard rest.count >= count else { break }
+            globals.append((option, rest.prefix(count)))
+            rest = rest.dropFirst(count)
         }
         guard !globals.isEmpty else { return arguments }
-        if let end = rest.firstIndex(of: "--") {
-            rest.insert(contentsOf: globals, at: end)
-        } else {
-            rest += globals
+        var out = Array(rest)
+        let accepted = command(at: out).map(GlobalOption.declared(by:)) ?? Set(GlobalOption.allCases)
+        let hoisted = globals.filter { accepted.contains($0.option) }.flatMap(\.arguments)
+        out.insert(contentsOf: hoisted, at: out.firstIndex(of: "--") ?? out.endIndex)
+        return out
+    }
+
+    /// The command the arguments run (through default subcommands: `deliveries` is
+    /// `deliveries list`); nil when they name none.
+    static func command(at arguments: [String]) -> ParsableCommand.Type? {
+        var command: ParsableCommand.Type = Connwatchctl.self
+        for word in arguments {
+            guard
+                let sub = command.configuration.subcommands.first(where: {
+                    $0._commandName == word || $0.configuration.aliases.contains(word)
+                })
+            else { break }
+            command = sub
         }
-        return rest
+        guard command != Connwatchctl.self else { return nil }
+        while let sub = command.configuration.defaultSubcommand { command = sub }
+        return command
+    }
+}
+
+/// An option every connwatchctl command accepts before its name (see
+/// ``Connwatchctl/hoistingGlobalOptions(_:)``).
+enum GlobalOption: String, CaseIterable, Sendable {
+    case socket, config, json
+
+    /// The option `argument` spells (`--socket`, `--socket=P`, `--json`…), if any.
+    init?(_ argument: String) {
+        guard argument.hasPrefix("--") else { return nil }
+        let name = argument.dropFirst(2).prefix { $0 != "=" }
+        guard let option = GlobalOption(rawValue: String(name)) else { return nil }
+        // A flag takes no `=value`.
+        if option == .json && name.count + 2 != argument.count { return nil }
+        self = option
+    }
+
+    var takesValue: Bool { self != .json }
+
+    /// The global options `command` declares as its own. The daemon commands take all three
+    /// (``DaemonOptions``); the others are listed. A test parses every command with each
+    /// option to keep this table true.
+    static func declared(by command: ParsableCommand.Type) -> Set<GlobalOption> {
+        switch command {
+        case is NagiosCommand.Type: [.socket, .config]
+        case is ConfigCheckCommand.Type, is ConsentURLCommand.Type: [.config, .json]
+        case is PermissionsCommand.Type, is KeyFileInspect.Type: [.json]
+        case is ReauthorizeCommand.Type, is KeyFileCreate.Type: []
+        default: Set(allCases)
+        }
     }
 }
 

@@ -76,7 +76,8 @@ struct APIRequester: Sendable {
 
     /// Graph `{"error":{"code","message","innerError":{"request-id"}}}`, ARM
     /// `{"error":{"code","message"}}`, Office 365 `{"error":{"code":"AF…"}}`, SharePoint
-    /// `{"error_description"}` or `{"odata.error":{"code","message":{"value"}}}`.
+    /// `{"error_description"}` or `{"odata.error":{"code","message":{"value"}}}`; without a
+    /// message there, the reason in `x-ms-diagnostics` / `WWW-Authenticate` (``BearerRefusal``).
     static func failure(_ response: TransportResponse, endpoint: String) -> APIFailure {
         let json = CompactJSON.object(response.body)
         var code = "HTTP\(response.status)"
@@ -95,6 +96,15 @@ struct APIRequester: Sendable {
             if case .object(let m)? = odata["message"] { message = m["value"]?.stringValue ?? "" }
         } else if let d = json?["error_description"]?.stringValue {
             message = d
+        }
+        // An empty body, or one that says nothing: SharePoint's 401s say why in headers.
+        if message.isEmpty,
+            let refusal = BearerRefusal(
+                diagnostics: response.headers.first(name: "x-ms-diagnostics"),
+                challenge: response.headers.first(name: "WWW-Authenticate"))
+        {
+            if code == "HTTP\(response.status)", let c = refusal.code { code = c }
+            message = refusal.message
         }
         return APIFailure(
             endpoint: endpoint, status: response.status, code: code, message: String(message.prefix(300)),

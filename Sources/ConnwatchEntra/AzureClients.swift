@@ -130,3 +130,97 @@ public struct SharePointClient: Sendable {
         ).Title
     }
 }
+
+/// Why a Microsoft API refused a bearer token, read from the refusal's headers: SharePoint
+/// Online often answers 401 with an empty body (or one without `error_description`) and
+/// says why only in `x-ms-diagnostics` (`3000003;reason="Invalid audience Uri '…'";category="invalid_client"`)
+/// and in its `WWW-Authenticate` challenge (`Bearer realm="…",client_id="…",error="invalid_client",error_description="…"`).
+/// Without this a probe's summary read "HTTP 401 HTTP401" and named no cause.
+struct BearerRefusal: Sendable, Equatable {
+    /// The `x-ms-diagnostics` category, else the challenge's `error` (`invalid_client`).
+    var code: String?
+    /// The reason, with the `x-ms-diagnostics` number (what Microsoft support asks for)
+    /// and, for the refusals a connector meets, what it means.
+    var message: String
+
+    /// Nil when neither header gives a reason.
+    init?(diagnostics: String?, challenge: String?) {
+        var code: String?
+        var reason: String?
+        var number: String?
+        if let diagnostics {
+            let head = diagnostics.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+            let parameters = Self.parameters(diagnostics.dropFirst(head.count), separator: ";")
+            if !head.isEmpty && head.allSatisfy(\.isNumber) { number = head }
+            reason = parameters["reason"].flatMap { $0.isEmpty ? nil : $0 }
+            code = parameters["category"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        if let challenge, let bearer = challenge.range(of: "bearer", options: .caseInsensitive) {
+            let parameters = Self.parameters(challenge[bearer.upperBound...], separator: ",")
+            reason = reason ?? parameters["error_description"].flatMap { $0.isEmpty ? nil : $0 }
+            code = code ?? parameters["error"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let reason else { return nil }
+        // Its closing period dropped: the number and the meaning follow.
+        var message = reason.hasSuffix(".") ? String(reason.dropLast()) : reason
+        if let number { message += " (x-ms-diagnostics \(number))" }
+        if let meaning = Self.meaning(of: message) { message += ": \(meaning)" }
+        self.code = code
+        self.message = message
+    }
+
+    /// What the refusals a SharePoint connector meets mean (microsoft-facts §2.8: SharePoint
+    /// REST app-only takes certificate-issued tokens only).
+    static func meaning(of reason: String) -> String? {
+        let r = reason.lowercased()
+        if r.contains("unsupported app only token") {
+            return "SharePoint accepts app-only tokens obtained with a certificate, not with a client secret"
+        }
+        if r.contains("invalid audience") {
+            return "the token was issued for another resource than this SharePoint host"
+        }
+        if r.contains("expired") { return "the token has expired" }
+        if r.contains("invalid signature") || r.contains("issuer") {
+            return "the token was not issued by this tenant"
+        }
+        return nil
+    }
+
+    /// `name=value` or `name="quoted \" value"` pairs split by `separator` (RFC 9110 §11.2
+    /// auth-params; `x-ms-diagnostics` uses the same shape with `;`). Names are lower-cased;
+    /// the first of a repeated name counts; words without `=` (another scheme) are skipped.
+    static func parameters(_ text: Substring, separator: Character) -> [String: String] {
+        var out: [String: String] = [:]
+        var i = text.startIndex
+        func skip(_ p: (Character) -> Bool) { while i < text.endIndex && p(text[i]) { i = text.index(after: i) } }
+        while i < text.endIndex {
+            skip { $0 == separator || $0 == " " || $0 == "\t" }
+            let nameStart = i
+            skip { $0 != "=" && $0 != separator }
+            let name = text[nameStart..<i].trimmingCharacters(in: .whitespaces).lowercased()
+            guard i < text.endIndex, text[i] == "=" else { continue }
+            i = text.index(after: i)
+            skip { $0 == " " || $0 == "\t" }
+            var value = ""
+            if i < text.endIndex && text[i] == "\"" {
+                i = text.index(after: i)
+                while i < text.endIndex && text[i] != "\"" {
+                    if text[i] == "\\" {
+                        i = text.index(after: i)
+                        if i == text.endIndex { break }
+                    }
+                    value.append(text[i])
+                    i = text.index(after: i)
+                }
+                if i < text.endIndex { i = text.index(after: i) }
+                skip { $0 != separator }
+            } else {
+                let start = i
+                skip { $0 != separator }
+                value = text[start..<i].trimmingCharacters(in: .whitespaces)
+            }
+            if !name.isEmpty && out[name] == nil { out[name] = value }
+        }
+        return out
+    }
+}

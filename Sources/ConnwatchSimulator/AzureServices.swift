@@ -304,18 +304,35 @@ struct SharePointService: Sendable {
 
     static let readPermissions = ["Sites.Read.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All"]
 
-    private func unauthorized(_ description: String, diagnostics: String, tenantId: String?) -> SimResponse {
-        let realm = tenantId ?? ""
-        return SimResponse(
-            status: .unauthorized, json: .object([("error_description", .string(description))]),
-            headers: [
-                ("x-ms-diagnostics", diagnostics),
-                (
-                    "WWW-Authenticate",
-                    #"Bearer realm="\#(realm)",client_id="00000003-0000-0ff1-ce00-000000000000",trusted_issuers="00000001-0000-0000-c000-000000000000@*,https://sts.windows.net/*/",authorization_uri="https://login.windows.net/common/oauth2/authorize""#
-                ),
-                ("SPRequestGuid", GUID.random()),
-            ])
+    /// A 401 as SharePoint Online words it: the reason in `x-ms-diagnostics`
+    /// (`<number>;reason="…";category="…"`) and in the `WWW-Authenticate` Bearer challenge
+    /// (`error`, `error_description`; none when no token was sent, RFC 6750 §3.1), and in an
+    /// `{"error_description"}` body unless the tenant's SharePoint sends none.
+    private func unauthorized(
+        _ description: String, diagnostics: (code: Int, reason: String), owner: TenantEntry, tokenSent: Bool = true
+    ) -> SimResponse {
+        func quoted(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        var challenge =
+            "Bearer realm=\(quoted(owner.id)),client_id=\"00000003-0000-0ff1-ce00-000000000000\","
+            + #"trusted_issuers="00000001-0000-0000-c000-000000000000@*,https://sts.windows.net/*/",authorization_uri="https://login.windows.net/common/oauth2/authorize""#
+        if tokenSent { challenge += ",error=\"invalid_client\",error_description=\(quoted(description))" }
+        let headers = [
+            (
+                "x-ms-diagnostics",
+                "\(diagnostics.code);reason=\(quoted(diagnostics.reason));category=\"invalid_client\""
+            ),
+            ("WWW-Authenticate", challenge), ("SPRequestGuid", GUID.random()),
+        ]
+        switch owner.sharepointUnauthorizedBody {
+        case .json:
+            return SimResponse(
+                status: .unauthorized, json: .object([("error_description", .string(description))]), headers: headers)
+        case .empty:
+            return SimResponse(
+                status: .unauthorized, raw: [], contentType: "text/plain; charset=utf-8", headers: headers)
+        }
     }
 
     private func odataError(_ status: HTTPResponse.Status, code: String, message: String, verbose: Bool) -> SimResponse
@@ -354,35 +371,29 @@ struct SharePointService: Sendable {
         case .success(let c): caller = c
         case .failure(.missing):
             return unauthorized(
-                "Invalid JWT token. No token was supplied.",
-                diagnostics: #"3000003;reason="Token is missing.";category="invalid_client""#,
-                tenantId: owner.id)
+                "Invalid JWT token. No token was supplied.", diagnostics: (3_000_003, "Token is missing."),
+                owner: owner, tokenSent: false)
         case .failure(.expired):
             return unauthorized(
-                "Invalid JWT token. The token is expired.",
-                diagnostics: #"3000006;reason="Token expired.";category="invalid_client""#, tenantId: owner.id)
+                "Invalid JWT token. The token is expired.", diagnostics: (3_000_006, "Token expired."), owner: owner)
         case .failure(.wrongAudience(let aud)):
             return unauthorized(
-                "Invalid audience Uri '\(aud)'.",
-                diagnostics: #"3000003;reason="Invalid audience Uri.";category="invalid_client""#, tenantId: owner.id)
+                "Invalid audience Uri '\(aud)'.", diagnostics: (3_000_003, "Invalid audience Uri '\(aud)'."),
+                owner: owner)
         case .failure:
             return unauthorized(
-                "Invalid issuer or signature.",
-                diagnostics: #"3000006;reason="Token contains invalid signature.";category="invalid_client""#,
-                tenantId: owner.id)
+                "Invalid issuer or signature.", diagnostics: (3_000_006, "Token contains invalid signature."),
+                owner: owner)
         }
         guard caller.tenantId.lowercased() == owner.id else {
             return unauthorized(
-                "Invalid issuer or signature.",
-                diagnostics: #"3000006;reason="Token issuer does not match the tenant.";category="invalid_client""#,
-                tenantId: owner.id)
+                "Invalid issuer or signature.", diagnostics: (3_000_006, "Token issuer does not match the tenant."),
+                owner: owner)
         }
         // SharePoint app-only accepts certificate-issued tokens only (microsoft-facts §2.8).
         guard caller.appidacr == "2" else {
             return unauthorized(
-                "Unsupported app only token.",
-                diagnostics: #"3000003;reason="Unsupported app only token.";category="invalid_client""#,
-                tenantId: owner.id)
+                "Unsupported app only token.", diagnostics: (3_000_003, "Unsupported app only token."), owner: owner)
         }
         guard caller.has(anyOf: Self.readPermissions) else {
             return odataError(

@@ -83,6 +83,15 @@ public struct Scenario: Codable, Sendable, Equatable {
     }
 }
 
+/// How SharePoint Online words a 401 (`sharepoint_unauthorized_body`). It always sends
+/// `x-ms-diagnostics` and `WWW-Authenticate`; the body is not always there.
+public enum SharePointUnauthorizedBody: String, Codable, Sendable, Equatable {
+    /// `{"error_description": "…"}` as well.
+    case json
+    /// No body: the reason is in the headers only.
+    case empty
+}
+
 /// An Entra ID tenant (directory).
 public struct Tenant: Codable, Sendable, Equatable {
     /// The directory (tenant) ID, a GUID.
@@ -97,6 +106,8 @@ public struct Tenant: Codable, Sendable, Equatable {
     public var missingResources: [String]
     /// The tenant's SharePoint Online host, e.g. `contoso.sharepoint.com`.
     public var sharepointHost: String?
+    /// How its SharePoint words a 401 (default: a JSON body as well as the headers).
+    public var sharepointUnauthorizedBody: SharePointUnauthorizedBody
     /// Office 365 Management Activity API content types subscribed (default: the five
     /// standard ones, all enabled).
     public var activitySubscriptions: [String]?
@@ -104,7 +115,8 @@ public struct Tenant: Codable, Sendable, Equatable {
 
     public init(
         id: String, domains: [String] = [], displayName: String = "", subscriptions: [Subscription] = [],
-        missingResources: [String] = [], sharepointHost: String? = nil, activitySubscriptions: [String]? = nil,
+        missingResources: [String] = [], sharepointHost: String? = nil,
+        sharepointUnauthorizedBody: SharePointUnauthorizedBody = .json, activitySubscriptions: [String]? = nil,
         apps: [App] = []
     ) {
         self.id = id
@@ -113,12 +125,14 @@ public struct Tenant: Codable, Sendable, Equatable {
         self.subscriptions = subscriptions
         self.missingResources = missingResources
         self.sharepointHost = sharepointHost
+        self.sharepointUnauthorizedBody = sharepointUnauthorizedBody
         self.activitySubscriptions = activitySubscriptions
         self.apps = apps
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, domains, displayName, subscriptions, missingResources, sharepointHost, activitySubscriptions, apps
+        case id, domains, displayName, subscriptions, missingResources, sharepointHost, sharepointUnauthorizedBody
+        case activitySubscriptions, apps
     }
 
     public init(from decoder: any Decoder) throws {
@@ -129,6 +143,8 @@ public struct Tenant: Codable, Sendable, Equatable {
         subscriptions = try c.decodeIfPresent([Subscription].self, forKey: .subscriptions) ?? []
         missingResources = try c.decodeIfPresent([String].self, forKey: .missingResources) ?? []
         sharepointHost = try c.decodeIfPresent(String.self, forKey: .sharepointHost)
+        sharepointUnauthorizedBody =
+            try c.decodeIfPresent(SharePointUnauthorizedBody.self, forKey: .sharepointUnauthorizedBody) ?? .json
         activitySubscriptions = try c.decodeIfPresent([String].self, forKey: .activitySubscriptions)
         apps = try c.decodeIfPresent([App].self, forKey: .apps) ?? []
     }

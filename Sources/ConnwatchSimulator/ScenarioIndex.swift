@@ -94,6 +94,7 @@ final class TenantEntry: Sendable {
     let displayName: String
     let domains: [String]
     let sharepointHost: String?
+    let sharepointUnauthorizedBody: SharePointUnauthorizedBody
     let subscriptions: [String: Subscription]
     let subscriptionOrder: [String]
     let activitySubscriptions: [String]
@@ -114,6 +115,7 @@ final class TenantEntry: Sendable {
         displayName = tenant.displayName.isEmpty ? "Tenant \(id.prefix(8))" : tenant.displayName
         domains = tenant.domains.map { $0.lowercased() }
         sharepointHost = tenant.sharepointHost?.lowercased()
+        sharepointUnauthorizedBody = tenant.sharepointUnauthorizedBody
         var subs: [String: Subscription] = [:]
         var order: [String] = []
         for s in tenant.subscriptions {

@@ -163,6 +163,67 @@ extension HistoryStore {
         }
     }
 
+    /// The stored identities (kind, tenant, client, labels as last configured) of the named
+    /// connectors, removed ones included; a name never stored is absent. What a resolution of
+    /// a connector that left the configuration is rendered and routed with: its incident
+    /// was announced with these, so its end must carry them too.
+    public func connectorIdentities(named names: Set<String>) async throws -> [String: ConnectorIdentity] {
+        guard !names.isEmpty else { return [:] }
+        let list = CompactJSON.string(names.sorted())
+        return try await read("reading connector identities") { db in
+            // One statement for any number of names: the list is bound as one JSON array.
+            let s = RawStatement(
+                try db.makeStatement(
+                    sql: """
+                        SELECT \(StoreDecoding.connectorColumns) FROM connector c
+                        WHERE c.name IN (SELECT value FROM json_each(?1))
+                        """), in: db)
+            s.bind(1, list)
+            var out: [String: ConnectorIdentity] = [:]
+            while try s.step() {
+                let identity = try StoreDecoding.connector(s).identity
+                out[identity.name] = identity
+            }
+            return out
+        }
+    }
+
+    /// What `/metrics` reports from the store, counted by SQLite in one read: the outbox
+    /// holds every delivery ever made (up to a million rows and more), which are not loaded
+    /// to be counted.
+    public func counts(at now: Date) async throws -> StoreCounts {
+        try await read("counting deliveries, alerts and silences") { db in
+            var deliveries: [DeliveryStatus: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT status, COUNT(*) FROM delivery WHERE status IN ('pending', 'delivering', 'dead', 'gone')
+                    GROUP BY status
+                    """)
+            {
+                let status = try StoreDecoding.enumValue(
+                    DeliveryStatus.self, row[0], table: "delivery", column: "status")
+                deliveries[status] = row[1]
+            }
+            // An incident counts once it has been announced (what `alerts` lists): a firing
+            // state whose notification is recorded.
+            let firing =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(DISTINCT a.alert_id) FROM alert_state a
+                        WHERE a.firing = 1 AND EXISTS (SELECT 1 FROM notification n WHERE n.alert_id = a.alert_id)
+                        """) ?? 0
+            let silences =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM silence WHERE removed_at IS NULL AND created_at <= ?1 AND expires_at > ?1
+                        """, arguments: [now.ms]) ?? 0
+            return StoreCounts(deliveries: deliveries, firingAlerts: firing, activeSilences: silences)
+        }
+    }
+
     /// Latest results of the configured connectors (or of one), ordered by name, checks
     /// in `CheckKind` order: `connwatchctl status`. One query walking two primary keys
     /// in step (no sort, no temporary table).

@@ -141,6 +141,22 @@ public struct StoreSnapshot: Sendable {
     public var alertStates: [AlertKey: AlertState]
 }
 
+/// Counts for `/metrics` (``HistoryStore/counts(at:)``).
+public struct StoreCounts: Sendable, Equatable {
+    /// Deliveries not delivered, by status (`pending`, `delivering`, `dead`, `gone`; none: absent).
+    public var deliveries: [DeliveryStatus: Int]
+    /// Incidents firing now (each announced by at least one notification).
+    public var firingAlerts: Int
+    /// Silences in force.
+    public var activeSilences: Int
+
+    public init(deliveries: [DeliveryStatus: Int], firingAlerts: Int, activeSilences: Int) {
+        self.deliveries = deliveries
+        self.firingAlerts = firingAlerts
+        self.activeSilences = activeSilences
+    }
+}
+
 /// A result that changed something (status, reason or summary).
 public struct HistoryEntry: Sendable, Equatable {
     public var id: Int64

@@ -1,3 +1,4 @@
+import ArgumentParser
 import ConnwatchCore
 import Foundation
 import Testing
@@ -242,9 +243,105 @@ import Testing
             ["silence", "x", "--reason", "r", "--json", "--", "--for"]
         ),
         ([], []),
+        // Local commands: what they declare is handed on, the rest is dropped.
+        (["--socket", "/s", "keyfile", "inspect", "f"], ["keyfile", "inspect", "f"]),
+        (["--socket=/s", "--json", "keyfile", "inspect", "f"], ["keyfile", "inspect", "f", "--json"]),
+        (["--json", "permissions", "exchange"], ["permissions", "exchange", "--json"]),
+        (["--config", "/c.toml", "consent-url", "x"], ["consent-url", "x", "--config", "/c.toml"]),
+        (["--socket", "/s", "--config=/c", "config", "check"], ["config", "check", "--config=/c"]),
+        (["--json", "--socket", "/s", "reauthorize"], ["reauthorize"]),
+        (["--config", "/c", "--json", "nagios", "x"], ["nagios", "x", "--config", "/c"]),
+        // A default subcommand (deliveries → deliveries list) and a nested one.
+        (["--config", "/c", "deliveries"], ["deliveries", "--config", "/c"]),
+        (["--json", "deliveries", "retry", "3"], ["deliveries", "retry", "3", "--json"]),
+        // Not a global option: left where it is; a missing value is left for the parser.
+        (["--jsonx", "status"], ["--jsonx", "status"]),
+        (["--json=1", "status"], ["--json=1", "status"]),
+        (["--socket"], ["--socket"]),
     ])
     func globalOptionsMayComeFirst(given: [String], expected: [String]) {
         #expect(Connwatchctl.hoistingGlobalOptions(given) == expected)
+    }
+
+    /// One invocation of every command, with what each takes of `--socket`, `--config`, `--json`.
+    static var everyCommand: [(arguments: [String], type: ParsableCommand.Type)] {
+        [
+            (["status"], StatusCommand.self), (["history", "x"], HistoryCommand.self),
+            (["check", "x"], CheckCommand.self),
+            (["alerts"], AlertsCommand.self), (["silence", "x", "--for", "1h", "--reason", "r"], SilenceCommand.self),
+            (["unsilence", "3"], UnsilenceCommand.self), (["deliveries"], DeliveriesList.self),
+            (["deliveries", "list"], DeliveriesList.self), (["deliveries", "retry", "4"], DeliveriesRetry.self),
+            (["reload"], ReloadCommand.self), (["nagios"], NagiosCommand.self),
+            (["config", "check"], ConfigCheckCommand.self),
+            (["consent-url", "x"], ConsentURLCommand.self), (["permissions", "teams"], PermissionsCommand.self),
+            (["reauthorize"], ReauthorizeCommand.self), (["keyfile", "inspect", "f"], KeyFileInspect.self),
+            (["keyfile", "create", "--cert", "c", "--key", "k"], KeyFileCreate.self),
+        ]
+    }
+
+    static func spelled(_ option: GlobalOption) -> [String] {
+        switch option {
+        case .socket: ["--socket", "/run/test.sock"]
+        case .config: ["--config", "/etc/test.toml"]
+        case .json: ["--json"]
+        }
+    }
+
+    /// Every global option is accepted before every command; the table of which ones a
+    /// command declares is true (the command parses it after its name exactly then); and
+    /// every command of the tree is in this test.
+    @Test func everyGlobalOptionIsAcceptedBeforeEveryCommand() throws {
+        var leaves: [String] = []
+        func walk(_ command: ParsableCommand.Type) {
+            let subs = command.configuration.subcommands
+            if subs.isEmpty { leaves.append("\(command)") }
+            subs.forEach(walk)
+        }
+        walk(Connwatchctl.self)
+        #expect(Set(leaves) == Set(Self.everyCommand.map { "\($0.type)" }))
+
+        for (arguments, expected) in Self.everyCommand {
+            #expect(Connwatchctl.command(at: arguments) == expected, "\(arguments)")
+            let declared = GlobalOption.declared(by: expected)
+            for option in GlobalOption.allCases {
+                let first = Connwatchctl.hoistingGlobalOptions(Self.spelled(option) + arguments)
+                let parsed = try Connwatchctl.parseAsRoot(first)
+                #expect(type(of: parsed) == expected, "\(first)")
+                let after = Result { try Connwatchctl.parseAsRoot(arguments + Self.spelled(option)) }
+                #expect(((try? after.get()) != nil) == declared.contains(option), "\(arguments) \(option)")
+            }
+            // All three at once, in any order and spelling.
+            let all = ["--json", "--config=/etc/test.toml", "--socket", "/run/test.sock"]
+            #expect(
+                type(of: try Connwatchctl.parseAsRoot(Connwatchctl.hoistingGlobalOptions(all + arguments))) == expected)
+        }
+    }
+
+    /// The values arrive where the command reads them.
+    @Test func globalOptionsBeforeTheCommandReachIt() throws {
+        func parse(_ arguments: [String]) throws -> ParsableCommand {
+            try Connwatchctl.parseAsRoot(Connwatchctl.hoistingGlobalOptions(arguments))
+        }
+        let inspect = try #require(try parse(["--socket", "S", "keyfile", "inspect", "F"]) as? KeyFileInspect)
+        #expect(inspect.file == "F" && !inspect.json)
+        #expect((try parse(["--socket", "S", "--json", "keyfile", "inspect", "F"]) as? KeyFileInspect)?.json == true)
+        let permissions = try #require(try parse(["--json", "permissions", "exchange"]) as? PermissionsCommand)
+        #expect(permissions.json && permissions.kind == .exchange)
+        let consent = try #require(try parse(["--config", "C", "consent-url", "NAME"]) as? ConsentURLCommand)
+        #expect(consent.config == "C" && consent.name == "NAME")
+        let check = try #require(try parse(["--config=C", "--json", "config", "check"]) as? ConfigCheckCommand)
+        #expect(check.config == "C" && check.json)
+        let status = try #require(
+            try parse(["--socket", "S", "--config", "C", "--json", "status", "x"]) as? StatusCommand)
+        #expect(status.options.socket == "S" && status.options.config == "C" && status.options.json)
+        let nagios = try #require(try parse(["--socket", "S", "--json", "nagios"]) as? NagiosCommand)
+        #expect(nagios.socket == "S")
+        // The existing forms still work.
+        #expect((try parse(["keyfile", "inspect", "F", "--json"]) as? KeyFileInspect)?.json == true)
+        #expect((try parse(["status", "--socket", "S"]) as? StatusCommand)?.options.socket == "S")
+        #expect((try parse(["consent-url", "NAME", "--config", "C"]) as? ConsentURLCommand)?.config == "C")
+        // After a local command's name, an option it does not have is still an error.
+        #expect(throws: (any Error).self) { try parse(["keyfile", "inspect", "F", "--socket", "S"]) }
     }
 
     @Test func parsesEveryCommand() throws {

@@ -310,6 +310,43 @@ import Testing
         #expect(expired.certificateProblem == .keyExpired)
     }
 
+    /// SharePoint also answers 401 with no body: the reason is read from `x-ms-diagnostics`
+    /// and `WWW-Authenticate`, so the probe's summary still says why.
+    @Test func sharePointRefusalWithoutABodyNamesItsReason() async throws {
+        let r = try await rig()
+        defer { Task { await r.stop() } }
+        try await r.sim.update { $0.tenants[0].sharepointUnauthorizedBody = .empty }
+        func refusal(_ token: AccessToken) async throws -> APIFailure {
+            do {
+                _ = try await r.sharePoint.webTitle(host: Self.spHost, token: token)
+            } catch {
+                guard case .apiError(let f) = error else { throw error }
+                return f
+            }
+            throw EntraError.badResponse(endpoint: "test", detail: "SharePoint accepted the token")
+        }
+        // A secret-issued token for SharePoint: app-only needs a certificate.
+        let bySecret = try await r.tokens.token(
+            tenant: Self.tenant, clientId: Self.full, credential: .secret(Secret(secret)),
+            scope: "https://\(Self.spHost)/.default")
+        let unsupported = try await refusal(bySecret)
+        #expect(unsupported.status == 401)
+        #expect(unsupported.code == "invalid_client")
+        #expect(
+            EntraError.apiError(unsupported).description
+                == "sharepoint GET /_api/web: HTTP 401 invalid_client: Unsupported app only token (x-ms-diagnostics 3000003): SharePoint accepts app-only tokens obtained with a certificate, not with a client secret"
+        )
+        // A Graph token sent to SharePoint: an invalid audience, named.
+        let graph = try await r.tokens.token(
+            tenant: Self.tenant, clientId: Self.full, credential: .secret(Secret(secret)), scope: Self.graphScope)
+        let audience = try await refusal(graph)
+        #expect(audience.code == "invalid_client")
+        #expect(audience.message.hasPrefix("Invalid audience Uri '"))
+        #expect(
+            audience.message.hasSuffix(
+                "(x-ms-diagnostics 3000003): the token was issued for another resource than this SharePoint host"))
+    }
+
     @Test func clockSkewedAssertionIsRefused() async throws {
         let r = try await rig(now: { Date().addingTimeInterval(-3600) })
         defer { Task { await r.stop() } }

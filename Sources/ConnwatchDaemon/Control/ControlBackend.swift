@@ -59,15 +59,10 @@ final class ControlBackend: Sendable {
         let report = await status()
         let failures = await daemon.coordinator.consecutiveFailures()
         let commitFailures = await daemon.coordinator.commitFailures
-        let open = try await store.deliveries(states: [.pending, .delivering, .dead, .gone], limit: 1_000_000)
-        var deliveries: [String: Int] = [:]
-        for d in open { deliveries[d.status.rawValue, default: 0] += 1 }
-        let firing = try await store.alerts(includeResolved: false, limit: 1_000_000).count
-        let silences = try await store.silences(activeAt: now).count
         return MetricsExposition(
             report: report, checks: daemon.checkMetrics.snapshot(), consecutiveFailures: failures,
-            deliveries: deliveries, firingAlerts: firing, activeSilences: silences, commitFailures: commitFailures,
-            now: now, webhookAttempts: daemon.deliveryWorker.metrics.snapshot()
+            counts: try await store.counts(at: now), commitFailures: commitFailures, now: now,
+            webhookAttempts: daemon.deliveryWorker.metrics.snapshot()
         ).render()
     }
 

@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchStore
 import Foundation
 import Synchronization
 
@@ -246,5 +247,20 @@ struct MetricsExposition {
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
+    }
+}
+
+extension MetricsExposition {
+    /// With what the store counts (``ConnwatchStore/HistoryStore/counts(at:)``): SQLite
+    /// counts the outbox and the alerts, so a scrape never loads their rows.
+    init(
+        report: StatusReport, checks: CheckMetrics.Snapshot, consecutiveFailures: [AlertKey: Int],
+        counts: StoreCounts, commitFailures: Int, now: Date, webhookAttempts: [DeliveryMetrics.Key: Int] = [:]
+    ) {
+        self.init(
+            report: report, checks: checks, consecutiveFailures: consecutiveFailures,
+            deliveries: Dictionary(uniqueKeysWithValues: counts.deliveries.map { ($0.key.rawValue, $0.value) }),
+            firingAlerts: counts.firingAlerts, activeSilences: counts.activeSilences, commitFailures: commitFailures,
+            now: now, webhookAttempts: webhookAttempts)
     }
 }

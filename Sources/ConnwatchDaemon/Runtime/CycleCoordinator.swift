@@ -26,7 +26,7 @@ public actor CycleCoordinator {
     }
 
     private let store: HistoryStore
-    private let journal: JournalWriter
+    private let journal: any JournalSink
     private let logger: Logger
     private let batchSize: Int
     private var settings: Settings
@@ -49,8 +49,16 @@ public actor CycleCoordinator {
 
     private var pendingConnectors: [ConnectorCycle] = []
     private var pendingStates: [AlertKey: AlertState] = [:]
-    private var pendingForget: [AlertKey] = []
-    private var pendingNotifications: [OutgoingNotification] = []
+    private(set) var pendingForget: [AlertKey] = []
+    private var pendingNotifications: [PendingNotification] = []
+
+    /// A notification to commit, with the identity it was rendered and routed with: the
+    /// journal entry written after the commit names the same connector (kind, tenant,
+    /// client), also when the connector has left the configuration meanwhile.
+    private struct PendingNotification {
+        var outgoing: OutgoingNotification
+        var identity: ConnectorIdentity
+    }
 
     /// Status stamps: a connector's shown status changes only when its stamp does (a recorded
     /// check bumps its revision; a reload or reconcile bumps the epoch), so the control socket
@@ -75,7 +83,7 @@ public actor CycleCoordinator {
     }
 
     public init(
-        store: HistoryStore, journal: JournalWriter, configuration: Configuration, snapshot: StoreSnapshot,
+        store: HistoryStore, journal: any JournalSink, configuration: Configuration, snapshot: StoreSnapshot,
         startedAt: Date, logger: Logger, batchSize: Int = 256
     ) {
         self.store = store
@@ -131,6 +139,25 @@ public actor CycleCoordinator {
         configured(name).map(ConnectorIdentity.init)
     }
 
+    /// The identities of the connectors whose incidents reconciliation ends: the configured
+    /// ones from the configuration, the others (removed by a reload, or while the daemon was
+    /// down) as the store last recorded them — their incidents were announced with those
+    /// labels, and a label-filtered webhook that got the alert must get its resolution.
+    private func lastIdentities(of names: Set<String>) async -> [String: ConnectorIdentity] {
+        var out: [String: ConnectorIdentity] = [:]
+        var removed = Set<String>()
+        for name in names {
+            if let id = identity(name) { out[name] = id } else { removed.insert(name) }
+        }
+        guard !removed.isEmpty else { return out }
+        do {
+            out.merge(try await store.connectorIdentities(named: removed)) { configured, _ in configured }
+        } catch {
+            logger.error("cannot read the identities of removed connectors: \(error)")
+        }
+        return out
+    }
+
     /// The configured connectors in configuration order, each once.
     private var ordered: some Sequence<ConnectorConfig> {
         connectors.enumerated().lazy.filter { i, c in self.slots[c.name]?.position == Int32(i) }.map(\.element)
@@ -169,9 +196,15 @@ public actor CycleCoordinator {
             isSilenced: { silencesNow.covers(connector: $0, at: now) }, nextID: { NotificationID.uuidV7(at: now) })
         for key in r.forget {
             alertStates[key] = nil
+            // Forgetting supersedes a state still waiting for its commit (the store applies
+            // states first, then forgets).
+            pendingStates[key] = nil
             pendingForget.append(key)
         }
-        for action in r.actions { enqueue(action.notification, identity: nil) }
+        let identities = await lastIdentities(of: Set(r.actions.map(\.notification.connector)))
+        for action in r.actions {
+            enqueue(action.notification, identity: identities[action.notification.connector])
+        }
         shown.keepOnly(present)
         await flush(now: now)
     }
@@ -210,6 +243,8 @@ public actor CycleCoordinator {
             if state != alertStates[key] ?? .idle {
                 alertStates[key] = state.isIdle ? nil : state
                 pendingStates[key] = state
+                // Back in the configuration before a forget was committed: the new state wins.
+                if !pendingForget.isEmpty { pendingForget.removeAll { $0 == key } }
             }
             for a in actions { enqueue(a.notification, identity: identity) }
         }
@@ -231,15 +266,17 @@ public actor CycleCoordinator {
         if pendingConnectors.count >= batchSize { await flush(now: now) }
     }
 
+    /// - Parameter identity: nil only when neither the configuration nor the store knows the
+    ///   connector (its store read failed): then it is rendered with its name alone.
     private func enqueue(_ n: AlertNotification, identity: ConnectorIdentity?) {
         let id =
             identity ?? self.identity(n.connector)
             ?? ConnectorIdentity(name: n.connector, kind: .exchange, tenantId: "", clientId: "")
         let hooks =
             n.suppressed ? [] : NotificationRendering.matchingWebhooks(n, identity: id, webhooks: settings.webhooks)
-        pendingNotifications.append(
-            OutgoingNotification(
-                notification: n, body: NotificationRendering.standardPayload(n, identity: id), webhooks: hooks))
+        let outgoing = OutgoingNotification(
+            notification: n, body: NotificationRendering.standardPayload(n, identity: id), webhooks: hooks)
+        pendingNotifications.append(PendingNotification(outgoing: outgoing, identity: id))
     }
 
     /// Commits what is pending in one transaction, then journals its notifications.
@@ -250,7 +287,7 @@ public actor CycleCoordinator {
         else { return }
         let batch = CycleBatch(
             at: now, connectors: pendingConnectors, alertStates: pendingStates, forgetAlertStates: pendingForget,
-            notifications: pendingNotifications)
+            notifications: pendingNotifications.map(\.outgoing))
         let notifications = pendingNotifications
         pendingConnectors = []
         pendingStates = [:]
@@ -260,19 +297,23 @@ public actor CycleCoordinator {
             _ = try await store.commit(batch)
         } catch {
             // Keep running: the in-memory view stays right and the next commit carries
-            // the latest results; the alert states are re-sent below.
+            // the latest results; the alert states, the forgotten ones and the notifications
+            // are re-sent below (a forget lost here would leave a resolved incident firing
+            // in the store, and a restart would resolve it a second time).
             commitFailures += 1
             logger.error("cannot write to the history database: \(error)")
+            // What was recorded while the commit ran is newer: a state set meanwhile wins
+            // over this batch's state and over its forget of the same key.
+            let newer = pendingStates
             for (k, v) in batch.alertStates { pendingStates[k] = pendingStates[k] ?? v }
+            pendingForget = batch.forgetAlertStates.filter { newer[$0] == nil } + pendingForget
             pendingNotifications = notifications + pendingNotifications
             return
         }
-        for out in notifications where !out.notification.suppressed {
-            let n = out.notification
-            let identity =
-                self.identity(n.connector)
-                ?? ConnectorIdentity(name: n.connector, kind: .exchange, tenantId: "", clientId: "")
-            journal.send(NotificationRendering.journalEntry(n, identity: identity))
+        for pending in notifications where !pending.outgoing.notification.suppressed {
+            journal.send(
+                NotificationRendering.journalEntry(pending.outgoing.notification, identity: pending.identity),
+                file: #fileID, line: #line, function: #function)
         }
         await refreshSilences(now: now)
     }
