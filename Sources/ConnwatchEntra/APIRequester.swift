@@ -3,27 +3,20 @@ import Foundation
 import NIOHTTP1
 
 /// Authenticated JSON GETs with error-body parsing shared by the Graph, ARM, Office 365
-/// and SharePoint readers. Every field from the wire is decoded into a strict `Decodable`:
-/// a wrong type or a missing field is a `badResponse` naming the endpoint, never a crash.
+/// and SharePoint readers. Every reply is read with the strict reader (``StrictProblem``,
+/// over ``CompactJSON``): a wrong type or a missing field is a `badResponse` naming the
+/// endpoint and the field, never a crash and never its value.
 struct APIRequester: Sendable {
     let transport: HTTPTransport
     /// Service name for error messages: "graph", "arm", "office", "sharepoint".
     let service: String
 
-    func get<T: Decodable>(
-        _ type: T.Type, url: String, path: String, token: AccessToken, headers: [(String, String)] = []
+    /// A GET whose reply is one JSON object, read with ``StrictDecodable``.
+    func get<T: StrictDecodable>(
+        strict type: T.Type, url: String, path: String, token: AccessToken, headers: [(String, String)] = []
     ) async throws(EntraError) -> T {
         let endpoint = "\(service) GET \(path)"
         let body = try await fetch(url: url, endpoint: endpoint, token: token, headers: headers)
-        return try APIRequester.decode(T.self, from: body, endpoint: endpoint)
-    }
-
-    /// The same GET, read with ``StrictDecodable`` (the reads every check makes).
-    func get<T: StrictDecodable>(
-        strict type: T.Type, url: String, path: String, token: AccessToken
-    ) async throws(EntraError) -> T {
-        let endpoint = "\(service) GET \(path)"
-        let body = try await fetch(url: url, endpoint: endpoint, token: token, headers: [])
         return try StrictProblem.decode(T.self, from: body, endpoint: endpoint)
     }
 
@@ -46,32 +39,6 @@ struct APIRequester: Sendable {
             throw .apiError(APIRequester.failure(response, endpoint: endpoint))
         }
         return response.body
-    }
-
-    /// Strict decoding: a missing, null, mistyped or malformed field is a `badResponse`
-    /// naming the endpoint and the field (never its value), anything else "not valid JSON".
-    static func decode<T: Decodable>(
-        _ type: T.Type, from body: Data, endpoint: String, decoder: JSONDecoder = APIRequester.decoder
-    ) throws(EntraError) -> T {
-        do {
-            return try decoder.decode(T.self, from: body)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw .badResponse(endpoint: endpoint, detail: "field \"\(key.stringValue)\" is missing")
-        } catch let DecodingError.typeMismatch(_, ctx) {
-            throw .badResponse(
-                endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" has the wrong type")
-        } catch let DecodingError.valueNotFound(_, ctx) {
-            throw .badResponse(endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" is null")
-        } catch let DecodingError.dataCorrupted(ctx) where !ctx.codingPath.isEmpty {
-            throw .badResponse(
-                endpoint: endpoint, detail: "field \"\(APIRequester.path(ctx.codingPath))\" is malformed")
-        } catch {
-            throw .badResponse(endpoint: endpoint, detail: "not valid JSON")
-        }
-    }
-
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
     }
 
     /// Graph `{"error":{"code","message","innerError":{"request-id"}}}`, ARM
@@ -110,18 +77,6 @@ struct APIRequester: Sendable {
             endpoint: endpoint, status: response.status, code: code, message: String(message.prefix(300)),
             requestId: requestId)
     }
-
-    static let decoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .custom { decoder in
-            let s = try decoder.singleValueContainer().decode(String.self)
-            guard let date = MicrosoftDate.parse(s) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date"))
-            }
-            return date
-        }
-        return d
-    }()
 }
 
 /// ISO 8601 as Microsoft writes it: `2027-05-01T00:00:00Z`, with 0–7 fractional digits.

@@ -9,7 +9,7 @@ public struct RoleAssignmentInfo: Sendable, Equatable {
     public var scope: String
 }
 
-public struct SubscriptionInfo: Sendable, Equatable, Decodable {
+public struct SubscriptionInfo: Sendable, Equatable {
     public var subscriptionId: String
     public var displayName: String?
     public var state: String?
@@ -25,8 +25,8 @@ public struct ARMClient: Sendable {
         base = managementEndpoint.hasSuffix("/") ? String(managementEndpoint.dropLast()) : managementEndpoint
     }
 
-    struct Wire: Decodable {
-        struct Properties: Decodable {
+    struct Wire {
+        struct Properties {
             var roleDefinitionId: String
             var principalId: String
             var scope: String
@@ -35,7 +35,7 @@ public struct ARMClient: Sendable {
         var properties: Properties
     }
 
-    struct Page<T: Decodable>: Decodable {
+    struct Page<T: StrictDecodable> {
         var value: [T]
         var nextLink: String?
     }
@@ -91,7 +91,7 @@ public struct OfficeManagementClient: Sendable {
             ? String(officeManagementEndpoint.dropLast()) : officeManagementEndpoint
     }
 
-    public struct ContentSubscription: Sendable, Equatable, Decodable {
+    public struct ContentSubscription: Sendable, Equatable {
         public var contentType: String
         public var status: String
     }
@@ -119,15 +119,17 @@ public struct SharePointClient: Sendable {
         self.endpoints = endpoints
     }
 
-    struct Web: Decodable {
-        var Title: String
+    struct Web: StrictDecodable {
+        var title: String
+
+        init(strict o: StrictObject) throws(StrictProblem) { title = try o.string("Title") }
     }
 
     public func webTitle(host: String, token: AccessToken) async throws(EntraError) -> String {
         try await api.get(
-            Web.self, url: endpoints.sharePointBase(host: host) + "/_api/web?$select=Title", path: "/_api/web",
-            token: token, headers: [("Accept", "application/json;odata=nometadata")]
-        ).Title
+            strict: Web.self, url: endpoints.sharePointBase(host: host) + "/_api/web?$select=Title",
+            path: "/_api/web", token: token, headers: [("Accept", "application/json;odata=nometadata")]
+        ).title
     }
 }
 

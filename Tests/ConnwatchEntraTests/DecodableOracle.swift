@@ -91,4 +91,38 @@ enum DecodableOracle {
                 })
         }
     }
+
+    /// An ARM list page.
+    struct ARMPage<T: Decodable>: Decodable {
+        var value: [T]
+        var nextLink: String?
+    }
+
+    /// An ARM role assignment, as the ARM client reads it.
+    struct ARMWire: Decodable {
+        struct Properties: Decodable {
+            var roleDefinitionId: String
+            var principalId: String
+            var scope: String
+        }
+        var id: String
+        var properties: Properties
+    }
+
+    struct Subscription: Decodable {
+        var subscriptionId: String
+        var displayName: String?
+        var state: String?
+
+        var info: SubscriptionInfo { SubscriptionInfo(subscriptionId: subscriptionId, displayName: displayName, state: state) }
+    }
+
+    struct ContentSubscription: Decodable {
+        var contentType: String
+        var status: String
+
+        var info: OfficeManagementClient.ContentSubscription {
+            OfficeManagementClient.ContentSubscription(contentType: contentType, status: status)
+        }
+    }
 }
