@@ -5,8 +5,8 @@
 #   benchmarks/run.sh --sizes 1000         # a quicker run (no 10k figures)
 #   BENCH_WORK=/tmp/cw-bench benchmarks/run.sh   # keep the work files there
 #
-# Installs what it needs and is missing (GNU time, openssl; msal, requests, cryptography
-# from PyPI), builds the release binaries the way packaging does, then runs
+# Installs what it needs and is missing (GNU time, openssl; the pinned Python tools of
+# Tests/requirements.txt), builds the release binaries the way packaging does, then runs
 # benchmarks/bench.py, which prints the table and writes results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +23,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if ! python3 -c 'import msal, requests, cryptography' 2>/dev/null; then
-    echo "benchmark: installing msal, requests, cryptography" >&2
-    python3 -m pip install -q msal requests cryptography
+    echo "benchmark: installing the pinned Python tools (Tests/requirements.txt)" >&2
+    python3 -m pip install -q -r Tests/requirements.txt 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages -r Tests/requirements.txt
 fi
 
 echo "benchmark: building (scripts/release-build.sh)" >&2
