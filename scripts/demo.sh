@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-swift build
+swift build --force-resolved-versions
 bin="$(swift build --show-bin-path)"
 ./scripts/example-secrets.sh >/dev/null
 
