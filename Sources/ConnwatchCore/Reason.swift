@@ -61,10 +61,13 @@ public enum Reason: String, Sendable, Codable, CaseIterable, CustomStringConvert
     public var description: String { rawValue }
 
     /// Reasons that describe a passing condition outside the network's control:
-    /// transient ones turn into `unknown` only after N consecutive failures.
+    /// transient ones turn into `unknown` only after N consecutive failures. A reply that
+    /// cannot be understood (`bad_response`: malformed, truncated, mistyped, oversized, an
+    /// unexpected status without a documented body) is one of them: only a well-formed
+    /// answer may make a verdict worse (SPEC §9).
     public var isTransient: Bool {
         switch self {
-        case .unreachable, .throttled: true
+        case .unreachable, .throttled, .badResponse: true
         default: false
         }
     }

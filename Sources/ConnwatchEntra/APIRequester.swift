@@ -75,7 +75,7 @@ struct APIRequester: Sendable {
         }
         return APIFailure(
             endpoint: endpoint, status: response.status, code: code, message: String(message.prefix(300)),
-            requestId: requestId)
+            requestId: requestId, documented: code != "HTTP\(response.status)" || !message.isEmpty)
     }
 }
 

@@ -32,14 +32,17 @@ public enum EntraError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Network trouble, 5xx, 429, timeouts: count towards the N-consecutive-failures rule
-    /// instead of flipping a check at once.
+    /// The one classification of a failure (issue: never a false page): network trouble,
+    /// 5xx, 429, timeouts and any reply that cannot be understood — malformed, wrong types,
+    /// over the size cap, or an error status without a documented error body (a proxy or a
+    /// gateway answering 401/403/404 in Microsoft's place) — count towards the
+    /// N-consecutive-failures rule instead of flipping a check at once. Only a documented
+    /// answer (an AADSTS code, a Graph/ARM/Office error body) is a verdict.
     public var isTransient: Bool {
         switch self {
-        case .unreachable, .timeout, .throttled, .serverError: true
-        case .badResponse: false
+        case .unreachable, .timeout, .throttled, .serverError, .badResponse: true
         case .tokenRejected(let f): f.isTransient
-        case .apiError(let f): f.status == 429 || f.status >= 500
+        case .apiError(let f): f.status == 429 || f.status >= 500 || !f.documented
         }
     }
 
@@ -50,7 +53,8 @@ public enum EntraError: Error, Sendable, Equatable, CustomStringConvertible {
         case .throttled: .throttled
         case .badResponse: .badResponse
         case .tokenRejected(let f): f.reason
-        case .apiError(let f): f.status == 429 ? .throttled : (f.status >= 500 ? .unreachable : .probeFailed)
+        case .apiError(let f):
+            f.status == 429 ? .throttled : f.status >= 500 ? .unreachable : !f.documented ? .badResponse : .probeFailed
         }
     }
 }
@@ -111,11 +115,18 @@ public struct APIFailure: Sendable, Equatable, CustomStringConvertible {
     public var code: String
     public var message: String
     public var requestId: String?
+    /// The error was read from a documented error body (or SharePoint's diagnostics
+    /// headers); false when the status came alone or with a body nobody documents — then
+    /// it is not Microsoft's answer to trust but a transient `bad_response`.
+    public var documented: Bool = true
 
     /// 403 `Authorization_RequestDenied` (Graph), `AuthorizationFailed` (ARM), `AF10001`
     /// (Office 365): the credential works but lacks a permission — "not permitted", not "down".
+    /// Only with a documented body: a bare 403 may be a proxy's.
     public var isForbidden: Bool {
-        status == 403 || code == "Authorization_RequestDenied" || code == "AuthorizationFailed" || code == "AF10001"
+        documented
+            && (status == 403 || code == "Authorization_RequestDenied" || code == "AuthorizationFailed"
+                || code == "AF10001")
     }
 
     public var isNotFound: Bool { status == 404 }

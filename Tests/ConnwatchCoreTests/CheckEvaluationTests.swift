@@ -341,10 +341,13 @@ import Testing
         let critical = CheckResult(
             check: .probe, status: .critical, reason: .probeForbidden, summary: "403", checkedAt: Self.t0)
         #expect(TransientPolicy.apply(fresh: critical, previous: Self.ok, failures: 2, threshold: 3) == (critical, 0))
+        // A reply that cannot be understood is no verdict (SPEC §9): like a timeout, it shows
+        // only after the threshold, and it never hides behind a pending first result.
         let malformed = CheckResult(
             check: .probe, status: .unknown, reason: .badResponse, summary: "bad", checkedAt: Self.t0)
+        #expect(TransientPolicy.apply(fresh: malformed, previous: Self.ok, failures: 0, threshold: 3) == (Self.ok, 1))
         #expect(
-            TransientPolicy.apply(fresh: malformed, previous: Self.ok, failures: 0, threshold: 3).shown == malformed)
+            TransientPolicy.apply(fresh: malformed, previous: Self.ok, failures: 2, threshold: 3) == (malformed, 3))
         #expect(
             TransientPolicy.apply(fresh: Self.blip(1), previous: Self.ok, failures: 0, threshold: 1).shown.status
                 == .unknown)

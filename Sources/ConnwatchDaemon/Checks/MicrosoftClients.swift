@@ -47,7 +47,9 @@ extension EntraError {
         case .apiError(let f):
             let reason: Reason =
                 f.status == 429
-                ? .throttled : f.status >= 500 ? .unreachable : f.isForbidden ? .probeForbidden : .probeFailed
+                ? .throttled
+                : f.status >= 500
+                    ? .unreachable : !f.documented ? .badResponse : f.isForbidden ? .probeForbidden : .probeFailed
             return ObservedFailure(
                 reason: reason, transient: isTransient,
                 message: "HTTP \(f.status) \(f.code)\(f.message.isEmpty ? "" : ": \(f.message)")",

@@ -134,13 +134,13 @@ public actor ZscalerMonitor {
     /// 401/403) is not the connector's fault: `zscaler_api_denied`, `unknown`.
     static func observed(_ e: EntraError) -> ObservedFailure {
         switch e {
-        case .apiError(let f) where f.status == 401 || f.status == 403 || f.endpoint.hasPrefix("zscaler POST"):
+        case .apiError(let f) where f.documented && (f.status == 401 || f.status == 403 || f.endpoint.hasPrefix("zscaler POST")):
             return ObservedFailure(
                 reason: .zscalerAPIDenied, transient: false,
                 message: "HTTP \(f.status) \(f.code)\(f.message.isEmpty ? "" : ": \(f.message)")", details: f.details)
         case .apiError(let f):
             return ObservedFailure(
-                reason: f.status == 429 ? .throttled : .badResponse, transient: f.status == 429,
+                reason: f.status == 429 ? .throttled : .badResponse, transient: f.status == 429 || !f.documented,
                 message: "HTTP \(f.status) \(f.code)\(f.message.isEmpty ? "" : ": \(f.message)")", details: f.details)
         case .throttled(_, let retryAfter):
             var d: [String: JSONValue] = [:]

@@ -115,7 +115,7 @@ public actor ZIAClient {
         let message = json?["message"]?.stringValue ?? ""
         return APIFailure(
             endpoint: endpoint, status: response.status, code: code, message: String(message.prefix(200)),
-            requestId: response.headers.first(name: "x-request-id"))
+            requestId: response.headers.first(name: "x-request-id"), documented: json?["code"]?.stringValue != nil)
     }
 
     // MARK: OneAPI token
@@ -160,7 +160,10 @@ public actor ZIAClient {
             // OAuth error body: {"error": "invalid_client", "error_description": "…"}.
             let error = json?["error"]?.stringValue ?? "HTTP\(response.status)"
             let description = json?["error_description"]?.stringValue.map { String($0.prefix(200)) } ?? ""
-            throw .apiError(APIFailure(endpoint: endpoint, status: response.status, code: error, message: description))
+            throw .apiError(
+                APIFailure(
+                    endpoint: endpoint, status: response.status, code: error, message: description,
+                    documented: json?["error"]?.stringValue != nil))
         }
         guard let json, let access = json["access_token"]?.stringValue, !access.isEmpty else {
             throw .badResponse(endpoint: endpoint, detail: "access_token is missing")
