@@ -5,6 +5,8 @@ import HTTPTypes
 /// Microsoft Graph under `/graph/{v1.0|beta}/…` (microsoft-facts §2.4, §2.5).
 struct GraphService: Sendable {
     let auth: ResourceAuth
+    /// Counts reports requests per app and tenant (observer mode's 5 per 10 s).
+    let reportsGate = ReportsGate()
 
     /// Server-driven page size of `appRoleAssignments`, small on purpose: a connector's
     /// 30-odd grants then span several pages and the client's `@odata.nextLink` handling
@@ -96,7 +98,7 @@ struct GraphService: Sendable {
         status: .forbidden, code: "Authorization_RequestDenied",
         message: "Insufficient privileges to complete the operation.")
 
-    private static func notFound(_ id: String) -> Failure {
+    static func notFound(_ id: String) -> Failure {
         Failure(
             status: .notFound, code: "Request_ResourceNotFound",
             message: "Resource '\(id)' does not exist or one of its queried reference-property objects are not present."
@@ -128,9 +130,9 @@ struct GraphService: Sendable {
                 status: .methodNotAllowed, code: "Request_BadRequest",
                 message: "Specified HTTP method is not allowed for the request target.")
         }
-        let context = Context(
+        let context = GraphContext(
             request: request, tenant: tenant, caller: caller,
-            root: request.origin + "/graph/" + version)
+            root: request.origin + "/graph/" + version, now: index.now())
         let first = EntitySegment(seg[1])
         let rest = Array(seg.dropFirst(2))
 
@@ -152,6 +154,10 @@ struct GraphService: Sendable {
                 grants = grants.filter { $0[f.property]?.stringValue?.lowercased() == f.value.lowercased() }
             }
             return try context.collection(grants, contextPath: "oauth2PermissionGrants", pageSize: Self.defaultPageSize)
+        case "reports":
+            return try reports(first, rest, context)
+        case "auditLogs":
+            return try auditLogs(first, rest, context)
         case "organization":
             guard first.key == nil, rest.isEmpty else { throw Self.badSegment(seg[1]) }
             guard caller.has(anyOf: Self.readOrganization) else { throw Self.denied }
@@ -198,7 +204,7 @@ struct GraphService: Sendable {
 
     // MARK: applications
 
-    private func applications(_ first: EntitySegment, _ rest: [String], _ c: Context) throws(Failure) -> SimResponse {
+    private func applications(_ first: EntitySegment, _ rest: [String], _ c: GraphContext) throws(Failure) -> SimResponse {
         guard rest.isEmpty else { throw Self.badSegment(rest[0]) }
         let canRead = c.caller.has(anyOf: Self.readApplications)
         if let key = first.key {
@@ -231,7 +237,7 @@ struct GraphService: Sendable {
             pageSize: Self.defaultPageSize)
     }
 
-    private func applicationObject(_ app: AppEntry, _ c: Context, single: Bool) -> JSONNode {
+    private func applicationObject(_ app: AppEntry, _ c: GraphContext, single: Bool) -> JSONNode {
         // The public key is returned only when keyCredentials is $select-ed on one object (§2.4).
         let withKey = single && c.selected.contains("keycredentials")
         let domain = c.tenant.domains.first ?? "\(c.tenant.id).onmicrosoft.com"
@@ -325,7 +331,7 @@ struct GraphService: Sendable {
     // MARK: servicePrincipals
 
     private func servicePrincipals(
-        _ first: EntitySegment, _ rest: [String], _ c: Context
+        _ first: EntitySegment, _ rest: [String], _ c: GraphContext
     ) throws(Failure)
         -> SimResponse
     {
@@ -459,6 +465,7 @@ struct GraphService: Sendable {
             ("id", .string(id)),
             ("deletedDateTime", .null),
             ("accountEnabled", .bool(enabled)),
+            ("disabledByMicrosoftStatus", .null),
             ("alternativeNames", .array([])),
             ("appDisplayName", .string(displayName)),
             ("appDescription", .null),
@@ -621,12 +628,17 @@ struct Key {
 }
 
 /// Per-request Graph context: OData options and reply builders.
-private struct Context {
+struct GraphContext {
     let request: SimRequest
     let tenant: TenantEntry
     let caller: Caller
     /// `https://host:port/graph/v1.0`
     let root: String
+    /// The scenario's clock (credential expiry, sign-in times).
+    let now: Date
+
+    /// `v1.0` or `beta`.
+    var version: String { request.segments.first ?? "" }
 
     /// Lower-cased `$select` properties (empty: all).
     var selected: Set<String> {
