@@ -162,3 +162,33 @@ import Testing
         #expect(CredentialKeyType(wire: nil) == .other)
     }
 }
+
+@Suite struct ObserverStatusJSONTests {
+    /// SPEC §3b: `"observers": [{"tenant_id", "client_id", "status", "reason", "summary",
+    /// "checked_at", "expires_at"}]`, absent without observers.
+    @Test func statusJSONCarriesObservers() throws {
+        let now = ObservedFixture.now
+        let daemon = StatusReport.DaemonInfo(version: "t", startedAt: now, lastCycleAt: nil)
+        let plain = String(decoding: try StatusReport.encoder.encode(StatusReport(daemon: daemon, connectors: [])), as: UTF8.self)
+        #expect(!plain.contains("observers"))
+        let result = ObserverCheck.evaluate(
+            ObserverFacts(
+                token: .value(ObserverCheckTests.allRoles),
+                ownApplication: ObserverCheckTests.ownApp(certEnd: ObservedFixture.days(300)),
+                credential: .certificate(thumbprint: "CAFE", notAfter: nil)),
+            thresholds: ObservedFixture.thresholds, now: now)
+        let report = StatusReport(
+            daemon: daemon, connectors: [],
+            observers: [
+                .init(tenantId: "t1", clientId: "c1", result: result), .init(tenantId: "t2", clientId: "c2", result: nil),
+            ])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: StatusReport.encoder.encode(report)) as? [String: Any])
+        let observers = try #require(json["observers"] as? [[String: Any]])
+        #expect(Set(observers[0].keys) == ["tenant_id", "client_id", "status", "reason", "summary", "checked_at", "expires_at"])
+        #expect(observers[0]["status"] as? String == "ok")
+        #expect(observers[0]["expires_at"] as? String == CivilTime(ObservedFixture.days(300)).rfc3339)
+        #expect(observers[1]["reason"] as? String == "pending")
+        #expect(try StatusReport.decoder.decode(StatusReport.self, from: StatusReport.encoder.encode(report)) == report)
+    }
+}
