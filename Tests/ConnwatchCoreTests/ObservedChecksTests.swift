@@ -139,18 +139,14 @@ enum ObservedFixture {
     }
 
     @Test func observerRefusedMakesEveryObservedCheckUnknown() {
-        let b = Observed<ObservedApplication?>.blocked(F.observerRefused)
-        let facts = ObservedConnectorFacts(
-            application: b, servicePrincipal: .blocked(F.observerRefused), appRoles: .blocked(F.observerRefused),
-            delegatedGrants: .blocked(F.observerRefused), roleAssignments: .blocked(F.observerRefused),
-            credentialActivity: .blocked(F.observerRefused),
-            signIns: SignInLog(window: .blocked(F.observerRefused), latestSuccess: .blocked(F.observerRefused)))
+        let facts = ObservedConnectorFacts.blocked(.observerRefused("AADSTS7000222: expired"))
         let e = ObservedChecks.evaluate(
             kind: .azureBlob, facts: facts, subscriptionId: "sub", thresholds: F.thresholds, now: F.now)
         #expect(e.results.count == 5)
         for r in e.results {
             #expect(r.status == .unknown)
             #expect(r.reason == .observerFailed)
+            #expect(r.isBlockedByAnotherCheck, "the observer's alert carries it, not \(r.check)")
         }
     }
 }

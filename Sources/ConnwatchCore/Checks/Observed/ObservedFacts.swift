@@ -204,6 +204,29 @@ public struct ObservedConnectorFacts: Sendable, Equatable {
     }
 }
 
+extension ObservedConnectorFacts {
+    /// Nothing could be read: every source blocked by `failure` — typically the observer's
+    /// refused token (``ObservedFailure/observerRefused(_:details:)``), which makes every
+    /// observed check of the tenant `unknown` with `observer_failed` (SPEC §3b).
+    public static func blocked(_ failure: ObservedFailure, signInLogs: Bool = true) -> ObservedConnectorFacts {
+        ObservedConnectorFacts(
+            application: .blocked(failure), servicePrincipal: .blocked(failure), appRoles: .blocked(failure),
+            delegatedGrants: .blocked(failure), roleAssignments: .blocked(failure),
+            credentialActivity: .blocked(failure),
+            signIns: signInLogs ? SignInLog(window: .blocked(failure), latestSuccess: .blocked(failure)) : nil)
+    }
+}
+
+extension ObservedFailure {
+    /// What blocks a tenant's observed checks when the observer's own token was refused.
+    /// - Parameter message: the token refusal's one line (AADSTS code and text).
+    public static func observerRefused(_ message: String, details: [String: JSONValue] = [:]) -> ObservedFailure {
+        ObservedFailure(
+            reason: .observerFailed, transient: false, message: "the observer's token was refused: \(message)",
+            details: details)
+    }
+}
+
 /// The observer's sign-in settings of a `[[tenant]]` (SPEC §4).
 public struct SignInSettings: Sendable, Equatable {
     /// `sign_in_window`, default 24 h.
