@@ -124,7 +124,7 @@ struct GraphContext {
         let type = Self.typeName(contextPath)
         var top = pageSize
         if let t = request.queryValue("$top") {
-            guard let n = Int(t), n > 0, n <= 999 else {
+            guard let n = Int(t), n > 0, n <= max(999, maxPageSize) else {
                 throw GraphService.Failure(
                     status: .badRequest, code: "Request_BadRequest", message: "Invalid page size specified: '\(t)'.")
             }

@@ -160,6 +160,10 @@ struct ObserverRoutesTests {
             }
             #expect(pages >= 2)
             #expect(Set(ids).count == ids.count)
+            // The documented maximum page size of the sign-in log is 1,000.
+            let max = try await h.get(O.signIns(O.healthy) + "&$top=1000", bearer: token)
+            #expect(max.status == 200)
+            #expect((max.json["value"] as? [Any])?.count == ids.count)
         }
     }
 
