@@ -73,6 +73,74 @@ public enum ObserverWire {
         }
     }
 
+    /// One `servicePrincipals/{id}/appRoleAssignments` item: a role of a resource, by id.
+    public struct AppRoleAssignment: Sendable, Equatable {
+        public var appRoleId: String
+        /// The resource service principal's object id in this tenant.
+        public var resourceId: String
+        public var resourceDisplayName: String?
+    }
+
+    /// A resource service principal's identity and roles (`$select=id,appId,displayName,appRoles`).
+    public struct ResourceRoles: Sendable, Equatable {
+        public var objectId: String
+        public var appId: String
+        public var displayName: String?
+        /// `appRoles[].id` (lower case) → `value`.
+        public var roles: [String: String]
+    }
+
+    public static func appRoleAssignments(_ body: Data, endpoint: String) throws(EntraError) -> Page<
+        AppRoleAssignment
+    > {
+        try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
+            AppRoleAssignment(
+                appRoleId: try o.string("appRoleId"), resourceId: try o.string("resourceId"),
+                resourceDisplayName: try o.optionalString("resourceDisplayName"))
+        }
+    }
+
+    public static func resourceRoles(_ body: Data, endpoint: String) throws(EntraError) -> ResourceRoles {
+        try object(body, endpoint: endpoint) { (o) throws(StrictProblem) in
+            var roles: [String: String] = [:]
+            for role in try o.optionalObjects("appRoles", { (r) throws(StrictProblem) in
+                (try r.string("id"), try r.optionalString("value"))
+            }) ?? [] {
+                if let value = role.1 { roles[role.0.lowercased()] = value }
+            }
+            return ResourceRoles(
+                objectId: try o.string("id"), appId: try o.string("appId"),
+                displayName: try o.optionalString("displayName"), roles: roles)
+        }
+    }
+
+    /// Names each assignment through its resource's `appRoles` (observer-facts §2): no
+    /// role-id table is hard-coded. A resource that could not be read leaves its roles
+    /// unnamed, which the consent check reports as unknown rather than missing.
+    public static func name(_ assignments: [AppRoleAssignment], resources: [ResourceRoles]) -> [GrantedAppRole] {
+        let bySP = Dictionary(resources.map { ($0.objectId.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+        return assignments.map { a in
+            let r = bySP[a.resourceId.lowercased()]
+            return GrantedAppRole(
+                resourceAppId: r?.appId, resourceDisplayName: a.resourceDisplayName ?? r?.displayName,
+                appRoleId: a.appRoleId, permission: r?.roles[a.appRoleId.lowercased()])
+        }
+    }
+
+    /// `oauth2PermissionGrants?$filter=clientId eq '…'`; `resourceId` is an object id,
+    /// mapped to the resource's appId with the resource service principals read.
+    public static func delegatedGrants(
+        _ body: Data, endpoint: String, resources: [ResourceRoles]
+    ) throws(EntraError) -> Page<DelegatedGrant> {
+        let bySP = Dictionary(resources.map { ($0.objectId.lowercased(), $0.appId) }, uniquingKeysWith: { a, _ in a })
+        return try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
+            DelegatedGrant(
+                resourceAppId: bySP[try o.string("resourceId").lowercased()],
+                consentType: try o.string("consentType"),
+                scopes: (try o.optionalString("scope") ?? "").split(separator: " ").map(String.init))
+        }
+    }
+
     /// Classifies a failed read for the observed checks: the licence error first (it comes
     /// as 401 or as 403), then "not permitted", then transient trouble.
     public static func observedFailure(_ error: EntraError) -> ObservedFailure {

@@ -93,5 +93,28 @@ import Testing
         let rotation = try #require(f.results.first { $0.check == .secretExpiry })
         #expect(rotation.reason == .rotationPending)
         #expect(rotation.details["newer_secret"] != nil)
+
+        // Consent from the directory: assignments named through each resource's appRoles.
+        let sp = try #require(try await reader.get("/v1.0/servicePrincipals(appId='\(C.full)')"))
+        let spId = try ObserverWire.servicePrincipal(sp, endpoint: "sp").objectId
+        var assignments: [ObserverWire.AppRoleAssignment] = []
+        var next: String? = "/v1.0/servicePrincipals/\(spId)/appRoleAssignments"
+        while let path = next {
+            let page = try ObserverWire.appRoleAssignments(try #require(try await reader.get(path)), endpoint: "ara")
+            assignments += page.items
+            next = page.nextLink.map { String($0.dropFirst((rig.sim.baseURL + "/graph").count)) }
+        }
+        var resources: [ObserverWire.ResourceRoles] = []
+        for id in Set(assignments.map(\.resourceId)) {
+            let body = try #require(try await reader.get("/v1.0/servicePrincipals/\(id)?$select=id,appId,displayName,appRoles"))
+            resources.append(try ObserverWire.resourceRoles(body, endpoint: "sp"))
+        }
+        let granted = ObserverWire.name(assignments, resources: resources)
+        #expect(granted.allSatisfy { $0.permission != nil })
+        let consent = ObservedConsentCheck.evaluate(
+            kind: .teams, appRoles: .value(granted), delegatedGrants: .value([]), now: now)
+        // Teams' Graph and Office 365 roles are all there; SharePoint's Sites.Read.All is not Teams'.
+        #expect(consent.reason == .excessPermissions)
+        #expect(consent.details["excess_permissions"] == ["SharePoint: Sites.Read.All"])
     }
 }

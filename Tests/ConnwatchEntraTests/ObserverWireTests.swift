@@ -80,4 +80,29 @@ import Testing
         #expect(throttled.transient)
         #expect(throttled.reason == .throttled)
     }
+
+    @Test func grantsAreNamedThroughTheResourcesRoles() throws {
+        let storage = ObserverWire.ResourceRoles(
+            objectId: "1804A6F8", appId: "e406a681-f3d4-42a8-90b6-c2b029497af1", displayName: "Azure Storage",
+            roles: [:])
+        let graph = try ObserverWire.resourceRoles(
+            Self.data(
+                #"{"id":"fea94d6d","appId":"00000003-0000-0000-c000-000000000000","displayName":"Microsoft Graph","appRoles":[{"id":"E2A3A72E-5F79-4C64-B1B1-878B674786C9","value":"Mail.Send"}]}"#
+            ), endpoint: "e")
+        let assignments = try ObserverWire.appRoleAssignments(
+            Self.data(
+                #"{"value":[{"id":"x","appRoleId":"e2a3a72e-5f79-4c64-b1b1-878b674786c9","principalId":"p","resourceId":"fea94d6d","resourceDisplayName":"Microsoft Graph"},{"id":"y","appRoleId":"00000000-0000-0000-0000-000000000001","resourceId":"unknown-sp"}]}"#
+            ), endpoint: "e"
+        ).items
+        let named = ObserverWire.name(assignments, resources: [graph, storage])
+        #expect(named[0].permission == "Mail.Send")
+        #expect(named[0].resourceAppId == "00000003-0000-0000-c000-000000000000")
+        #expect(named[1].permission == nil && named[1].resourceAppId == nil)
+        let grants = try ObserverWire.delegatedGrants(
+            Self.data(
+                #"{"value":[{"id":"g","clientId":"c","consentType":"AllPrincipals","principalId":null,"resourceId":"1804a6f8","scope":"user_impersonation"}]}"#
+            ), endpoint: "e", resources: [graph, storage]
+        ).items
+        #expect(grants == [DelegatedGrant(resourceAppId: storage.appId, consentType: "AllPrincipals", scopes: ["user_impersonation"])])
+    }
 }
