@@ -13,7 +13,9 @@ public enum ObserverWire {
     }
 
     /// `reports/appCredentialSignInActivities` (beta).
-    public static func credentialActivities(_ body: Data, endpoint: String) throws(EntraError) -> Page<
+    public static func credentialActivities(
+        _ body: Data, endpoint: String
+    ) throws(EntraError) -> Page<
         CredentialActivity
     > {
         try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
@@ -90,7 +92,9 @@ public enum ObserverWire {
         public var roles: [String: String]
     }
 
-    public static func appRoleAssignments(_ body: Data, endpoint: String) throws(EntraError) -> Page<
+    public static func appRoleAssignments(
+        _ body: Data, endpoint: String
+    ) throws(EntraError) -> Page<
         AppRoleAssignment
     > {
         try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
@@ -103,9 +107,12 @@ public enum ObserverWire {
     public static func resourceRoles(_ body: Data, endpoint: String) throws(EntraError) -> ResourceRoles {
         try object(body, endpoint: endpoint) { (o) throws(StrictProblem) in
             var roles: [String: String] = [:]
-            for role in try o.optionalObjects("appRoles", { (r) throws(StrictProblem) in
-                (try r.string("id"), try r.optionalString("value"))
-            }) ?? [] {
+            for role in try o.optionalObjects(
+                "appRoles",
+                { (r) throws(StrictProblem) in
+                    (try r.string("id"), try r.optionalString("value"))
+                }) ?? []
+            {
                 if let value = role.1 { roles[role.0.lowercased()] = value }
             }
             return ResourceRoles(

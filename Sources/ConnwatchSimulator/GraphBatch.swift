@@ -65,7 +65,8 @@ extension SimulatorEngine {
             let reply: SimResponse
             if item.method.uppercased() != "GET" {
                 reply = failure(
-                    .methodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+                    .methodNotAllowed, "Request_BadRequest",
+                    "Specified HTTP method is not allowed for the request target.")
             } else if item.url.lowercased().hasPrefix("http") {
                 reply = failure(.badRequest, "BadRequest", "Batch request urls must be relative: '\(item.url)'.")
             } else {

@@ -204,7 +204,9 @@ struct GraphService: Sendable {
 
     // MARK: applications
 
-    private func applications(_ first: EntitySegment, _ rest: [String], _ c: GraphContext) throws(Failure) -> SimResponse {
+    private func applications(
+        _ first: EntitySegment, _ rest: [String], _ c: GraphContext
+    ) throws(Failure) -> SimResponse {
         guard rest.isEmpty else { throw Self.badSegment(rest[0]) }
         let canRead = c.caller.has(anyOf: Self.readApplications)
         if let key = first.key {

@@ -94,8 +94,9 @@ enum SignInHistory {
     /// one stays in use until someone rotates it in the Admin Portal), else the one that
     /// expired last; the certificate for SharePoint's certificate-only API.
     static func inUse(_ app: AppEntry, now: Date, certificate: Bool) -> Credential {
-        if certificate || app.secrets.isEmpty, let c = app.certificates.first(where: { $0.end > now })
-            ?? app.certificates.max(by: { $0.end < $1.end })
+        if certificate || app.secrets.isEmpty,
+            let c = app.certificates.first(where: { $0.end > now })
+                ?? app.certificates.max(by: { $0.end < $1.end })
         {
             return Credential(
                 keyId: c.keyId, thumbprint: c.sha1.map { String(format: "%02X", $0) }.joined(), type: "certificate",

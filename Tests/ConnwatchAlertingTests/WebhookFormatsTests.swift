@@ -455,7 +455,8 @@ enum WebhookFixture {
         case .signinFailing:
             Firing(
                 identity: onedrive, check: .signin, status: .critical, reason: .secretExpired, severity: .critical,
-                summary: "the service's sign-ins to Microsoft Graph fail: AADSTS7000222 (secret_expired), 4 times since 2026-11-29T08:00:00Z",
+                summary:
+                    "the service's sign-ins to Microsoft Graph fail: AADSTS7000222 (secret_expired), 4 times since 2026-11-29T08:00:00Z",
                 remediation:
                     "the client secret has expired; create a new client secret (step 1b), then re-authorize the tenant in the Zscaler Admin Portal (step 4)",
                 details: ["aadsts": 7_000_222, "count": 4, "resource": "Microsoft Graph", "ip_address": "203.0.113.7"],
@@ -466,13 +467,15 @@ enum WebhookFixture {
                 summary: "no successful sign-in for 7d: the service has stopped using this app",
                 remediation:
                     "check the tenant's status in the Zscaler Admin Portal; if the connector is no longer used, remove it from connwatch, else; re-authorize the tenant in the Zscaler Admin Portal (step 4)",
-                details: ["stale_after": "7d"], resolvedSummary: "the service signs in; last success 2026-11-29T14:00:00Z")
+                details: ["stale_after": "7d"],
+                resolvedSummary: "the service signs in; last success 2026-11-29T14:00:00Z")
         case .appDisabled:
             Firing(
                 identity: exchange, check: .app, status: .critical, reason: .appDisabled, severity: .critical,
                 summary: "the app's service principal is disabled (accountEnabled false): no sign-in works",
                 remediation: "enable it, then re-authorize the tenant in the Zscaler Admin Portal (step 4)",
-                details: ["account_enabled": false], resolvedSummary: "the app and its service principal exist and are enabled")
+                details: ["account_enabled": false],
+                resolvedSummary: "the app and its service principal exist and are enabled")
         case .appMissing:
             Firing(
                 identity: mip, check: .app, status: .critical, reason: .appNotFound, severity: .critical,

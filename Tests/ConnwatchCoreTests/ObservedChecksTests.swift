@@ -15,7 +15,9 @@ enum ObservedFixture {
     static let storage = "e406a681-f3d4-42a8-90b6-c2b029497af1"
     static let asm = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 
-    static func app(secrets: [SecretInfo] = [], certificates: [RegisteredCertificate] = [])
+    static func app(
+        secrets: [SecretInfo] = [], certificates: [RegisteredCertificate] = []
+    )
         -> Observed<ObservedApplication?>
     {
         .value(
@@ -24,7 +26,9 @@ enum ObservedFixture {
                 credentials: ApplicationCredentials(secrets: secrets, certificates: certificates)))
     }
 
-    static func sp(enabled: Bool = true, secrets: [SecretInfo] = [], byMicrosoft: String? = nil)
+    static func sp(
+        enabled: Bool = true, secrets: [SecretInfo] = [], byMicrosoft: String? = nil
+    )
         -> Observed<ObservedServicePrincipal?>
     {
         .value(
@@ -135,7 +139,9 @@ enum ObservedFixture {
                 == [.app, .secretExpiry, .certificate, .consent, .signin])
         #expect(
             ObservedChecks.plan(for: .azureBlob, ownSecret: false) == [.app, .secretExpiry, .consent, .roles, .signin])
-        for kind in ConnectorKind.allCases { #expect(ObservedChecks.plan(for: kind, ownSecret: true) == [.app, .signin]) }
+        for kind in ConnectorKind.allCases {
+            #expect(ObservedChecks.plan(for: kind, ownSecret: true) == [.app, .signin])
+        }
     }
 
     @Test func observerRefusedMakesEveryObservedCheckUnknown() {
@@ -184,7 +190,8 @@ enum ObservedFixture {
         let r = Self.check(
             signIns: F.log([]),
             activity: [
-                F.activity("aaaa", keyType, lastSignIn: F.days(-3)), F.activity("bbbb", keyType, lastSignIn: F.days(-1)),
+                F.activity("aaaa", keyType, lastSignIn: F.days(-3)),
+                F.activity("bbbb", keyType, lastSignIn: F.days(-1)),
             ])
         #expect(r.details["in_use"] == "bbbb")
         #expect(r.details["in_use_source"] == "credential_activity")

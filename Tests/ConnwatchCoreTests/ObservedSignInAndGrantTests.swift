@@ -8,7 +8,9 @@ import Testing
 
     static func roles(_ names: [String], resource: String = F.graph) -> [GrantedAppRole] {
         names.enumerated().map {
-            GrantedAppRole(resourceAppId: resource, resourceDisplayName: F.name(resource), appRoleId: "r\($0.offset)", permission: $0.element)
+            GrantedAppRole(
+                resourceAppId: resource, resourceDisplayName: F.name(resource), appRoleId: "r\($0.offset)",
+                permission: $0.element)
         }
     }
 
@@ -65,13 +67,19 @@ import Testing
         ("plus-app-role", .warning, .excessPermissions),
     ])
     func azureBlobDelegatedGrants(_ scenario: String, _ status: CheckStatus, _ reason: Reason) {
-        let storage = DelegatedGrant(resourceAppId: F.storage, consentType: "AllPrincipals", scopes: ["user_impersonation"])
+        let storage = DelegatedGrant(
+            resourceAppId: F.storage, consentType: "AllPrincipals", scopes: ["user_impersonation"])
         let asm = DelegatedGrant(resourceAppId: F.asm, consentType: "AllPrincipals", scopes: ["user_impersonation"])
         let (grants, roles): ([DelegatedGrant], [GrantedAppRole]) =
             switch scenario {
             case "storage-only": ([storage], [])
             case "user-consent-only":
-                ([DelegatedGrant(resourceAppId: F.storage, consentType: "Principal", scopes: ["user_impersonation"])], [])
+                (
+                    [
+                        DelegatedGrant(
+                            resourceAppId: F.storage, consentType: "Principal", scopes: ["user_impersonation"])
+                    ], []
+                )
             case "nothing": ([], [])
             case "plus-app-role": ([storage, asm], Self.roles(["User.Read.All"]))
             default: ([storage, asm], [])
@@ -100,10 +108,13 @@ import Testing
     @Test func rolesReuseRolesCheckAndNameTheReaderRole() {
         let scope = "/subscriptions/sub-1"
         let both = [
-            ObservedRoleAssignment(roleDefinitionId: PermissionCatalog.storageBlobDataContributor.roleDefinitionId, scope: scope),
-            ObservedRoleAssignment(roleDefinitionId: PermissionCatalog.storageAccountContributor.roleDefinitionId, scope: scope),
+            ObservedRoleAssignment(
+                roleDefinitionId: PermissionCatalog.storageBlobDataContributor.roleDefinitionId, scope: scope),
+            ObservedRoleAssignment(
+                roleDefinitionId: PermissionCatalog.storageAccountContributor.roleDefinitionId, scope: scope),
         ]
-        #expect(ObservedRolesCheck.evaluate(assignments: .value(both), subscriptionId: "sub-1", now: F.now).status == .ok)
+        #expect(
+            ObservedRolesCheck.evaluate(assignments: .value(both), subscriptionId: "sub-1", now: F.now).status == .ok)
         let one = ObservedRolesCheck.evaluate(assignments: .value([both[0]]), subscriptionId: "sub-1", now: F.now)
         #expect(one.reason == .roleMissing)
         let denied = ObservedRolesCheck.evaluate(assignments: .failed(F.forbidden), subscriptionId: "sub-1", now: F.now)
@@ -157,7 +168,8 @@ import Testing
         #expect(r.details["resource"] == "Office 365 Management APIs")
         #expect(r.details["count"] == 1)
 
-        let recovered = try #require(Self.run(F.log([F.failure(F.hours(-5), code: 7_000_222), F.success(F.hours(-1))])).result)
+        let recovered = try #require(
+            Self.run(F.log([F.failure(F.hours(-5), code: 7_000_222), F.success(F.hours(-1))])).result)
         #expect(recovered.status == .ok)
         // A transient token-service code says nothing about the credential.
         let blip = try #require(Self.run(F.log([F.success(F.hours(-3)), F.failure(F.hours(-1), code: 50000)])).result)
@@ -209,7 +221,8 @@ import Testing
     // MARK: both sets
 
     static func own(_ status: CheckStatus, _ reason: Reason) -> SignInCheck.Mode {
-        .alongsideOwnCredential(CheckResult(check: .credential, status: status, reason: reason, summary: "", checkedAt: F.now))
+        .alongsideOwnCredential(
+            CheckResult(check: .credential, status: status, reason: reason, summary: "", checkedAt: F.now))
     }
 
     @Test func withItsOwnSecretFailuresAreTheServicesAndStalenessIsIgnored() throws {

@@ -10,7 +10,8 @@ import Testing
 
     static func ownApp(secretEnd: Date? = nil, certEnd: Date? = nil) -> Observed<ObservedApplication?> {
         F.app(
-            secrets: secretEnd.map { [SecretInfo(keyId: "obs-secret", hint: "Ob5", start: F.days(-100), end: $0)] } ?? [],
+            secrets: secretEnd.map { [SecretInfo(keyId: "obs-secret", hint: "Ob5", start: F.days(-100), end: $0)] }
+                ?? [],
             certificates: certEnd.map { [RegisteredCertificate(keyId: "obs-cert", thumbprint: "CAFE", end: $0)] } ?? [])
     }
 
@@ -21,7 +22,8 @@ import Testing
         refused: [ObserverPermission] = []
     ) -> CheckResult {
         ObserverCheck.evaluate(
-            ObserverFacts(token: token, ownApplication: app, credential: credential, signInLogs: signInLogs, refused: refused),
+            ObserverFacts(
+                token: token, ownApplication: app, credential: credential, signInLogs: signInLogs, refused: refused),
             thresholds: F.thresholds, now: F.now)
     }
 
@@ -68,12 +70,16 @@ import Testing
                     == (reason == .secretExpired ? .observerSecretExpired : .observerSecretExpiring))
         }
         // Its own app unreadable: the local certificate's notAfter still tells.
-        let local = Self.run(app: .failed(F.forbidden), credential: .certificate(thumbprint: "CAFE", notAfter: F.days(daysLeft)))
+        let local = Self.run(
+            app: .failed(F.forbidden), credential: .certificate(thumbprint: "CAFE", notAfter: F.days(daysLeft)))
         #expect(local.reason == reason)
     }
 
     @Test func missingPermissionsNameWhatTheyCost() {
-        let noAudit = Self.run(token: .value(GrantedToken(roles: ["Application.Read.All", "Directory.Read.All"], hasRolesClaim: true, objectId: "o")))
+        let noAudit = Self.run(
+            token: .value(
+                GrantedToken(roles: ["Application.Read.All", "Directory.Read.All"], hasRolesClaim: true, objectId: "o"))
+        )
         #expect(noAudit.status == .warning)
         #expect(noAudit.reason == .permissionMissing)
         #expect(noAudit.details["missing_permissions"] == ["Microsoft Graph: AuditLog.Read.All"])
@@ -81,7 +87,8 @@ import Testing
         #expect(AlertEventType(check: .observer, reason: .permissionMissing) == .observerPermissionMissing)
         // Not needed when sign-in logs are off.
         let off = Self.run(
-            token: .value(GrantedToken(roles: ["Application.Read.All", "Directory.Read.All"], hasRolesClaim: true, objectId: "o")),
+            token: .value(
+                GrantedToken(roles: ["Application.Read.All", "Directory.Read.All"], hasRolesClaim: true, objectId: "o")),
             signInLogs: false)
         #expect(off.status == .ok)
 
@@ -95,7 +102,8 @@ import Testing
 
         // An expired credential outranks a missing optional permission.
         let both = Self.run(
-            token: .value(GrantedToken(roles: ["Application.Read.All", "Directory.Read.All"], hasRolesClaim: true, objectId: "o")),
+            token: .value(
+                GrantedToken(roles: ["Application.Read.All", "Directory.Read.All"], hasRolesClaim: true, objectId: "o")),
             app: Self.ownApp(certEnd: F.days(-1)))
         #expect(both.reason == .secretExpired)
         #expect(both.details["missing_permissions"] != nil)
@@ -169,7 +177,8 @@ import Testing
     @Test func statusJSONCarriesObservers() throws {
         let now = ObservedFixture.now
         let daemon = StatusReport.DaemonInfo(version: "t", startedAt: now, lastCycleAt: nil)
-        let plain = String(decoding: try StatusReport.encoder.encode(StatusReport(daemon: daemon, connectors: [])), as: UTF8.self)
+        let plain = String(
+            decoding: try StatusReport.encoder.encode(StatusReport(daemon: daemon, connectors: [])), as: UTF8.self)
         #expect(!plain.contains("observers"))
         let result = ObserverCheck.evaluate(
             ObserverFacts(
@@ -180,12 +189,16 @@ import Testing
         let report = StatusReport(
             daemon: daemon, connectors: [],
             observers: [
-                .init(tenantId: "t1", clientId: "c1", result: result), .init(tenantId: "t2", clientId: "c2", result: nil),
+                .init(tenantId: "t1", clientId: "c1", result: result),
+                .init(tenantId: "t2", clientId: "c2", result: nil),
             ])
         let json = try #require(
             try JSONSerialization.jsonObject(with: StatusReport.encoder.encode(report)) as? [String: Any])
         let observers = try #require(json["observers"] as? [[String: Any]])
-        #expect(Set(observers[0].keys) == ["tenant_id", "client_id", "status", "reason", "summary", "checked_at", "expires_at"])
+        #expect(
+            Set(observers[0].keys) == [
+                "tenant_id", "client_id", "status", "reason", "summary", "checked_at", "expires_at",
+            ])
         #expect(observers[0]["status"] as? String == "ok")
         #expect(observers[0]["expires_at"] as? String == CivilTime(ObservedFixture.days(300)).rfc3339)
         #expect(observers[1]["reason"] as? String == "pending")

@@ -106,7 +106,8 @@ import Testing
         }
         var resources: [ObserverWire.ResourceRoles] = []
         for id in Set(assignments.map(\.resourceId)) {
-            let body = try #require(try await reader.get("/v1.0/servicePrincipals/\(id)?$select=id,appId,displayName,appRoles"))
+            let body = try #require(
+                try await reader.get("/v1.0/servicePrincipals/\(id)?$select=id,appId,displayName,appRoles"))
             resources.append(try ObserverWire.resourceRoles(body, endpoint: "sp"))
         }
         let granted = ObserverWire.name(assignments, resources: resources)

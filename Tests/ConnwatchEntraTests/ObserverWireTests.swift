@@ -41,7 +41,9 @@ import Testing
         #expect(e.credentialType == .secret)
         #expect(!e.succeeded)
         #expect(throws: EntraError.self) {
-            try ObserverWire.signIns(Self.data(#"{"value":[{"createdDateTime":"2026-06-01T10:00:00Z","status":{"errorCode":"x"}}]}"#), endpoint: "e")
+            try ObserverWire.signIns(
+                Self.data(#"{"value":[{"createdDateTime":"2026-06-01T10:00:00Z","status":{"errorCode":"x"}}]}"#),
+                endpoint: "e")
         }
     }
 
@@ -103,6 +105,10 @@ import Testing
                 #"{"value":[{"id":"g","clientId":"c","consentType":"AllPrincipals","principalId":null,"resourceId":"1804a6f8","scope":"user_impersonation"}]}"#
             ), endpoint: "e", resources: [graph, storage]
         ).items
-        #expect(grants == [DelegatedGrant(resourceAppId: storage.appId, consentType: "AllPrincipals", scopes: ["user_impersonation"])])
+        #expect(
+            grants == [
+                DelegatedGrant(
+                    resourceAppId: storage.appId, consentType: "AllPrincipals", scopes: ["user_impersonation"])
+            ])
     }
 }

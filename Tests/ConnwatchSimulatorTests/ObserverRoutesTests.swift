@@ -32,7 +32,8 @@ enum ObserverFixture {
         healthy.reportSpelling = .example
         var expired = app(Self.expired, "Zscaler CASB OneDrive")
         expired.secrets = [
-            ClientSecret(keyId: expiredSecretKeyId, value: "Ee2~x", start: past.addingTimeInterval(-90 * 86_400), end: past)
+            ClientSecret(
+                keyId: expiredSecretKeyId, value: "Ee2~x", start: past.addingTimeInterval(-90 * 86_400), end: past)
         ]
         expired.appRoles = [Fixture.graph: ["Files.ReadWrite.All"], Fixture.office: ["ActivityFeed.Read"]]
         var stale = app(Self.stale, "Zscaler CASB Teams")
@@ -45,12 +46,16 @@ enum ObserverFixture {
                 Tenant(
                     id: tenant, domains: [Fixture.domain], displayName: "Contoso",
                     apps: observers + [
-                        app(Self.noAudit, "observer without AuditLog", roles: ["Application.Read.All", "Directory.Read.All"]),
+                        app(
+                            Self.noAudit, "observer without AuditLog",
+                            roles: ["Application.Read.All", "Directory.Read.All"]),
                         healthy, expired, stale, disabled,
                     ]),
                 Tenant(
                     id: unlicensed, domains: ["free.onmicrosoft.com"], displayName: "Free",
-                    apps: [app(Self.unlicensedObserver, "observer", roles: observerRoles), app(Self.healthy, "connector")],
+                    apps: [
+                        app(Self.unlicensedObserver, "observer", roles: observerRoles), app(Self.healthy, "connector"),
+                    ],
                     premium: false),
             ], faults: faults)
     }
@@ -95,7 +100,9 @@ struct ObserverRoutesTests {
         }
     }
 
-    @Test("sign-in log: successes for a healthy app, AADSTS7000222 for an expired secret, nothing for ten days when stale")
+    @Test(
+        "sign-in log: successes for a healthy app, AADSTS7000222 for an expired secret, nothing for ten days when stale"
+    )
     func signInLog() async throws {
         try await Harness.with(O.scenario()) { h in
             let token = try await Self.token(h, O.observers[1])
@@ -259,7 +266,9 @@ struct ObserverRoutesTests {
         return out
     }
 
-    @Test("$batch: per-request status, headers and body; more than 20 → 400; inner requests count against the reports limit")
+    @Test(
+        "$batch: per-request status, headers and body; more than 20 → 400; inner requests count against the reports limit"
+    )
     func batching() async throws {
         try await Harness.with(O.scenario()) { h in
             let token = try await Self.token(h, O.observers[6])
@@ -275,7 +284,8 @@ struct ObserverRoutesTests {
             #expect(items["1"]?["status"] as? Int == 200)
             let app = try #require(items["1"]?["body"] as? [String: Any])
             #expect(app["appId"] as? String == O.healthy)
-            #expect((app["passwordCredentials"] as? [[String: Any]])?.first?["keyId"] as? String == O.healthySecretKeyId)
+            #expect(
+                (app["passwordCredentials"] as? [[String: Any]])?.first?["keyId"] as? String == O.healthySecretKeyId)
             #expect((items["1"]?["headers"] as? [String: Any])?["Content-Type"] as? String != nil)
             #expect((items["2"]?["body"] as? [String: Any])?["accountEnabled"] as? Bool == true)
             #expect(items["3"]?["status"] as? Int == 404)

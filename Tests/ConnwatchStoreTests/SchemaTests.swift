@@ -72,7 +72,9 @@ private struct NoRowMatched: Error {}
                     """)
             #expect(throws: DatabaseError.self) {
                 try db.execute(
-                    sql: "INSERT INTO latest_result (connector, check_kind, status, reason, summary, checked_at, changed_at) VALUES ('c1', 'signin', 'ok', 'ok', 's', 1, 1)")
+                    sql:
+                        "INSERT INTO latest_result (connector, check_kind, status, reason, summary, checked_at, changed_at) VALUES ('c1', 'signin', 'ok', 'ok', 's', 1, 1)"
+                )
             }
         }
         let indexesBefore = try queue.read { db in
@@ -82,7 +84,9 @@ private struct NoRowMatched: Error {}
         try queue.write { db in
             #expect(try Int.fetchOne(db, sql: "SELECT content_hash FROM latest_result WHERE connector = 'c1'") == 42)
             try db.execute(
-                sql: "INSERT INTO latest_result (connector, check_kind, status, reason, summary, checked_at, changed_at) VALUES ('c1', 'signin', 'warning', 'signin_stale', 's', 1, 1)")
+                sql:
+                    "INSERT INTO latest_result (connector, check_kind, status, reason, summary, checked_at, changed_at) VALUES ('c1', 'signin', 'warning', 'signin_stale', 's', 1, 1)"
+            )
             #expect(throws: DatabaseError.self) {
                 try db.execute(sql: "UPDATE latest_result SET check_kind = 'nonsense' WHERE check_kind = 'signin'")
             }
@@ -94,7 +98,9 @@ private struct NoRowMatched: Error {}
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             try db.execute(sql: "DELETE FROM connector WHERE name = 'c1'")
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM latest_result") == 0)
-            #expect(!(try String.fetchOne(db, sql: "SELECT group_concat(sql) FROM sqlite_master") ?? "").contains("_widened"))
+            #expect(
+                !(try String.fetchOne(db, sql: "SELECT group_concat(sql) FROM sqlite_master") ?? "").contains(
+                    "_widened"))
         }
     }
 

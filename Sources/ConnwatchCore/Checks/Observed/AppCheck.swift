@@ -64,7 +64,8 @@ public enum AppCheck {
                 remediation: CheckResult.remediation(
                     .authorize,
                     prefix:
-                        "enable it: Enterprise applications > the app > Properties > Enabled for users to sign-in = Yes"),
+                        "enable it: Enterprise applications > the app > Properties > Enabled for users to sign-in = Yes"
+                ),
                 checkedAt: now)
         }
         return CheckResult(

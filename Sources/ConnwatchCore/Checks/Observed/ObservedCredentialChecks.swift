@@ -74,7 +74,8 @@ public enum ObservedSecretExpiryCheck {
                 check: .secretExpiry, status: .unknown, reason: .appNotFound,
                 summary: "not checked: the app registration does not exist", checkedAt: now)
         case .failed(let f), .blocked(let f):
-            return f.observedUnknown(.secretExpiry, what: "the app's secrets", permission: .applicationReadAll, now: now)
+            return f.observedUnknown(
+                .secretExpiry, what: "the app's secrets", permission: .applicationReadAll, now: now)
         }
         var spSecrets: [SecretInfo] = []
         if case .value(let sp?) = servicePrincipal { spSecrets = sp.credentials.secrets }

@@ -65,11 +65,13 @@ public enum ObservedConsentCheck {
                 extraDetails: extra, now: now)
             // A role whose name the resource's `appRoles` did not give may be the missing
             // one: no verdict rather than a false `consent_missing`.
-            if result.reason == .consentMissing, unnamed.keys.contains(where: { r in
-                PermissionCatalog.requirements(for: kind).applicationPermissions(for: r).contains {
-                    !(granted[r] ?? []).contains($0.name)
-                }
-            }) {
+            if result.reason == .consentMissing,
+                unnamed.keys.contains(where: { r in
+                    PermissionCatalog.requirements(for: kind).applicationPermissions(for: r).contains {
+                        !(granted[r] ?? []).contains($0.name)
+                    }
+                })
+            {
                 return CheckResult(
                     check: .consent, status: .unknown, reason: .badResponse,
                     summary: "granted app roles could not all be named from their resource's appRoles",

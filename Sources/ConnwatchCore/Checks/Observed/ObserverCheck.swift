@@ -97,7 +97,9 @@ public enum ObserverCheck {
         case .certificate(let thumbprint, let notAfter):
             label = "the observer's certificate"
             if case .value(let app?) = facts.ownApplication,
-                let c = app.credentials.certificates.first(where: { $0.thumbprint?.uppercased() == thumbprint.uppercased() }),
+                let c = app.credentials.certificates.first(where: {
+                    $0.thumbprint?.uppercased() == thumbprint.uppercased()
+                }),
                 let end = c.end
             {
                 expiry = CredentialExpiry(credentialId: thumbprint.uppercased(), expiresAt: end)

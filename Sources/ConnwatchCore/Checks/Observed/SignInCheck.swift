@@ -43,7 +43,8 @@ public enum SignInCheck {
         case .failed(let f) where f.notLicensed:
             return .leftOut(
                 note:
-                    "signin: not checked: the tenant has no Microsoft Entra ID P1/P2 licence, which the sign-in log needs")
+                    "signin: not checked: the tenant has no Microsoft Entra ID P1/P2 licence, which the sign-in log needs"
+            )
         case .failed(let f) where f.forbidden:
             return .leftOut(
                 note:
@@ -122,7 +123,8 @@ public enum SignInCheck {
             case .failed(let f) where f.notLicensed || f.forbidden:
                 return .leftOut(note: "signin: staleness not checked: \(f.message)")
             case .failed(let f), .blocked(let f):
-                return .result(f.observedUnknown(.signin, what: "the latest successful sign-in", permission: nil, now: now))
+                return .result(
+                    f.observedUnknown(.signin, what: "the latest successful sign-in", permission: nil, now: now))
             }
         }
         guard let lastSuccess else {
