@@ -17,6 +17,15 @@ public enum MessageIDs {
         "connector.zscaler.validation_failed": "3689b3fc44ed48f9b96d5af090cc09de",
         "connector.zscaler.reauth_required": "355f5b2033c2477f9601d263681db138",
         "connector.zscaler.inactive": "8fd1a851f74a44a6b1150941c7cf4272",
+        // observer mode (SPEC §3b)
+        "connector.signin.failing": "a4f553e28d044e73b3262de545540c09",
+        "connector.signin.stale": "10a312d651524d7da6b95e556753aa49",
+        "connector.app.disabled": "c65f8564b5ab4b1598307eba54817a03",
+        "connector.app.missing": "756ca0bd85d746efbd57521fc4297f3d",
+        "observer.credential.invalid": "b880887a8ff74fd59ade72e75b0d9015",
+        "observer.secret.expiring": "6273a20db266446a92a3e315cf07de15",
+        "observer.secret.expired": "29ab9ebb92c34270b97b1a7d3bf04c26",
+        "observer.permission.missing": "a8eff6fb68714b93a74ddb6f2fb8ffa6",
     ]
 
     /// Any alert's resolution.

@@ -58,6 +58,20 @@ public enum Reason: String, Sendable, Codable, CaseIterable, CustomStringConvert
     /// the connector's state on Zscaler's side is unknown.
     case zscalerAPIDenied = "zscaler_api_denied"
 
+    // signin (observed, SPEC §3b)
+    /// No successful sign-in of the connector's service principal within
+    /// `sign_in_stale_after`: the service has stopped using the app.
+    case signinStale = "signin_stale"
+    /// connwatch's own copy of the secret works but the service's sign-ins fail: the
+    /// service holds an old secret.
+    case signinFailingElsewhere = "signin_failing_elsewhere"
+
+    // observer (SPEC §3b)
+    /// The observer's own token was refused (AADSTS code in details).
+    case observerFailed = "observer_failed"
+    /// The observer lacks a Graph permission or an Azure role; details name it and what it costs.
+    case permissionMissing = "permission_missing"
+
     public var description: String { rawValue }
 
     /// Reasons that describe a passing condition outside the network's control:
@@ -82,6 +96,13 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, CustomStringConv
     case roles
     case probe
     case zscaler
+    /// Observed (SPEC §3b): the connector's application and service principal exist and are enabled.
+    case app
+    /// Observed (SPEC §3b): the service's own sign-ins, from the tenant's sign-in log.
+    case signin
+    /// The observer (monitoring app) of a tenant itself: its token, its credential's
+    /// expiry, its permissions (SPEC §3b). Reported per tenant, not per connector.
+    case observer
 
     public var description: String { rawValue }
 }

@@ -5,6 +5,8 @@ import HTTPTypes
 /// Microsoft Graph under `/graph/{v1.0|beta}/…` (microsoft-facts §2.4, §2.5).
 struct GraphService: Sendable {
     let auth: ResourceAuth
+    /// Counts reports requests per app and tenant (observer mode's 5 per 10 s).
+    let reportsGate = ReportsGate()
 
     /// Server-driven page size of `appRoleAssignments`, small on purpose: a connector's
     /// 30-odd grants then span several pages and the client's `@odata.nextLink` handling
@@ -96,7 +98,7 @@ struct GraphService: Sendable {
         status: .forbidden, code: "Authorization_RequestDenied",
         message: "Insufficient privileges to complete the operation.")
 
-    private static func notFound(_ id: String) -> Failure {
+    static func notFound(_ id: String) -> Failure {
         Failure(
             status: .notFound, code: "Request_ResourceNotFound",
             message: "Resource '\(id)' does not exist or one of its queried reference-property objects are not present."
@@ -128,9 +130,9 @@ struct GraphService: Sendable {
                 status: .methodNotAllowed, code: "Request_BadRequest",
                 message: "Specified HTTP method is not allowed for the request target.")
         }
-        let context = Context(
+        let context = GraphContext(
             request: request, tenant: tenant, caller: caller,
-            root: request.origin + "/graph/" + version)
+            root: request.origin + "/graph/" + version, now: index.now())
         let first = EntitySegment(seg[1])
         let rest = Array(seg.dropFirst(2))
 
@@ -152,6 +154,10 @@ struct GraphService: Sendable {
                 grants = grants.filter { $0[f.property]?.stringValue?.lowercased() == f.value.lowercased() }
             }
             return try context.collection(grants, contextPath: "oauth2PermissionGrants", pageSize: Self.defaultPageSize)
+        case "reports":
+            return try reports(first, rest, context)
+        case "auditLogs":
+            return try auditLogs(first, rest, context)
         case "organization":
             guard first.key == nil, rest.isEmpty else { throw Self.badSegment(seg[1]) }
             guard caller.has(anyOf: Self.readOrganization) else { throw Self.denied }
@@ -198,7 +204,9 @@ struct GraphService: Sendable {
 
     // MARK: applications
 
-    private func applications(_ first: EntitySegment, _ rest: [String], _ c: Context) throws(Failure) -> SimResponse {
+    private func applications(
+        _ first: EntitySegment, _ rest: [String], _ c: GraphContext
+    ) throws(Failure) -> SimResponse {
         guard rest.isEmpty else { throw Self.badSegment(rest[0]) }
         let canRead = c.caller.has(anyOf: Self.readApplications)
         if let key = first.key {
@@ -231,7 +239,7 @@ struct GraphService: Sendable {
             pageSize: Self.defaultPageSize)
     }
 
-    private func applicationObject(_ app: AppEntry, _ c: Context, single: Bool) -> JSONNode {
+    private func applicationObject(_ app: AppEntry, _ c: GraphContext, single: Bool) -> JSONNode {
         // The public key is returned only when keyCredentials is $select-ed on one object (§2.4).
         let withKey = single && c.selected.contains("keycredentials")
         let domain = c.tenant.domains.first ?? "\(c.tenant.id).onmicrosoft.com"
@@ -325,7 +333,7 @@ struct GraphService: Sendable {
     // MARK: servicePrincipals
 
     private func servicePrincipals(
-        _ first: EntitySegment, _ rest: [String], _ c: Context
+        _ first: EntitySegment, _ rest: [String], _ c: GraphContext
     ) throws(Failure)
         -> SimResponse
     {
@@ -459,6 +467,7 @@ struct GraphService: Sendable {
             ("id", .string(id)),
             ("deletedDateTime", .null),
             ("accountEnabled", .bool(enabled)),
+            ("disabledByMicrosoftStatus", .null),
             ("alternativeNames", .array([])),
             ("appDisplayName", .string(displayName)),
             ("appDescription", .null),
@@ -582,164 +591,5 @@ struct GraphService: Sendable {
                 ("isArchived", false),
             ])
         ]
-    }
-}
-
-/// One OData path segment: `applications`, `applications(appId='…')`, `applications('…')`.
-struct EntitySegment {
-    let raw: String
-    let name: String
-    let key: Key?
-
-    init(_ raw: String) {
-        self.raw = raw
-        guard let open = raw.firstIndex(of: "("), raw.hasSuffix(")") else {
-            name = raw
-            key = nil
-            return
-        }
-        name = String(raw[..<open])
-        let inside = String(raw[raw.index(after: open)..<raw.index(before: raw.endIndex)])
-        if let eq = inside.firstIndex(of: "=") {
-            key = Key(property: String(inside[..<eq]), value: Self.unquote(String(inside[inside.index(after: eq)...])))
-        } else {
-            key = Key(property: nil, value: Self.unquote(inside))
-        }
-    }
-
-    private static func unquote(_ s: String) -> String {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        if t.count >= 2, t.hasPrefix("'"), t.hasSuffix("'") { return String(t.dropFirst().dropLast()) }
-        return t
-    }
-}
-
-/// A key in an entity segment: `appId='…'` or a bare `'…'`.
-struct Key {
-    let property: String?
-    let value: String
-}
-
-/// Per-request Graph context: OData options and reply builders.
-private struct Context {
-    let request: SimRequest
-    let tenant: TenantEntry
-    let caller: Caller
-    /// `https://host:port/graph/v1.0`
-    let root: String
-
-    /// Lower-cased `$select` properties (empty: all).
-    var selected: Set<String> {
-        guard let select = request.queryValue("$select") else { return [] }
-        return Set(select.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
-    }
-
-    /// `$filter=<property> eq '<value>'` with a property in `allowed`, or nil without `$filter`.
-    func filter(allowed: [String]) throws(GraphService.Failure) -> (property: String, value: String)? {
-        guard let text = request.queryValue("$filter") else { return nil }
-        let parts = text.split(separator: " ", maxSplits: 2).map(String.init)
-        guard parts.count == 3, parts[1].lowercased() == "eq", parts[2].hasPrefix("'"), parts[2].hasSuffix("'"),
-            parts[2].count >= 2, let property = allowed.first(where: { $0.lowercased() == parts[0].lowercased() })
-        else {
-            throw GraphService.Failure(
-                status: .badRequest, code: "Request_UnsupportedQuery", message: "Unsupported query.")
-        }
-        return (property, String(parts[2].dropFirst().dropLast()))
-    }
-
-    /// Applies `$select` to one object; unknown properties are a 400 as on Graph.
-    func project(_ object: JSONNode, type: String) throws(GraphService.Failure) -> JSONNode {
-        let wanted = selected
-        guard !wanted.isEmpty, case .object(let members) = object else { return object }
-        let known = Set(members.map { $0.0.lowercased() })
-        if let unknown = wanted.first(where: { !known.contains($0) }) {
-            throw GraphService.Failure(
-                status: .badRequest, code: "Request_BadRequest",
-                message: "Could not find a property named '\(unknown)' on type 'microsoft.graph.\(type)'.")
-        }
-        return .object(members.filter { wanted.contains($0.0.lowercased()) })
-    }
-
-    private func selectSuffix(_ object: JSONNode?) -> String {
-        let wanted = selected  // computed: parse the query once, not once per member
-        guard !wanted.isEmpty, case .object(let members)? = object else { return "" }
-        let names = members.map(\.0).filter { wanted.contains($0.lowercased()) }
-        return "(" + names.joined(separator: ",") + ")"
-    }
-
-    private static func typeName(_ contextPath: String) -> String {
-        let last = contextPath.split(separator: "/").last.map(String.init) ?? contextPath
-        let set = last.split(separator: "(").first.map(String.init) ?? last
-        switch set {
-        case "applications": return "application"
-        case "servicePrincipals": return "servicePrincipal"
-        case "appRoleAssignments": return "appRoleAssignment"
-        case "oauth2PermissionGrants": return "oAuth2PermissionGrant"
-        case "users": return "user"
-        case "groups": return "group"
-        case "teams": return "team"
-        default: return set
-        }
-    }
-
-    func single(_ object: JSONNode, contextPath: String) throws(GraphService.Failure) -> SimResponse {
-        let projected = try project(object, type: Self.typeName(contextPath))
-        guard case .object(let members) = projected else { return SimResponse(json: projected) }
-        let context = "\(root)/$metadata#\(contextPath)\(selectSuffix(object))/$entity"
-        return SimResponse(
-            json: .object([("@odata.context", .string(context))] + members), contentType: GraphService.jsonContentType)
-    }
-
-    /// One page of a collection: `pageSize` items without `$top`, at most `maxPageSize`
-    /// with it, and an absolute `@odata.nextLink` when more remain.
-    func collection(
-        _ objects: [JSONNode], contextPath: String, pageSize: Int, maxPageSize: Int = 999
-    )
-        throws(GraphService.Failure) -> SimResponse
-    {
-        let type = Self.typeName(contextPath)
-        var top = pageSize
-        if let t = request.queryValue("$top") {
-            guard let n = Int(t), n > 0, n <= 999 else {
-                throw GraphService.Failure(
-                    status: .badRequest, code: "Request_BadRequest", message: "Invalid page size specified: '\(t)'.")
-            }
-            top = min(n, maxPageSize)
-        }
-        var offset = 0
-        if let token = request.queryValue("$skiptoken") {
-            guard let bytes = Base64URL.decode(token), let text = String(validating: bytes, as: UTF8.self),
-                text.hasPrefix("offset:"), let n = Int(text.dropFirst("offset:".count)), n >= 0
-            else {
-                throw GraphService.Failure(
-                    status: .badRequest, code: "Directory_InvalidSkipToken", message: "The skip token is invalid.")
-            }
-            offset = n
-        }
-        let page = objects.dropFirst(offset).prefix(top)
-        var projected: [JSONNode] = []
-        for object in page { projected.append(try project(object, type: type)) }
-        var members: [(String, JSONNode)] = [
-            ("@odata.context", .string("\(root)/$metadata#\(contextPath)\(selectSuffix(objects.first))"))
-        ]
-        if offset + top < objects.count {
-            members.append(("@odata.nextLink", .string(nextLink(offset: offset + top))))
-        }
-        members.append(("value", .array(projected)))
-        return SimResponse(json: .object(members), contentType: GraphService.jsonContentType)
-    }
-
-    /// An absolute `@odata.nextLink` keeping the request's other query options.
-    private func nextLink(offset: Int) -> String {
-        let path = request.path.hasPrefix("/") ? request.path : "/" + request.path
-        var items: [String] = []
-        for (key, value) in request.query.sorted(by: { $0.key < $1.key }) where key.lowercased() != "$skiptoken" {
-            items.append(URLCoding.encodeQueryKey(key) + "=" + URLCoding.encode(value))
-        }
-        items.append("$skiptoken=" + Base64URL.encode(Array("offset:\(offset)".utf8)))
-        let encodedPath = path.split(separator: "/", omittingEmptySubsequences: false).map {
-            URLCoding.encodePathSegment(String($0))
-        }.joined(separator: "/")
-        return request.origin + encodedPath + "?" + items.joined(separator: "&")
     }
 }

@@ -112,13 +112,21 @@ public struct Tenant: Codable, Sendable, Equatable {
     /// standard ones, all enabled).
     public var activitySubscriptions: [String]?
     public var apps: [App]
+    /// False: no Entra ID P1/P2 licence. The sign-in log and the sign-in activity reports
+    /// answer `Authentication_RequestFromNonPremiumTenantOrB2CTenant` (observer-facts).
+    public var premium: Bool
+    /// The status of that licence error: 403 (default) or 401 — both are seen in the
+    /// wild and no source says which (observer-facts, UNVERIFIED point 1).
+    public var licenceErrorStatus: Int?
 
     public init(
         id: String, domains: [String] = [], displayName: String = "", subscriptions: [Subscription] = [],
         missingResources: [String] = [], sharepointHost: String? = nil,
         sharepointUnauthorizedBody: SharePointUnauthorizedBody = .json, activitySubscriptions: [String]? = nil,
-        apps: [App] = []
+        apps: [App] = [], premium: Bool = true, licenceErrorStatus: Int? = nil
     ) {
+        self.premium = premium
+        self.licenceErrorStatus = licenceErrorStatus
         self.id = id
         self.domains = domains
         self.displayName = displayName
@@ -133,6 +141,7 @@ public struct Tenant: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, domains, displayName, subscriptions, missingResources, sharepointHost, sharepointUnauthorizedBody
         case activitySubscriptions, apps
+        case premium, licenceErrorStatus
     }
 
     public init(from decoder: any Decoder) throws {
@@ -147,6 +156,8 @@ public struct Tenant: Codable, Sendable, Equatable {
             try c.decodeIfPresent(SharePointUnauthorizedBody.self, forKey: .sharepointUnauthorizedBody) ?? .json
         activitySubscriptions = try c.decodeIfPresent([String].self, forKey: .activitySubscriptions)
         apps = try c.decodeIfPresent([App].self, forKey: .apps) ?? []
+        premium = try c.decodeIfPresent(Bool.self, forKey: .premium) ?? true
+        licenceErrorStatus = try c.decodeIfPresent(Int.self, forKey: .licenceErrorStatus)
     }
 }
 
@@ -196,14 +207,25 @@ public struct App: Codable, Sendable, Equatable {
     public var roleAssignments: [RoleAssignment]
     /// Requested permissions; derived from `app_roles` and `delegated_grants` when absent.
     public var requiredResourceAccess: [RequiredResourceAccess]?
+    /// What the tenant's sign-in log shows for this app's service: absent or `auto`
+    /// follows the app's truth (disabled, blocked, every secret expired → failures with
+    /// that AADSTS code; else successes); `stale` shows nothing for ten days; `none` nothing.
+    public var signIns: SignInPattern?
+    /// How `appCredentialSignInActivities` spells this app's rows: `table` (default:
+    /// `expirationDateTime`, `keyType: clientSecret`) or `example` (`expirationDate`,
+    /// `keyType: secret`), the two spellings Microsoft's documentation shows.
+    public var reportSpelling: ReportSpelling?
 
     public init(
         appId: String, objectId: String? = nil, spObjectId: String? = nil, displayName: String = "",
         disabled: Bool = false, servicePrincipal: Bool = true, selfRead: Bool = false, blockedByPolicy: Bool = false,
         secrets: [ClientSecret] = [], certificates: [CertificateCredential] = [], appRoles: [String: [String]] = [:],
         delegatedGrants: [DelegatedGrant] = [], roleAssignments: [RoleAssignment] = [],
-        requiredResourceAccess: [RequiredResourceAccess]? = nil
+        requiredResourceAccess: [RequiredResourceAccess]? = nil, signIns: SignInPattern? = nil,
+        reportSpelling: ReportSpelling? = nil
     ) {
+        self.signIns = signIns
+        self.reportSpelling = reportSpelling
         self.appId = appId
         self.objectId = objectId
         self.spObjectId = spObjectId
@@ -223,6 +245,7 @@ public struct App: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case appId, objectId, spObjectId, displayName, disabled, servicePrincipal, selfRead, blockedByPolicy
         case secrets, certificates, appRoles, delegatedGrants, roleAssignments, requiredResourceAccess
+        case signIns, reportSpelling
     }
 
     public init(from decoder: any Decoder) throws {
@@ -244,6 +267,8 @@ public struct App: Codable, Sendable, Equatable {
         roleAssignments = try c.decodeIfPresent([RoleAssignment].self, forKey: .roleAssignments) ?? []
         requiredResourceAccess = try c.decodeIfPresent(
             [RequiredResourceAccess].self, forKey: .requiredResourceAccess)
+        signIns = try c.decodeIfPresent(SignInPattern.self, forKey: .signIns)
+        reportSpelling = try c.decodeIfPresent(ReportSpelling.self, forKey: .reportSpelling)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -262,7 +287,22 @@ public struct App: Codable, Sendable, Equatable {
         try c.encode(delegatedGrants, forKey: .delegatedGrants)
         try c.encode(roleAssignments, forKey: .roleAssignments)
         try c.encodeIfPresent(requiredResourceAccess, forKey: .requiredResourceAccess)
+        try c.encodeIfPresent(signIns, forKey: .signIns)
+        try c.encodeIfPresent(reportSpelling, forKey: .reportSpelling)
     }
+}
+
+/// What the sign-in log shows for an app (see ``App/signIns``).
+public enum SignInPattern: String, Codable, Sendable, Equatable {
+    case auto
+    case stale
+    case none
+}
+
+/// The spelling of `appCredentialSignInActivities` rows (see ``App/reportSpelling``).
+public enum ReportSpelling: String, Codable, Sendable, Equatable {
+    case table
+    case example
 }
 
 /// A client secret (`passwordCredential`). `hint` on Graph is the first three characters.

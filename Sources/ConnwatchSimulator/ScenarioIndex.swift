@@ -107,9 +107,14 @@ final class TenantEntry: Sendable {
     let resourcesBySPId: [String: ResourcePrincipal]
     /// Every role assignment in the tenant per subscription (lower case).
     let roleAssignmentsBySubscription: [String: [RoleAssignmentEntry]]
+    /// Entra ID P1/P2: the sign-in log and activity reports answer (else the licence error).
+    let premium: Bool
+    let licenceErrorStatus: Int
 
     init(_ tenant: Tenant, createdAt: Date) throws(SimulatorError) {
         let id = tenant.id.lowercased()
+        premium = tenant.premium
+        licenceErrorStatus = tenant.licenceErrorStatus ?? 403
         guard GUID.isValid(id) else { throw .scenarioInconsistent("tenant id '\(tenant.id)' is not a GUID") }
         self.id = id
         displayName = tenant.displayName.isEmpty ? "Tenant \(id.prefix(8))" : tenant.displayName

@@ -16,11 +16,13 @@ final class SimulatorEngine: Sendable {
     let caCertificatePEM: String
     private let identity: IdentityPlatform
     private let graph: GraphService
+    /// The Graph service, for `$batch`'s inner requests.
+    var graphService: GraphService { graph }
     private let arm: ARMService
     private let office: OfficeManagementService
     private let sharePoint: SharePointService
     let zscaler = ZscalerService()
-    private let auth: ResourceAuth
+    let auth: ResourceAuth
     private let logger: Logger
 
     /// Body limits: token forms and API calls are tiny; a scenario for 10,000 connectors is not.
@@ -92,6 +94,9 @@ final class SimulatorEngine: Sendable {
         logger.debug("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.path)"])
 
         let (index, faultsActive) = state.admit(service)
+        if service == .graph, Self.isGraphBatch(request) {
+            return graphBatch(request, index: index, faultsActive: faultsActive).response()
+        }
         var decision = FaultDecision()
         if faultsActive {
             let tenantRaw: String? =

@@ -68,8 +68,11 @@ final class SimulatorState: Sendable {
     var index: ScenarioIndex { storage.withLock { $0.index } }
 
     /// Matches the faults against a request and consumes their counts.
+    /// - Parameter explicitPathOnly: only faults whose `path` matches (a Graph `$batch`
+    ///   itself: path-less faults act on its inner requests instead).
     func decide(
-        service: Fault.Service, path: String, tenantId: String?, tenantRaw: String?, index: ScenarioIndex
+        service: Fault.Service, path: String, tenantId: String?, tenantRaw: String?, index: ScenarioIndex,
+        explicitPathOnly: Bool = false
     )
         -> FaultDecision
     {
@@ -80,6 +83,7 @@ final class SimulatorState: Sendable {
                 let (fault, remaining) = s.faults[i]
                 if let remaining, remaining <= 0 { continue }
                 guard fault.service == .any || fault.service == service else { continue }
+                if explicitPathOnly, fault.path?.isEmpty ?? true { continue }
                 if let p = fault.path, !p.isEmpty, !lowerPath.contains(p.lowercased()) { continue }
                 if let t = fault.tenant?.lowercased() {
                     let matches = t == tenantRaw?.lowercased() || (tenantId != nil && index.tenant(t)?.id == tenantId)

@@ -367,6 +367,9 @@ extension CheckKind {
         case .roles: 4
         case .probe: 5
         case .zscaler: 6
+        case .app: 7
+        case .signin: 8
+        case .observer: 9
         }
     }
 }

@@ -9,7 +9,10 @@ import GRDB
 /// Times are INTEGER milliseconds since the Unix epoch (6 bytes a value instead of 23
 /// for ISO text): the size budget is 1 KiB per connector per day.
 enum Schema {
-    static let checkKinds = ["credential", "secret_expiry", "certificate", "consent", "roles", "probe", "zscaler"]
+    /// The lists v1 was created with (frozen).
+    static let v1CheckKinds = ["credential", "secret_expiry", "certificate", "consent", "roles", "probe", "zscaler"]
+    /// v3 widens the CHECK constraints with observer mode (SPEC §3b).
+    static let checkKinds = v1CheckKinds + ["app", "signin", "observer"]
     static let statuses = ["ok", "warning", "unknown", "critical"]
     static let connectorKinds = ["exchange", "onedrive", "sharepoint", "teams", "azure-blob", "mip"]
     static let severities = ["info", "warning", "critical"]
@@ -21,7 +24,13 @@ enum Schema {
         "first_notification", "changed", "ladder_step", "reminder_due", "silence_ended", "resolved",
         "no_longer_checked",
     ]
-    static let eventTypes = [
+    static let eventTypes =
+        v1EventTypes + [
+            "connector.signin.failing", "connector.signin.stale", "connector.app.disabled", "connector.app.missing",
+            "observer.credential.invalid", "observer.secret.expiring", "observer.secret.expired",
+            "observer.permission.missing",
+        ]
+    static let v1EventTypes = [
         "connector.secret.expiring", "connector.secret.expired", "connector.certificate.expiring",
         "connector.certificate.expired", "connector.certificate.invalid", "connector.credential.invalid",
         "connector.consent.missing", "connector.permissions.excess", "connector.roles.missing",
@@ -44,7 +53,38 @@ enum Schema {
         migrator.registerMigration("v2-latest-content-hash") { db in
             try db.execute(sql: "ALTER TABLE latest_result ADD COLUMN content_hash INTEGER")
         }
+        // Observer mode (SPEC §3b) adds checks and event types: SQLite cannot alter a
+        // CHECK constraint, so the five tables that name them are rebuilt (the "12 steps"
+        // of sqlite.org/lang_altertable.html; GRDB runs a migration with foreign keys off
+        // and checks them before it commits).
+        migrator.registerMigration("v3-observer-checks-and-events") { db in
+            try widen(db, tables: ["latest_result", "result_history", "transition", "alert_state", "notification"])
+        }
         return migrator
+    }
+
+    /// Rebuilds `tables` from their own stored SQL with the v1 enum lists replaced by the
+    /// current ones: columns, order, defaults and the other constraints stay as they are.
+    static func widen(_ db: Database, tables: [String]) throws {
+        for table in tables {
+            guard
+                let sql = try String.fetchOne(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])
+            else { continue }
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                arguments: [table])
+            let widened =
+                sql
+                .replacingOccurrences(of: list(v1CheckKinds), with: list(checkKinds))
+                .replacingOccurrences(of: list(v1EventTypes), with: list(eventTypes))
+                .replacingOccurrences(of: "CREATE TABLE \(table) (", with: "CREATE TABLE \(table)_widened (")
+            try db.execute(sql: widened)
+            try db.execute(sql: "INSERT INTO \(table)_widened SELECT * FROM \(table)")
+            try db.execute(sql: "DROP TABLE \(table)")
+            try db.execute(sql: "ALTER TABLE \(table)_widened RENAME TO \(table)")
+            for index in indexes { try db.execute(sql: index) }
+        }
     }
 
     static let v1 = """
@@ -63,7 +103,7 @@ enum Schema {
 
         CREATE TABLE latest_result (
             connector TEXT NOT NULL REFERENCES connector(name) ON DELETE CASCADE,
-            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(checkKinds))),
+            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(v1CheckKinds))),
             status TEXT NOT NULL CHECK (status IN \(list(statuses))),
             reason TEXT NOT NULL CHECK (length(reason) > 0),
             summary TEXT NOT NULL,
@@ -85,7 +125,7 @@ enum Schema {
         CREATE TABLE result_history (
             id INTEGER PRIMARY KEY,
             connector TEXT NOT NULL REFERENCES connector(name) ON DELETE CASCADE,
-            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(checkKinds))),
+            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(v1CheckKinds))),
             status TEXT NOT NULL CHECK (status IN \(list(statuses))),
             reason TEXT NOT NULL CHECK (length(reason) > 0),
             summary TEXT NOT NULL,
@@ -102,7 +142,7 @@ enum Schema {
             id INTEGER PRIMARY KEY,
             connector TEXT NOT NULL REFERENCES connector(name) ON DELETE CASCADE,
             -- NULL: the connector's own status
-            check_kind TEXT CHECK (check_kind IN \(list(checkKinds))),
+            check_kind TEXT CHECK (check_kind IN \(list(v1CheckKinds))),
             from_status TEXT CHECK (from_status IN \(list(statuses))),
             to_status TEXT NOT NULL CHECK (to_status IN \(list(statuses))),
             reason TEXT NOT NULL CHECK (length(reason) > 0),
@@ -114,7 +154,7 @@ enum Schema {
 
         CREATE TABLE alert_state (
             connector TEXT NOT NULL REFERENCES connector(name) ON DELETE CASCADE,
-            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(checkKinds))),
+            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(v1CheckKinds))),
             firing INTEGER NOT NULL CHECK (firing IN (0, 1)),
             alert_id TEXT,
             -- ConnwatchCore.AlertState as JSON
@@ -130,8 +170,8 @@ enum Schema {
             id TEXT NOT NULL PRIMARY KEY CHECK (length(id) > 0 AND instr(id, '.') = 0),
             alert_id TEXT NOT NULL CHECK (length(alert_id) > 0),
             connector TEXT NOT NULL REFERENCES connector(name) ON DELETE CASCADE,
-            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(checkKinds))),
-            event_type TEXT NOT NULL CHECK (event_type IN \(list(eventTypes))),
+            check_kind TEXT NOT NULL CHECK (check_kind IN \(list(v1CheckKinds))),
+            event_type TEXT NOT NULL CHECK (event_type IN \(list(v1EventTypes))),
             state TEXT NOT NULL CHECK (state IN \(list(phases))),
             severity TEXT NOT NULL CHECK (severity IN \(list(severities))),
             status TEXT NOT NULL CHECK (status IN \(list(statuses))),

@@ -192,7 +192,7 @@ struct ChurnFleet {
                     f.blipThisCycle
                     ? .blocked(ObservedFailure(reason: .unreachable, transient: true, message: "no token")) : .value("")
                 results.append(ProbeCheck.evaluate(calls: [.init(name: "Graph users", outcome: outcome)], now: now))
-            case .zscaler:
+            case .zscaler, .app, .signin, .observer:
                 break
             }
         }

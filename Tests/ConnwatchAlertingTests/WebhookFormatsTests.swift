@@ -508,6 +508,63 @@ enum WebhookFixture {
                 summary: "no active Zscaler tenant uses this connector",
                 remediation: "activate the tenant in the Zscaler Admin Portal, or remove the connector from connwatch",
                 resolvedSummary: "Zscaler reports the tenant valid and active")
+        case .signinFailing:
+            Firing(
+                identity: onedrive, check: .signin, status: .critical, reason: .secretExpired, severity: .critical,
+                summary:
+                    "the service's sign-ins to Microsoft Graph fail: AADSTS7000222 (secret_expired), 4 times since 2026-11-29T08:00:00Z",
+                remediation:
+                    "the client secret has expired; create a new client secret (step 1b), then re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                details: ["aadsts": 7_000_222, "count": 4, "resource": "Microsoft Graph", "ip_address": "203.0.113.7"],
+                resolvedSummary: "the service signs in; last success 2026-11-29T14:00:00Z")
+        case .signinStale:
+            Firing(
+                identity: teams, check: .signin, status: .warning, reason: .signinStale, severity: .warning,
+                summary: "no successful sign-in for 7d: the service has stopped using this app",
+                remediation:
+                    "check the tenant's status in the Zscaler Admin Portal; if the connector is no longer used, remove it from connwatch, else; re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                details: ["stale_after": "7d"],
+                resolvedSummary: "the service signs in; last success 2026-11-29T14:00:00Z")
+        case .appDisabled:
+            Firing(
+                identity: exchange, check: .app, status: .critical, reason: .appDisabled, severity: .critical,
+                summary: "the app's service principal is disabled (accountEnabled false): no sign-in works",
+                remediation: "enable it, then re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                details: ["account_enabled": false],
+                resolvedSummary: "the app and its service principal exist and are enabled")
+        case .appMissing:
+            Firing(
+                identity: mip, check: .app, status: .critical, reason: .appNotFound, severity: .critical,
+                summary: "the app registration does not exist in the tenant (deleted, or a wrong client_id)",
+                remediation: "check client_id; register the application in Entra ID (step 1a)",
+                resolvedSummary: "the app and its service principal exist and are enabled")
+        case .observerCredentialInvalid:
+            Firing(
+                identity: exchange, check: .observer, status: .critical, reason: .observerFailed, severity: .critical,
+                summary: "the observer's token was refused: AADSTS700027",
+                remediation: "renew the monitoring app's certificate and update certificate_file in [[tenant]]",
+                details: ["aadsts": 700_027], resolvedSummary: "token accepted, permissions granted")
+        case .observerSecretExpiring:
+            Firing(
+                identity: exchange, check: .observer, status: .warning, reason: .secretExpiring, severity: .warning,
+                summary: "the observer's certificate expires on 20 Dec 2026 (in 21 days)",
+                remediation: "renew the monitoring app's credential under Certificates & secrets and update [[tenant]]",
+                expiresAt: "2026-12-20T00:00:00Z", resolvedSummary: "token accepted, permissions granted",
+                resolvedExpiresAt: "2028-12-20T00:00:00Z")
+        case .observerSecretExpired:
+            Firing(
+                identity: exchange, check: .observer, status: .critical, reason: .secretExpired, severity: .critical,
+                summary: "the observer's certificate expired on 28 Nov 2026 (1 day ago)",
+                remediation: "renew the monitoring app's credential under Certificates & secrets and update [[tenant]]",
+                expiresAt: "2026-11-28T00:00:00Z", resolvedSummary: "token accepted, permissions granted",
+                resolvedExpiresAt: "2028-12-20T00:00:00Z")
+        case .observerPermissionMissing:
+            Firing(
+                identity: exchange, check: .observer, status: .warning, reason: .permissionMissing, severity: .warning,
+                summary: "the observer lacks Microsoft Graph: AuditLog.Read.All",
+                remediation: "grant the missing permissions to the monitoring app and admin consent",
+                details: ["missing_permissions": ["Microsoft Graph: AuditLog.Read.All"]],
+                resolvedSummary: "token accepted, permissions granted")
         }
     }
 

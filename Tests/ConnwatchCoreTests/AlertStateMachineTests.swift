@@ -511,6 +511,10 @@ struct LadderCase: Sendable, CustomTestStringConvertible {
                 "connector.consent.missing", "connector.permissions.excess", "connector.roles.missing",
                 "connector.validation.failed", "connector.unreachable", "connector.zscaler.validation_failed",
                 "connector.zscaler.reauth_required", "connector.zscaler.inactive",
+                // observer mode (SPEC §3b)
+                "connector.signin.failing", "connector.signin.stale", "connector.app.disabled",
+                "connector.app.missing", "observer.credential.invalid", "observer.secret.expiring",
+                "observer.secret.expired", "observer.permission.missing",
             ])
         // A cause survives its storage form.
         for cause in [

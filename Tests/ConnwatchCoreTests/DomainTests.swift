@@ -28,12 +28,15 @@ import Testing
             "pending",
             // Added with the zscaler check (SPEC: "add new ones, never rename").
             "zscaler_validation_stale", "zscaler_api_denied",
+            // Added with observer mode (SPEC §3b).
+            "signin_stale", "signin_failing_elsewhere", "observer_failed", "permission_missing",
         ]
         for code in spec { #expect(Reason(rawValue: code) != nil, "missing reason \(code)") }
         #expect(Set(Reason.allCases.map(\.rawValue)) == Set(spec))
         #expect(
             CheckKind.allCases.map(\.rawValue) == [
                 "credential", "secret_expiry", "certificate", "consent", "roles", "probe", "zscaler",
+                "app", "signin", "observer",
             ])
         #expect(
             ConnectorKind.allCases.map(\.rawValue) == [

@@ -57,6 +57,53 @@ private struct NoRowMatched: Error {}
         #expect(Schema.daemonEventKinds == DaemonEventKind.allCases.map(\.rawValue))
     }
 
+    /// v3 rebuilds the tables that name checks and event types: a v2 file keeps its rows,
+    /// indexes and foreign keys, and then takes the observer-mode values (SPEC §3b).
+    @Test func v3WidensChecksAndEventTypesKeepingRows() throws {
+        let dir = try TempDirectory()
+        let queue = try DatabaseQueue(path: dir.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v2-latest-content-hash")
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO connector (name, kind, tenant_id, client_id, first_seen, last_seen) VALUES ('c1', 'exchange', 't', 'c', 0, 0);
+                    INSERT INTO latest_result (connector, check_kind, status, reason, summary, checked_at, changed_at, content_hash)
+                        VALUES ('c1', 'consent', 'ok', 'ok', 's', 1, 1, 42);
+                    """)
+            #expect(throws: DatabaseError.self) {
+                try db.execute(
+                    sql:
+                        "INSERT INTO latest_result (connector, check_kind, status, reason, summary, checked_at, changed_at) VALUES ('c1', 'signin', 'ok', 'ok', 's', 1, 1)"
+                )
+            }
+        }
+        let indexesBefore = try queue.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        }
+        try Schema.migrator.migrate(queue)
+        try queue.write { db in
+            #expect(try Int.fetchOne(db, sql: "SELECT content_hash FROM latest_result WHERE connector = 'c1'") == 42)
+            try db.execute(
+                sql:
+                    "INSERT INTO latest_result (connector, check_kind, status, reason, summary, checked_at, changed_at) VALUES ('c1', 'signin', 'warning', 'signin_stale', 's', 1, 1)"
+            )
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "UPDATE latest_result SET check_kind = 'nonsense' WHERE check_kind = 'signin'")
+            }
+            #expect(
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+                    == indexesBefore)
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            // Still cascades from connector.
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+            try db.execute(sql: "DELETE FROM connector WHERE name = 'c1'")
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM latest_result") == 0)
+            #expect(
+                !(try String.fetchOne(db, sql: "SELECT group_concat(sql) FROM sqlite_master") ?? "").contains(
+                    "_widened"))
+        }
+    }
+
     static let invalidInserts: [(String, String)] = [
         ("status outside the enum", "UPDATE latest_result SET status = 'fine'"),
         ("empty reason", "UPDATE latest_result SET reason = ''"),

@@ -6,15 +6,55 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var schemaVersion: Int = StatusReport.currentSchemaVersion
     public var daemon: DaemonInfo
     public var connectors: [ConnectorStatus]
+    /// One per `[[tenant]]` observer (SPEC §3b); absent when none is configured, so
+    /// the reply of a daemon without observers is unchanged.
+    public var observers: [ObserverStatus]?
 
     public init(daemon: DaemonInfo, connectors: [ConnectorStatus]) {
         self.daemon = daemon
         self.connectors = connectors
     }
 
+    public init(daemon: DaemonInfo, connectors: [ConnectorStatus], observers: [ObserverStatus]?) {
+        self.daemon = daemon
+        self.connectors = connectors
+        self.observers = observers
+    }
+
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
-        case daemon, connectors
+        case daemon, connectors, observers
+    }
+
+    /// A tenant's observer as `status --json` shows it (SPEC §3b): its ``ObserverCheck`` result.
+    public struct ObserverStatus: Sendable, Codable, Equatable {
+        public var tenantId: String
+        public var clientId: String
+        public var status: CheckStatus
+        public var reason: Reason
+        public var summary: String
+        public var checkedAt: Date?
+        /// When its own certificate or secret expires, when known.
+        public var expiresAt: Date?
+
+        /// Not checked yet: `unknown` / `pending`, as for a connector.
+        public init(tenantId: String, clientId: String, result: CheckResult?) {
+            self.tenantId = tenantId
+            self.clientId = clientId
+            status = result?.status ?? .unknown
+            reason = result?.reason ?? .pending
+            summary = result?.summary ?? "not checked yet"
+            checkedAt = result?.checkedAt
+            expiresAt = result?.expiry?.expiresAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case status, reason, summary
+            case tenantId = "tenant_id"
+            case clientId = "client_id"
+            case checkedAt = "checked_at"
+            case expiresAt = "expires_at"
+        }
     }
 
     public struct DaemonInfo: Sendable, Codable, Equatable {

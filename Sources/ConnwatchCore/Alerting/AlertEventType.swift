@@ -15,6 +15,15 @@ public enum AlertEventType: String, Sendable, Codable, CaseIterable, CustomStrin
     case zscalerValidationFailed = "connector.zscaler.validation_failed"
     case zscalerReauthRequired = "connector.zscaler.reauth_required"
     case zscalerInactive = "connector.zscaler.inactive"
+    // Observer mode (SPEC §3b).
+    case signinFailing = "connector.signin.failing"
+    case signinStale = "connector.signin.stale"
+    case appDisabled = "connector.app.disabled"
+    case appMissing = "connector.app.missing"
+    case observerCredentialInvalid = "observer.credential.invalid"
+    case observerSecretExpiring = "observer.secret.expiring"
+    case observerSecretExpired = "observer.secret.expired"
+    case observerPermissionMissing = "observer.permission.missing"
 
     public var description: String { rawValue }
 
@@ -23,6 +32,12 @@ public enum AlertEventType: String, Sendable, Codable, CaseIterable, CustomStrin
     /// for the generic reasons (`ok`, `pending`), which only reach here for ladder steps
     /// or odd inputs.
     public init(check: CheckKind, reason: Reason) {
+        // The observed checks' own findings have their own events (SPEC §3b); everything
+        // else, and every existing check, keeps the mapping by reason below.
+        if let observed = AlertEventType.observed(check: check, reason: reason) {
+            self = observed
+            return
+        }
         switch reason {
         case .unreachable, .throttled, .badResponse:
             self = .unreachable
@@ -58,6 +73,14 @@ public enum AlertEventType: String, Sendable, Codable, CaseIterable, CustomStrin
             self = .zscalerInactive
         case .zscalerAPIDenied:
             self = .unreachable
+        case .signinStale:
+            self = .signinStale
+        case .signinFailingElsewhere:
+            self = .signinFailing
+        case .observerFailed:
+            self = .observerCredentialInvalid
+        case .permissionMissing:
+            self = .observerPermissionMissing
         case .ok, .pending:
             self = AlertEventType.fallback(for: check)
         }
@@ -67,7 +90,29 @@ public enum AlertEventType: String, Sendable, Codable, CaseIterable, CustomStrin
     public static func expiring(check: CheckKind) -> AlertEventType {
         switch check {
         case .certificate: .certificateExpiring
+        case .observer: .observerSecretExpiring
         default: .secretExpiring
+        }
+    }
+
+    /// Events of the `app`, `signin` and `observer` checks, or nil where the generic
+    /// mapping by reason applies (transient reasons stay `connector.unreachable`).
+    private static func observed(check: CheckKind, reason: Reason) -> AlertEventType? {
+        switch (check, reason) {
+        case (_, .unreachable), (_, .throttled), (_, .badResponse), (_, .pending): nil
+        case (.app, .appDisabled): .appDisabled
+        case (.app, .appNotFound): .appMissing
+        case (.app, .ok): .appMissing
+        // consent_none on `app` (no service principal) keeps connector.consent.missing.
+        case (.signin, .signinStale): .signinStale
+        case (.signin, .ok): .signinFailing
+        // A failing sign-in carries the credential reason of its AADSTS code.
+        case (.signin, _): .signinFailing
+        case (.observer, .secretExpiring), (.observer, .ok): .observerSecretExpiring
+        case (.observer, .secretExpired): .observerSecretExpired
+        case (.observer, .permissionMissing): .observerPermissionMissing
+        case (.observer, _): .observerCredentialInvalid
+        default: nil
         }
     }
 
@@ -80,6 +125,9 @@ public enum AlertEventType: String, Sendable, Codable, CaseIterable, CustomStrin
         case .roles: .rolesMissing
         case .probe: .validationFailed
         case .zscaler: .zscalerValidationFailed
+        case .app: .appMissing
+        case .signin: .signinFailing
+        case .observer: .observerCredentialInvalid
         }
     }
 }
@@ -105,6 +153,12 @@ extension CheckKind {
                 .zscalerValidationFailed, .zscalerReauthRequired, .zscalerInactive, .zscalerTenantDeleted,
                 .zscalerUnmatched, .zscalerValidationStale, .zscalerAPIDenied,
             ]
+        case .app: [.appNotFound, .appDisabled, .consentNone]
+        // A failing sign-in carries a credential reason, but always as `critical`: an
+        // `unknown` signin with a credential reason was blocked (by `app`, or by the
+        // connector's own failing credential check), so only these two count here.
+        case .signin: [.signinStale, .signinFailingElsewhere]
+        case .observer: [.observerFailed, .secretExpiring, .secretExpired, .permissionMissing]
         }
     }
 }
@@ -117,6 +171,9 @@ extension CheckResult {
     public var isBlockedByAnotherCheck: Bool {
         if reason == .pending { return true }
         guard status == .unknown else { return false }
+        // Observed checks say so explicitly (`app` blocks them with its reason, which
+        // may be one of their own, e.g. consent_none).
+        if details["blocked_by"] != nil { return true }
         switch reason {
         case .ok, .unreachable, .throttled, .badResponse: return false
         default: return !check.ownReasons.contains(reason)

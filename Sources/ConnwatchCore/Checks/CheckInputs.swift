@@ -11,15 +11,21 @@ public struct ObservedFailure: Sendable, Equatable {
     public var details: [String: JSONValue]
     /// The API said "not permitted" (403 Authorization_RequestDenied, AuthorizationFailed, AF10001).
     public var forbidden: Bool
+    /// The tenant has no Entra ID P1/P2 licence for this data (Graph
+    /// `Authentication_RequestFromNonPremiumTenantOrB2CTenant`, seen as 401 and as 403):
+    /// observer mode leaves the check out with a note instead of reporting it (SPEC §3b).
+    public var notLicensed: Bool
 
     public init(
-        reason: Reason, transient: Bool, message: String, details: [String: JSONValue] = [:], forbidden: Bool = false
+        reason: Reason, transient: Bool, message: String, details: [String: JSONValue] = [:], forbidden: Bool = false,
+        notLicensed: Bool = false
     ) {
         self.reason = reason
         self.transient = transient
         self.message = message
         self.details = details
         self.forbidden = forbidden
+        self.notLicensed = notLicensed
     }
 }
 

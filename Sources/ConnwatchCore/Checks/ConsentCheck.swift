@@ -20,21 +20,44 @@ public enum ConsentCheck {
             }
         }
 
+        return judge(kind: kind, type: .application, granted: granted, anyGranted: anyRolesClaim, now: now)
+    }
+
+    /// The verdict once the grants are known, shared with ``ObservedConsentCheck``, which
+    /// reads them from the directory instead of the token.
+    /// - Parameters:
+    ///   - type: which of the kind's permissions are judged (delegated for an observed azure-blob).
+    ///   - granted: names granted per resource of the catalog.
+    ///   - otherExcess: grants on resources the kind never uses ("API: name"), already named.
+    ///   - anyGranted: false when nothing at all is granted: `consent_none`.
+    static func judge(
+        kind: ConnectorKind, type: PermissionType, granted: [ResourceID: Set<String>], otherExcess: [String] = [],
+        anyGranted: Bool, extraDetails: [String: JSONValue] = [:], now: Date
+    ) -> CheckResult {
+        let req = PermissionCatalog.requirements(for: kind)
+        let anyRolesClaim = anyGranted
         var missing: [RequiredPermission] = []
         var excess: [String] = []
         for resource in req.resources {
-            let needed = req.applicationPermissions(for: resource)
+            let needed = req.permissions.filter { $0.resource == resource && $0.type == type }
             let have = granted[resource] ?? []
             missing += needed.filter { !have.contains($0.name) }
             let neededNames = Set(needed.map(\.name))
             let api = PermissionCatalog.resource(resource).displayName
             excess += have.subtracting(neededNames).sorted().map { "\(api): \($0)" }
         }
-        let requiredCount = req.permissions.filter { $0.type == .application }.count
+        for (resource, have) in granted.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+        where !req.resources.contains(resource) {
+            let api = PermissionCatalog.resource(resource).displayName
+            excess += have.sorted().map { "\(api): \($0)" }
+        }
+        excess += otherExcess
+        let requiredCount = req.permissions.filter { $0.type == type }.count
         var details: [String: JSONValue] = [
             "required": .int(Int64(requiredCount)),
             "granted": .int(Int64(granted.values.reduce(0) { $0 + $1.count })),
         ]
+        for (k, v) in extraDetails { details[k] = v }
 
         if !missing.isEmpty {
             let names = missing.map { "\(PermissionCatalog.resource($0.resource).displayName): \($0.name)" }
@@ -46,7 +69,7 @@ public enum ConsentCheck {
             let none = !anyRolesClaim
             let summary =
                 none
-                ? "no application permission is granted (admin consent missing): all \(missing.count) required permissions absent"
+                ? "no \(type) permission is granted (admin consent missing): all \(missing.count) required permissions absent"
                 : "\(missing.count) required permission\(missing.count == 1 ? "" : "s") not granted (\(names.prefix(3).joined(separator: ", "))\(names.count > 3 ? ", …" : "")); failing: \(actions.prefix(4).joined(separator: ", "))\(actions.count > 4 ? ", …" : "")"
             return CheckResult(
                 check: .consent, status: .critical, reason: none ? .consentNone : .consentMissing, summary: summary,
@@ -70,6 +93,6 @@ public enum ConsentCheck {
         }
         return CheckResult(
             check: .consent, status: .ok, reason: .ok,
-            summary: "all \(requiredCount) required application permissions granted", details: details, checkedAt: now)
+            summary: "all \(requiredCount) required \(type) permissions granted", details: details, checkedAt: now)
     }
 }

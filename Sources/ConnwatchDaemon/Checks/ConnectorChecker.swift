@@ -176,6 +176,9 @@ public struct ConnectorChecker: Sendable {
             ConsentCheck.evaluate(kind: connector.kind, tokens: observations, now: now)
         case .roles, .probe, .zscaler:
             nil
+        // Observer-mode checks (SPEC §3b) are not in a secret-holding connector's plan yet.
+        case .app, .signin, .observer:
+            nil
         }
     }
 
@@ -195,6 +198,9 @@ public struct ConnectorChecker: Sendable {
             return await zscaler.check(connector, entra: earlier)
         case .credential, .secretExpiry, .certificate, .consent:
             preconditionFailure("\(check) is evaluated locally")
+        // Observer-mode checks (SPEC §3b): not wired into the checker yet.
+        case .app, .signin, .observer:
+            return nil
         }
     }
 
