@@ -1,12 +1,15 @@
 import ConnwatchCore
 import Foundation
 
-/// A JSON value whose objects keep their key order.
+/// A JSON value whose objects keep their key order: the simulator's writer.
 ///
 /// The simulator writes every Microsoft reply through this type rather than through
 /// `JSONEncoder`: key order then matches the documented examples (`@odata.context` first,
 /// `error` before `error_description`), and serialising needs no reflection, which keeps
-/// a request cheap when the benchmark runs 64 clients against 10,000 connectors.
+/// a request cheap when the benchmark runs 64 clients against 10,000 connectors. Strings
+/// are escaped by the shared encoder (``CompactJSON/writeString(_:to:)``) and JSON is read
+/// with the shared strict reader (``CompactJSON``): one JSON implementation
+/// in the project, with this ordered writer on top.
 public enum JSONNode: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -77,10 +80,24 @@ public enum JSONNode: Sendable, Equatable {
         }
     }
 
-    /// Parses JSON text; nil when it is not valid JSON.
+    /// Parses JSON text with the shared strict reader (``CompactJSON``); nil when it is not
+    /// valid JSON. Objects come back with their keys sorted: what the simulator reads
+    /// (assertions, batch requests) needs no order, only what it writes does.
     static func parse(_ bytes: some Collection<UInt8>) -> JSONNode? {
-        var parser = JSONNodeParser(Array(bytes))
-        return parser.parseDocument()
+        (try? CompactJSON.parse(Array(bytes))).map(JSONNode.init)
+    }
+
+    /// The ordered form of a value read by ``CompactJSON``.
+    init(_ value: JSONValue) {
+        switch value {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(Int(i))
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .array(let a): self = .array(a.map(JSONNode.init))
+        case .object(let o): self = .object(o.sorted { $0.key < $1.key }.map { ($0.key, JSONNode($0.value)) })
+        }
     }
 
     var stringValue: String? {
@@ -100,196 +117,6 @@ public enum JSONNode: Sendable, Equatable {
     var arrayValue: [JSONNode]? {
         if case .array(let a) = self { return a }
         return nil
-    }
-}
-
-/// A small strict JSON parser (RFC 8259) producing `JSONNode`. Depth-limited so a hostile
-/// body cannot exhaust the stack.
-struct JSONNodeParser {
-    private let bytes: [UInt8]
-    private var index = 0
-    private var depth = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    mutating func parseDocument() -> JSONNode? {
-        skipWhitespace()
-        guard let value = parseValue() else { return nil }
-        skipWhitespace()
-        return index == bytes.count ? value : nil
-    }
-
-    private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
-    }
-
-    private mutating func parseValue() -> JSONNode? {
-        guard index < bytes.count else { return nil }
-        switch bytes[index] {
-        case UInt8(ascii: "{"): return parseObject()
-        case UInt8(ascii: "["): return parseArray()
-        case UInt8(ascii: "\""): return parseString().map(JSONNode.string)
-        case UInt8(ascii: "t"): return literal("true", .bool(true))
-        case UInt8(ascii: "f"): return literal("false", .bool(false))
-        case UInt8(ascii: "n"): return literal("null", .null)
-        default: return parseNumber()
-        }
-    }
-
-    private mutating func literal(_ word: String, _ value: JSONNode) -> JSONNode? {
-        let w = Array(word.utf8)
-        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else { return nil }
-        index += w.count
-        return value
-    }
-
-    private mutating func parseObject() -> JSONNode? {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth < 128 else { return nil }
-        index += 1
-        var members: [(String, JSONNode)] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = parseString() else { return nil }
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
-            index += 1
-            skipWhitespace()
-            guard let value = parseValue() else { return nil }
-            members.append((key, value))
-            skipWhitespace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(members)
-            }
-            return nil
-        }
-    }
-
-    private mutating func parseArray() -> JSONNode? {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth < 128 else { return nil }
-        index += 1
-        var items: [JSONNode] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(items)
-        }
-        while true {
-            skipWhitespace()
-            guard let value = parseValue() else { return nil }
-            items.append(value)
-            skipWhitespace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(items)
-            }
-            return nil
-        }
-    }
-
-    private mutating func parseString() -> String? {
-        index += 1  // opening quote
-        var out: [UInt8] = []
-        while index < bytes.count {
-            let byte = bytes[index]
-            index += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                return String(validating: out, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                guard index < bytes.count else { return nil }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-                case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard var scalar = parseHex4() else { return nil }
-                    if (0xD800..<0xDC00).contains(scalar) {
-                        // A surrogate pair: the low half must follow as another \u escape.
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                            bytes[index + 1] == UInt8(ascii: "u")
-                        else { return nil }
-                        index += 2
-                        guard let low = parseHex4(), (0xDC00..<0xE000).contains(low) else { return nil }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let unicode = Unicode.Scalar(scalar) else { return nil }
-                    out.append(contentsOf: Array(String(Character(unicode)).utf8))
-                default: return nil
-                }
-            case 0..<0x20:
-                return nil
-            default:
-                out.append(byte)
-            }
-        }
-        return nil
-    }
-
-    private mutating func parseHex4() -> UInt32? {
-        guard index + 4 <= bytes.count else { return nil }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[index]
-            index += 1
-            let digit: UInt32
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
-            default: return nil
-            }
-            value = value << 4 | digit
-        }
-        return value
-    }
-
-    private mutating func parseNumber() -> JSONNode? {
-        let start = index
-        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
-        var isInteger = true
-        while index < bytes.count {
-            let c = bytes[index]
-            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) {
-                index += 1
-            } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
-            {
-                isInteger = false
-                index += 1
-            } else {
-                break
-            }
-        }
-        guard index > start, let text = String(validating: bytes[start..<index], as: UTF8.self) else { return nil }
-        if isInteger, let i = Int(text) { return .int(i) }
-        return Double(text).map(JSONNode.double)
     }
 }
 
