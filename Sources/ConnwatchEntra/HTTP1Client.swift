@@ -133,22 +133,24 @@ final class HTTP1Client: Sendable {
     /// a POST: the server may have acted on it before closing (a webhook delivered twice, a
     /// token requested twice); nor a request that failed on a fresh connection.
     private func attempt(_ exchange: Exchange, _ pool: OriginPool, retryStale: Bool) async throws -> Response {
-        switch try pool.tryAcquire() {
-        case .reuse(let connection)?:
+        switch pool.acquire() {
+        case .reuse(let connection):
             do {
                 return try await connection.run(exchange)
             } catch Failure.closed(replied: false) where retryStale {
                 return try await attempt(exchange, pool, retryStale: false)
             }
-        case .create?:
+        case .create:
             return try await withUnsafeThrowingContinuation { continuation in
                 connectAndStart(pool, exchange, continuation)
             }
-        case nil:
+        case .full:
             let loop = group.next()
             return try await withUnsafeThrowingContinuation { continuation in
                 pool.enqueue(exchange, continuation, timerLoop: loop)
             }
+        case .fail:
+            throw Failure.shutDown
         }
     }
 
