@@ -199,13 +199,7 @@ public enum ObserverWire {
     static func object<T>(
         _ body: Data, endpoint: String, _ read: (StrictObject) throws(StrictProblem) -> T
     ) throws(EntraError) -> T {
-        do throws(StrictProblem) {
-            guard let root = try? CompactJSON.parse(body) else { throw StrictProblem.notJSON }
-            guard case .object(let fields) = root else { throw StrictProblem.wrongType(path: "") }
-            return try read(StrictObject(fields: fields, path: ""))
-        } catch {
-            throw .badResponse(endpoint: endpoint, detail: error.detail)
-        }
+        try StrictProblem.decodeObject(from: body, endpoint: endpoint, read)
     }
 }
 

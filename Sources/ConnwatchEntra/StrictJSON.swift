@@ -27,13 +27,7 @@ enum StrictProblem: Error, Equatable {
     }
 
     static func decode<T: StrictDecodable>(_ type: T.Type, from body: Data, endpoint: String) throws(EntraError) -> T {
-        do throws(StrictProblem) {
-            guard let root = try? CompactJSON.parse(body) else { throw StrictProblem.notJSON }
-            guard case .object(let fields) = root else { throw StrictProblem.wrongType(path: "") }
-            return try T(strict: StrictObject(fields: fields, path: ""))
-        } catch {
-            throw .badResponse(endpoint: endpoint, detail: error.detail)
-        }
+        try decodeObject(from: body, endpoint: endpoint) { (o) throws(StrictProblem) in try T(strict: o) }
     }
 }
 

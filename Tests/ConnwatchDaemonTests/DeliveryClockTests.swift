@@ -45,32 +45,8 @@ import Testing
         let hook = WebhookConfig(
             name: "soc", url: Secret("http://127.0.0.1:\(receiver.port)/soc"), signingSecrets: [],
             source: SourceLocation(file: "test.toml"))
-        let identity = ConnectorIdentity(
-            name: "contoso-teams", kind: .teams, tenantId: "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41",
-            clientId: "d0000000-0000-4000-8000-000000000004")
-        let n = AlertNotification(
-            id: "019a5f2c-8a00-7000-8000-000000000071", alertId: "019a5f2c-8a00-7000-8000-000000000071",
-            connector: identity.name, check: .consent, eventType: .consentMissing, state: .firing,
-            severity: .critical, status: .critical, reason: .consentMissing, summary: "1 permission not granted",
-            remediation: "grant admin consent (step 2)", cause: .firstNotification, createdAt: Self.t0)
-        try await store.commit(
-            CycleBatch(
-                at: Self.t0,
-                connectors: [
-                    ConnectorCycle(
-                        identity: identity,
-                        outcomes: [
-                            CheckOutcome(
-                                result: CheckResult(
-                                    check: .consent, status: .critical, reason: .consentMissing, summary: n.summary,
-                                    checkedAt: Self.t0))
-                        ])
-                ],
-                notifications: [
-                    OutgoingNotification(
-                        notification: n, body: NotificationRendering.standardPayload(n, identity: identity),
-                        webhooks: [hook.name])
-                ]))
+        try await DeliveryWorkerTests.commitFiringAlert(
+            store: store, id: "019a5f2c-8a00-7000-8000-000000000071", webhooks: [hook.name], at: Self.t0)
 
         let test = TestClock(Self.t0)
         let sender = try WebhookSender(caFile: nil, proxy: nil)

@@ -14,6 +14,37 @@ import Testing
 
 /// The delivery worker against a real SQLite outbox and a real HTTP receiver.
 @Suite struct DeliveryWorkerTests {
+    /// One firing consent alert of a teams connector, committed with a delivery to each of
+    /// `webhooks` as a cycle would (the outbox rows in the state-change transaction).
+    static func commitFiringAlert(store: HistoryStore, id: String, webhooks: [String], at now: Date) async throws {
+        let identity = ConnectorIdentity(
+            name: "contoso-teams", kind: .teams, tenantId: "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41",
+            clientId: "d0000000-0000-4000-8000-000000000004")
+        let n = AlertNotification(
+            id: id, alertId: id, connector: identity.name, check: .consent, eventType: .consentMissing,
+            state: .firing, severity: .critical, status: .critical, reason: .consentMissing,
+            summary: "1 required permission not granted", remediation: "grant admin consent (step 2)",
+            cause: .firstNotification, createdAt: now)
+        try await store.commit(
+            CycleBatch(
+                at: now,
+                connectors: [
+                    ConnectorCycle(
+                        identity: identity,
+                        outcomes: [
+                            CheckOutcome(
+                                result: CheckResult(
+                                    check: .consent, status: .critical, reason: .consentMissing, summary: n.summary,
+                                    checkedAt: now))
+                        ])
+                ],
+                notifications: [
+                    OutgoingNotification(
+                        notification: n, body: NotificationRendering.standardPayload(n, identity: identity),
+                        webhooks: webhooks)
+                ]))
+    }
+
     /// A signing key that cannot be used fails the attempt: the receiver never gets the
     /// notification unsigned; the attempt is recorded with the reason and retried on the
     /// schedule. Beside it, a webhook with a good key is delivered, signed (the receiver works).
@@ -39,34 +70,8 @@ import Testing
             hook("rotating", [good, Secret("not-even-whsec")]),
         ]
 
-        let now = Date()
-        let identity = ConnectorIdentity(
-            name: "contoso-teams", kind: .teams, tenantId: "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41",
-            clientId: "d0000000-0000-4000-8000-000000000004")
-        let n = AlertNotification(
-            id: "019a5f2c-8a00-7000-8000-000000000070", alertId: "019a5f2c-8a00-7000-8000-000000000070",
-            connector: identity.name, check: .consent, eventType: .consentMissing, state: .firing,
-            severity: .critical, status: .critical, reason: .consentMissing,
-            summary: "1 required permission not granted", remediation: "grant admin consent (step 2)",
-            cause: .firstNotification, createdAt: now)
-        try await store.commit(
-            CycleBatch(
-                at: now,
-                connectors: [
-                    ConnectorCycle(
-                        identity: identity,
-                        outcomes: [
-                            CheckOutcome(
-                                result: CheckResult(
-                                    check: .consent, status: .critical, reason: .consentMissing, summary: n.summary,
-                                    checkedAt: now))
-                        ])
-                ],
-                notifications: [
-                    OutgoingNotification(
-                        notification: n, body: NotificationRendering.standardPayload(n, identity: identity),
-                        webhooks: hooks.map(\.name))
-                ]))
+        try await Self.commitFiringAlert(
+            store: store, id: "019a5f2c-8a00-7000-8000-000000000070", webhooks: hooks.map(\.name), at: Date())
 
         let sender = try WebhookSender(caFile: nil, proxy: nil)
         let worker = DeliveryWorker(
