@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -202,9 +203,8 @@ import Testing
     /// --socket, else $CONNWATCH_SOCKET, else [daemon] socket of the configuration (when
     /// readable and valid), else the default.
     @Test func socketPathPrecedence() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cw-socket-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = try TemporaryDirectory("socket")
+        let dir = temporary.url
         func config(_ name: String, _ text: String) throws -> String {
             let path = dir.appendingPathComponent(name).path
             try text.write(toFile: path, atomically: true, encoding: .utf8)
