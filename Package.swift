@@ -140,7 +140,9 @@ let package = Package(
 
         .testTarget(
             name: "ConnwatchCoreTests", dependencies: ["ConnwatchCore", "ConnwatchTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ConnwatchConfigTests", dependencies: ["ConnwatchConfig"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ConnwatchConfigTests", dependencies: ["ConnwatchConfig", "ConnwatchTestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "ConnwatchEntraTests", dependencies: ["ConnwatchEntra", "ConnwatchSimulator", "ConnwatchTestSupport"]),
         .testTarget(
             name: "ConnwatchSimulatorTests",
@@ -155,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "ConnwatchCLITests",
             dependencies: ["ConnwatchCLI", "ConnwatchTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore", "ConnwatchTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
