@@ -124,23 +124,40 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ConnwatchCoreTests", dependencies: ["ConnwatchCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ConnwatchConfigTests", dependencies: ["ConnwatchConfig"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ConnwatchEntraTests", dependencies: ["ConnwatchEntra", "ConnwatchSimulator"]),
-        .testTarget(
-            name: "ConnwatchSimulatorTests",
-            dependencies: ["ConnwatchSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore"]),
-        .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"], exclude: ["Golden"]),
-        .testTarget(name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator"]),
-        .testTarget(
-            name: "ConnwatchCLITests",
+        // Test support shared by the test targets, never by a product: the test PKI, the
+        // control-socket client and server, the in-process simulator, temporary directories.
+        .target(
+            name: "ConnwatchTestSupport",
             dependencies: [
-                "ConnwatchCLI", .product(name: "X509", package: "swift-certificates"),
+                "ConnwatchCore", "ConnwatchSimulator",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Tests/ConnwatchTestSupport"
+        ),
+
+        .testTarget(
+            name: "ConnwatchCoreTests", dependencies: ["ConnwatchCore", "ConnwatchTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ConnwatchConfigTests", dependencies: ["ConnwatchConfig", "ConnwatchTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConnwatchEntraTests", dependencies: ["ConnwatchEntra", "ConnwatchSimulator", "ConnwatchTestSupport"]),
+        .testTarget(
+            name: "ConnwatchSimulatorTests",
+            dependencies: [
+                "ConnwatchSimulator", "ConnwatchTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore"]),
+        .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore", "ConnwatchTestSupport"]),
+        .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"], exclude: ["Golden"]),
+        .testTarget(
+            name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator", "ConnwatchTestSupport"]),
+        .testTarget(
+            name: "ConnwatchCLITests",
+            dependencies: ["ConnwatchCLI", "ConnwatchTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore", "ConnwatchTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

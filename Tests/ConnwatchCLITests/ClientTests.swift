@@ -1,12 +1,8 @@
+import ConnwatchTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 @testable import ConnwatchCLI
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The HTTP/1.1 client: parsing replies, and a real round trip over a Unix socket.
 @Suite struct ClientTests {
@@ -49,7 +45,7 @@ import Testing
     }
 
     @Test func nothingListeningIsUnreachable() async throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TemporaryDirectory("ctl")
         let path = dir.path + "/none.sock"
         let error = await onThread { () -> ControlClientError? in
             do {
@@ -91,79 +87,4 @@ import Testing
         }
         #expect(error == .timeout(path: server.path))
     }
-}
-
-/// Runs blocking socket code on its own thread: never on the cooperative pool, where it
-/// could starve the other tests on a 2-core machine.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
-    }
-}
-
-struct TemporaryDirectory: ~Copyable {
-    let path: String
-
-    init() throws {
-        path =
-            FileManager.default.temporaryDirectory.appendingPathComponent("cwctl-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Accepts one connection on a Unix socket, reads the request, answers `reply` (or holds
-/// the connection silent for 3 s when nil), closes.
-final class OneShotServer: Sendable {
-    let path: String
-    private let request = Mutex<String?>(nil)
-
-    init(path: String, reply: String?) throws {
-        self.path = path
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard fd >= 0, bound == 0, listen(fd, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
-        Thread { [self] in
-            let client = accept(fd, nil, nil)
-            var received = Data()
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(client, &buffer, buffer.count, 0)
-                if n <= 0 { break }
-                received.append(contentsOf: buffer[0..<n])
-                let text = String(decoding: received, as: UTF8.self)
-                if let end = text.range(of: "\r\n\r\n") {
-                    let length =
-                        text[..<end.lowerBound].split(separator: "\r\n")
-                        .first { $0.lowercased().hasPrefix("content-length:") }
-                        .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-                    if text.utf8.count - text.utf8.distance(from: text.startIndex, to: end.upperBound) >= length {
-                        break
-                    }
-                }
-            }
-            request.withLock { $0 = String(decoding: received, as: UTF8.self) }
-            if let reply {
-                _ = Array(reply.utf8).withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            } else {
-                Thread.sleep(forTimeInterval: 3)
-            }
-            close(client)
-            close(fd)
-        }.start()
-    }
-
-    func received() -> String { request.withLock { $0 } ?? "" }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -203,9 +204,8 @@ import Testing
     /// --socket, else $CONNWATCH_SOCKET, else [daemon] socket of the configuration (when
     /// readable and valid), else the default.
     @Test func socketPathPrecedence() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cw-socket-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = try TemporaryDirectory("socket")
+        let dir = temporary.url
         func config(_ name: String, _ text: String) throws -> String {
             let path = dir.appendingPathComponent(name).path
             try text.write(toFile: path, atomically: true, encoding: .utf8)

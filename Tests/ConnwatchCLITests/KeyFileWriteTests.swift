@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -8,10 +9,7 @@ import Testing
 /// never through a symlink, and renamed into place whole.
 @Suite struct KeyFileWriteTests {
     func pems(_ dir: borrowing TemporaryDirectory) throws -> (cert: String, key: String) {
-        let cert = dir.path + "/cert.pem", key = dir.path + "/key.pem"
-        try GoldenPKI.certificatePEM.write(toFile: cert, atomically: true, encoding: .utf8)
-        try GoldenPKI.privateKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
-        return (cert, key)
+        try TestPKI.golden.writePEMFiles(in: dir.path)
     }
 
     func mode(_ path: String) throws -> Int {

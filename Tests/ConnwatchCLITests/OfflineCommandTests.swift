@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -80,10 +81,7 @@ import Testing
     static let now = Fixture.t("2026-11-29T12:00:00Z")
 
     func pems(_ dir: borrowing TemporaryDirectory) throws -> (cert: String, key: String) {
-        let cert = dir.path + "/cert.pem", key = dir.path + "/key.pem"
-        try GoldenPKI.certificatePEM.write(toFile: cert, atomically: true, encoding: .utf8)
-        try GoldenPKI.privateKeyPEM.write(toFile: key, atomically: true, encoding: .utf8)
-        return (cert, key)
+        try TestPKI.golden.writePEMFiles(in: dir.path)
     }
 
     @Test func keyfileCreateWritesReferenceStep5Right() throws {
@@ -91,8 +89,8 @@ import Testing
         let (cert, key) = try pems(dir)
         let escaped = { (s: String) in s.replacingOccurrences(of: "\n", with: "\\n") }
         let expected =
-            #"{"private_key": ""# + escaped(GoldenPKI.privateKeyPEM) + #"", "public_cert": ""#
-            + escaped(GoldenPKI.certificatePEM) + "\"}\n"
+            #"{"private_key": ""# + escaped(TestPKI.golden.privateKeyFile) + #"", "public_cert": ""#
+            + escaped(TestPKI.golden.certificateFile) + "\"}\n"
         let out = KeyFileCreate.outcome(cert: cert, key: key, output: nil, force: false)
         #expect(out == Outcome(stdout: expected))
         #expect(out.stdout.filter { $0 == "\n" }.count == 1)
@@ -105,7 +103,7 @@ import Testing
             KeyFileCreate.outcome(cert: cert, key: key, output: file, force: false)
                 == Outcome(
                     stdout:
-                        "wrote \(file) (mode 0600); certificate thumbprint (SHA-1) \(GoldenPKI.thumbprint), expires 2036-01-01T00:00:00Z\n"
+                        "wrote \(file) (mode 0600); certificate thumbprint (SHA-1) \(TestPKI.golden.thumbprint), expires 2036-01-01T00:00:00Z\n"
                 ))
         #expect(try String(contentsOfFile: file, encoding: .utf8) == expected)
         let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
@@ -131,7 +129,7 @@ import Testing
                         subject     CN=connwatch golden test
                         key         matches the certificate
                         expires     2036-01-01T00:00:00Z (3319 days left)
-                        thumbprint  \(GoldenPKI.thumbprint)  (compare with Certificates & secrets in the portal)
+                        thumbprint  \(TestPKI.golden.thumbprint)  (compare with Certificates & secrets in the portal)
 
                         """))
         #expect(
@@ -145,7 +143,7 @@ import Testing
                           "not_after" : "2036-01-01T00:00:00Z",
                           "schema_version" : 1,
                           "subject" : "CN=connwatch golden test",
-                          "thumbprint_sha1" : "\(GoldenPKI.thumbprint)",
+                          "thumbprint_sha1" : "\(TestPKI.golden.thumbprint)",
                           "valid" : true
                         }
 

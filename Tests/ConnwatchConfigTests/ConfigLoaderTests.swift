@@ -1,3 +1,4 @@
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -97,19 +98,13 @@ import Testing
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("config")
         let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("connwatch-example-\(UUID().uuidString)")
-        defer { try? fm.removeItem(at: root) }
-        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+        let temporary = try TemporaryDirectory("example")
+        let root = temporary.url
         try fm.copyItem(
             at: repoConfig.appendingPathComponent("connwatch.toml"), to: root.appendingPathComponent("connwatch.toml"))
         try fm.copyItem(
             at: repoConfig.appendingPathComponent("connectors.d"), to: root.appendingPathComponent("connectors.d"))
-        func put(_ path: String, _ text: String) throws {
-            let url = root.appendingPathComponent(path)
-            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(text.utf8).write(to: url)
-            try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
-        }
+        func put(_ path: String, _ text: String) throws { try temporary.write(path, text) }
         for id in ["contoso-onedrive", "contoso-exchange", "contoso-sharepoint", "contoso-teams", "contoso-blob"] {
             try put("credentials/\(id)", "Xq8~example-\(id)\n")
         }

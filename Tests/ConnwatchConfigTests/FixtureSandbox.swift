@@ -1,3 +1,4 @@
+import ConnwatchTestSupport
 import Foundation
 
 @testable import ConnwatchConfig
@@ -10,14 +11,15 @@ struct FixtureSandbox {
     static let clientSecretValue = "Xq8~fixture.client-secret_value"
     static let signingKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-    let root: URL
+    let directory: TemporaryDirectory
+    var root: URL { directory.url }
     let credentials: URL
     var configPath: String { root.appendingPathComponent("connwatch.toml").path }
 
     init(fixture relative: String) throws {
         let fm = FileManager.default
-        root = fm.temporaryDirectory.appendingPathComponent("connwatch-fixture-\(UUID().uuidString)")
-        credentials = root.appendingPathComponent("credentials")
+        directory = try TemporaryDirectory("fixture")
+        credentials = directory.url.appendingPathComponent("credentials")
         try fm.createDirectory(at: credentials, withIntermediateDirectories: true)
         let source = FixtureSandbox.fixtures.appendingPathComponent(relative)
         var isDir: ObjCBool = false
@@ -44,12 +46,7 @@ struct FixtureSandbox {
             atPath: root.appendingPathComponent("link-keyfile.json").path, withDestinationPath: "keyfile.json")
     }
 
-    func write(_ path: String, _ text: String, mode: Int) throws {
-        let url = root.appendingPathComponent(path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url)
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
-    }
+    func write(_ path: String, _ text: String, mode: Int) throws { try directory.write(path, text, mode: mode) }
 
     func load(withCredentials: Bool = true) throws(ConfigErrors) -> LoadedConfiguration {
         try ConfigLoader(credentialsDirectory: withCredentials ? credentials.path : nil).load(path: configPath)

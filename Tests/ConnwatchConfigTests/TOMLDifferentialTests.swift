@@ -1,3 +1,4 @@
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -72,9 +73,8 @@ extension TOMLParserTests {
 
     /// Runs tomllib on the documents; one canonical rendering or "ERROR …" per document.
     static func tomllib(_ documents: [String]) throws -> [String] {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("toml-diff-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = try TemporaryDirectory("toml-diff")
+        let dir = temporary.url
         let corpus = dir.appendingPathComponent("corpus.json")
         try JSONSerialization.data(withJSONObject: documents).write(to: corpus)
         let script = dir.appendingPathComponent("canon.py")

@@ -1,3 +1,4 @@
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -40,7 +41,7 @@ import Testing
         // Checked on a thread of its own, one expectation at the end: 71,000 ICU parses
         // would hold one of the two threads of Swift's pool, which the parallel test run
         // shares, for seconds (and an expectation per sample costs more than the parsing).
-        let (notRoundTripped, notAsFoundation) = await onOwnThread { () -> ([String], [String]) in
+        let (notRoundTripped, notAsFoundation) = await onThread { () -> ([String], [String]) in
             let f = ISO8601DateFormatter()
             f.formatOptions = [.withInternetDateTime]
             var notRoundTripped: [String] = [], notAsFoundation: [String] = []
@@ -55,13 +56,6 @@ import Testing
         }
         #expect(notRoundTripped.isEmpty, "\(notRoundTripped.prefix(5))")
         #expect(notAsFoundation.isEmpty, "\(notAsFoundation.prefix(5))")
-    }
-
-    /// Runs `body` on a new thread and returns its result.
-    private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: body()) }.start()
-        }
     }
 
     @Test(arguments: [

@@ -1,3 +1,4 @@
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -10,11 +11,8 @@ import Testing
 /// Secret files are judged on the open descriptor: no symlink, a regular file, mode 0600 or
 /// tighter, owned by root or this process's user; anything that cannot be judged is refused.
 @Suite struct SecureFileTests {
-    let dir: URL = {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("connwatch-securefile-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d
-    }()
+    let temporary = try! TemporaryDirectory("securefile")
+    var dir: URL { temporary.url }
 
     func file(_ name: String, _ text: String, mode: Int) throws -> String {
         let path = dir.appendingPathComponent(name).path

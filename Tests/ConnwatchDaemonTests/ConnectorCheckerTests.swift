@@ -1,11 +1,9 @@
 import ConnwatchCore
 import ConnwatchEntra
 import ConnwatchSimulator
-import Crypto
+import ConnwatchTestSupport
 import Foundation
 import Testing
-import X509
-import _CryptoExtras
 
 @testable import ConnwatchDaemon
 
@@ -19,30 +17,11 @@ import _CryptoExtras
 
     static func id(_ n: Int) -> String { String(format: "c0000000-0000-4000-8000-%012d", n) }
 
-    struct Key {
-        var certPEM: String
-        var keyPEM: String
-    }
-
-    static func makeKey() throws -> Key {
-        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let name = try DistinguishedName { CommonName("connwatch test") }
-        let cert = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
-            notValidBefore: Date().addingTimeInterval(-60),
-            notValidAfter: Date().addingTimeInterval(300 * 86400), issuer: name, subject: name,
-            signatureAlgorithm: .sha256WithRSAEncryption, extensions: Certificate.Extensions {},
-            issuerPrivateKey: .init(key))
-        return Key(certPEM: try cert.serializeAsPEM().pemString, keyPEM: key.pemRepresentation)
-    }
-
     @Test func everyKindHealthyAndBroken() async throws {
-        let key = try Self.makeKey()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("checker-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let keyFile = dir.appendingPathComponent("sp.json").path
-        try SharePointKeyFile.render(certificatePEM: key.certPEM, privateKeyPEM: Secret(key.keyPEM)).withValue {
+        let key = try TestPKI.rsaCertificate(commonName: "connwatch test")
+        let temporary = try TemporaryDirectory("checker")
+        let keyFile = temporary.path + "/sp.json"
+        try SharePointKeyFile.render(certificatePEM: key.certificatePEM, privateKeyPEM: key.privateKeyPEM).withValue {
             try Data($0.utf8).write(to: URL(fileURLWithPath: keyFile))
         }
         // A key file is read as a secret file: mode 0600, like the configuration demands.
@@ -65,7 +44,7 @@ import _CryptoExtras
         exchangeSoon.appRoles[PermissionCatalog.resource(.graph).appId]?.append("Directory.ReadWrite.All")
         let onedrive = app(2, .onedrive)
         var sharepoint = app(3, .sharepoint)
-        sharepoint.certificates = [ConnwatchSimulator.CertificateCredential(displayName: "sp", pem: key.certPEM)]
+        sharepoint.certificates = [ConnwatchSimulator.CertificateCredential(displayName: "sp", pem: key.certificatePEM)]
         var teams = app(4, .teams)
         teams.appRoles[PermissionCatalog.resource(.graph).appId]?.removeAll { $0 == "Chat.UpdatePolicyViolation.All" }
         var blob = app(5, .azureBlob)
@@ -78,17 +57,13 @@ import _CryptoExtras
             id: Self.tenant, domains: ["contoso.onmicrosoft.com"], displayName: "Contoso",
             subscriptions: [Subscription(id: Self.sub)], missingResources: [], sharepointHost: Self.host,
             apps: [exchangeSoon, onedrive, sharepoint, teams, blob, mip])
-        let sim = try await SimulatorServer.start(scenario: Scenario(tenants: [tenant]))
-        defer { Task { await sim.shutdown() } }
-        let ca = dir.appendingPathComponent("ca.pem").path
-        try sim.writeCACertificate(to: ca)
+        let sim = try await SimulatorFixture.start(Scenario(tenants: [tenant]))
+        defer { Task { await sim.stop() } }
         var settings = TransportSettings()
-        settings.caFile = ca
+        settings.caFile = sim.caFile
         let transport = try HTTPTransport(settings: settings)
         defer { Task { await transport.shutdown() } }
-        let endpoints = CloudEndpoints(
-            login: sim.baseURL + "/login", graph: sim.baseURL + "/graph", management: sim.baseURL + "/arm",
-            officeManagement: sim.baseURL + "/office", sharePoint: sim.baseURL + "/sharepoint")
+        let endpoints = sim.endpoints
         let checker = ConnectorChecker(
             clients: MicrosoftClients(transport: transport, endpoints: endpoints), endpoints: endpoints,
             thresholds: ExpiryThresholds(warningDays: 30, criticalDays: 7))
@@ -146,6 +121,6 @@ import _CryptoExtras
         let encoded = String(decoding: try StatusReport.encoder.encode(all), as: UTF8.self)
         #expect(!encoded.contains(secret))
         #expect(!encoded.contains("eyJ"), "no JWT")
-        #expect(!encoded.contains(String(key.keyPEM.split(separator: "\n")[1])))
+        #expect(!encoded.contains(String(key.key.pemRepresentation.split(separator: "\n")[1])))
     }
 }

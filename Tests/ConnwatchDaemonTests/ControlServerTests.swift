@@ -1,6 +1,7 @@
 import ConnwatchAlerting
 import ConnwatchCore
 import ConnwatchSimulator
+import ConnwatchTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -17,61 +18,6 @@ import Testing
 @Suite(.serialized) struct ControlServerTests {
     static let tenant = "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41"
     static let graph = "00000003-0000-0000-c000-000000000000"
-
-    struct Reply {
-        var status: Int
-        var head: String
-        var body: Data
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
-    }
-
-    /// One request on its own connection, on a thread (blocking I/O stays off the cooperative pool).
-    static func exchange(_ path: String, _ raw: String) async -> Reply {
-        await withCheckedContinuation { continuation in
-            Thread {
-                let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-                var address = sockaddr_un()
-                address.sun_family = sa_family_t(AF_UNIX)
-                withUnsafeMutableBytes(of: &address.sun_path) { b in
-                    let bytes = Array(path.utf8)
-                    b.copyBytes(from: bytes)
-                    b[bytes.count] = 0
-                }
-                _ = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                    }
-                }
-                var tv = timeval(tv_sec: 30, tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                _ = Array(raw.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                var data = Data()
-                var buffer = [UInt8](repeating: 0, count: 65536)
-                while true {
-                    let n = recv(fd, &buffer, buffer.count, 0)
-                    if n <= 0 { break }
-                    data.append(contentsOf: buffer[0..<n])
-                }
-                close(fd)
-                let text = String(decoding: data, as: UTF8.self)
-                let parts = text.components(separatedBy: "\r\n\r\n")
-                let head = parts.first ?? ""
-                let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-                let body = Data(parts.dropFirst().joined(separator: "\r\n\r\n").utf8)
-                continuation.resume(returning: Reply(status: status, head: head, body: body))
-            }.start()
-        }
-    }
-
-    static func request(
-        _ path: String, _ method: String, _ target: String, body: String? = nil, headers: [String] = []
-    ) async -> Reply {
-        var raw = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        for h in headers { raw += h + "\r\n" }
-        if let body { raw += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        raw += "\r\n" + (body ?? "")
-        return await exchange(path, raw)
-    }
 
     func app(_ n: Int, _ kind: ConnectorKind, secret: String, end: Date) -> App {
         var a = App(
@@ -94,11 +40,10 @@ import Testing
                     missingResources: [], apps: apps)
             ])
         }
-        let sim = try await SimulatorServer.start(scenario: scenario(apps))
-        let dir = "/tmp/cwcs-\(UUID().uuidString.prefix(8))"
+        let sim = try await SimulatorFixture.start(scenario(apps))
+        let temporary = try TemporaryDirectory("cs")
+        let dir = temporary.path
         try FileManager.default.createDirectory(atPath: dir + "/creds", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try sim.writeCACertificate(to: dir + "/ca.pem")
         for name in ["ex", "od"] {
             FileManager.default.createFile(
                 atPath: dir + "/creds/" + name, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
@@ -109,7 +54,7 @@ import Testing
         check_interval = "1h"
         database = "\(dir)/db.sqlite"
         socket = "\(socketPath)"
-        ca_file = "\(dir)/ca.pem"
+        ca_file = "\(sim.caFile)"
 
         [cloud]
         login_endpoint = "\(sim.baseURL)/login"
@@ -149,9 +94,12 @@ import Testing
         let running = Task { try await group.run() }
         await readiness.wait()
         let s = socketPath
+        let client = ControlSocketClient(path: s)
         var replies = ""
-        func ask(_ method: String, _ target: String, body: String? = nil, headers: [String] = []) async -> Reply {
-            let r = await Self.request(s, method, target, body: body, headers: headers)
+        func ask(_ method: String, _ target: String, body: String? = nil, headers: [String] = []) async
+            -> ControlSocketClient.Reply
+        {
+            let r = await client.request(method, target, body: body, headers: headers)
             replies += r.head + String(decoding: r.body, as: UTF8.self)
             return r
         }
@@ -237,7 +185,7 @@ import Testing
         #expect(r.status == 403)
         r = await ask("GET", "/v1/nothing")
         #expect(r.status == 404 && (r.json["error"] as? String)?.hasPrefix("no such route") == true)
-        r = await Self.exchange(s, "NOT HTTP AT ALL\r\n\r\n")
+        r = await client.exchange("NOT HTTP AT ALL\r\n\r\n")
         #expect(r.status == 400)
         r = await ask("POST", "/v1/silences", body: String(repeating: "x", count: 70_000))
         #expect(r.status == 413)
@@ -254,7 +202,7 @@ import Testing
         try await running.value
         #expect(!FileManager.default.fileExists(atPath: s))
         await daemon.shutdown()
-        await sim.shutdown()
+        await sim.stop()
         #expect(!replies.contains(secret), "no reply holds the client secret")
     }
 }

@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import NIOCore
 import Synchronization
@@ -128,42 +129,17 @@ struct FakeAccounts: AccountDirectory {
 }
 
 @Suite struct ControlSocketClaimTests {
-    static func directory() throws -> String {
-        let path = "/tmp/cwclaim-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
-    /// A socket file that nobody listens on: bound, then closed.
-    static func staleSocket(_ path: String) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        close(fd)
-    }
-
     @Test func replacesAStaleSocketAndRemovesItsOwnOnRelease() throws {
-        let dir = try Self.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/c.sock"
-        Self.staleSocket(path)
+        let temporary = try TemporaryDirectory("claim")
+        let path = temporary.path + "/c.sock"
+        UnixSocket.makeStale(path)
         #expect(FileManager.default.fileExists(atPath: path))
         #expect(ControlSocketClaim.probe(path) == .refused)
         let claim = try ControlSocketClaim.claim(path: path)
         #expect(!FileManager.default.fileExists(atPath: path), "the stale file is gone")
         // While claimed, nobody else gets it.
         #expect(throws: ControlSocketError.self) { try ControlSocketClaim.claim(path: path) }
-        Self.staleSocket(path)  // as if bound
+        UnixSocket.makeStale(path)  // as if bound
         claim.release()
         #expect(!FileManager.default.fileExists(atPath: path))
         let again = try ControlSocketClaim.claim(path: path)
@@ -171,26 +147,13 @@ struct FakeAccounts: AccountDirectory {
     }
 
     @Test func neverDeletesALiveSocketOrAnotherFile() throws {
-        let dir = try Self.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory("claim")
+        let dir = temporary.path
         let live = dir + "/live.sock"
-        Self.staleSocket(live)
+        UnixSocket.makeStale(live)
         unlink(live)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try UnixSocket.listening(live)
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(live.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        #expect(rc == 0 && listen(fd, 4) == 0)
         do {
             _ = try ControlSocketClaim.claim(path: live)
             Issue.record("claimed a live socket")
@@ -210,8 +173,8 @@ struct FakeAccounts: AccountDirectory {
     }
 
     @Test func createsAMissingDirectory() throws {
-        let dir = try Self.directory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory("claim")
+        let dir = temporary.path
         let claim = try ControlSocketClaim.claim(path: dir + "/run/c.sock")
         var isDir: ObjCBool = false
         #expect(FileManager.default.fileExists(atPath: dir + "/run", isDirectory: &isDir) && isDir.boolValue)

@@ -1,6 +1,7 @@
 import ConnwatchAlerting
 import ConnwatchCore
 import ConnwatchStore
+import ConnwatchTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -38,9 +39,8 @@ import Testing
         let receiver = try RecordingReceiver()
         defer { receiver.close() }
         receiver.replies.withLock { $0 = ["HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"] }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("connwatch-clock-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = try TemporaryDirectory("clock")
+        let dir = temporary.url
         let store = try HistoryStore.open(path: dir.appendingPathComponent("connwatch.sqlite").path)
         let hook = WebhookConfig(
             name: "soc", url: Secret("http://127.0.0.1:\(receiver.port)/soc"), signingSecrets: [],

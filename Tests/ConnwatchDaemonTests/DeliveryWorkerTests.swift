@@ -1,6 +1,7 @@
 import ConnwatchAlerting
 import ConnwatchCore
 import ConnwatchStore
+import ConnwatchTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -51,9 +52,8 @@ import Testing
     @Test func aSigningKeyThatCannotBeLoadedFailsTheDeliveryInsteadOfSendingItUnsigned() async throws {
         let receiver = try RecordingReceiver()
         defer { receiver.close() }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("connwatch-worker-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = try TemporaryDirectory("worker")
+        let dir = temporary.url
         let store = try HistoryStore.open(path: dir.appendingPathComponent("connwatch.sqlite").path)
 
         let good = Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")

@@ -1,6 +1,7 @@
 import ConnwatchCore
 import ConnwatchEntra
 import ConnwatchSimulator
+import ConnwatchTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -55,15 +56,13 @@ import Testing
     }
 
     struct Rig {
-        let sim: SimulatorServer
+        let sim: SimulatorFixture
         let transport: HTTPTransport
         let settings: ZscalerSettings
-        let caFile: String
 
         func stop() async {
             await transport.shutdown()
-            await sim.shutdown()
-            try? FileManager.default.removeItem(atPath: caFile)
+            await sim.stop()
         }
 
         func monitor(
@@ -104,16 +103,14 @@ import Testing
     func rig(enforce: Bool = true, secret: String? = nil, tenants: [ZscalerSaaSTenant]? = nil) async throws -> Rig {
         var zs = zscalerScenario(enforce: enforce)
         if let tenants { zs.tenants = tenants }
-        let sim = try await SimulatorServer.start(scenario: Scenario(tenants: [], zscaler: zs))
-        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("zs-ca-\(UUID().uuidString).pem").path
-        try sim.writeCACertificate(to: caFile)
+        let sim = try await SimulatorFixture.start(Scenario(tenants: [], zscaler: zs))
         var ts = TransportSettings()
-        ts.caFile = caFile
+        ts.caFile = sim.caFile
         let transport = try HTTPTransport(settings: ts)
         let settings = ZscalerSettings(
             tokenEndpoint: sim.baseURL + "/zslogin/oauth2/v1/token", apiBase: sim.baseURL + "/zia/api/v1",
             clientId: apiClient, clientSecret: Secret(secret ?? apiSecret), source: SourceLocation(file: "test"))
-        return Rig(sim: sim, transport: transport, settings: settings, caFile: caFile)
+        return Rig(sim: sim, transport: transport, settings: settings)
     }
 
     func connector(_ name: String, entra: Int, app: Int? = nil, zscalerId: Int? = nil, kind: ConnectorKind = .onedrive)

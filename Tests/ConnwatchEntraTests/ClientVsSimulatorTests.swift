@@ -1,5 +1,6 @@
 import ConnwatchCore
 import ConnwatchSimulator
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -96,47 +97,40 @@ import Testing
 
     /// A simulator plus clients trusting its CA.
     struct Rig {
-        let sim: SimulatorServer
+        let sim: SimulatorFixture
         let transport: HTTPTransport
         let tokens: TokenClient
         let graph: GraphClient
         let arm: ARMClient
         let office: OfficeManagementClient
         let sharePoint: SharePointClient
-        let caFile: String
 
         func stop() async {
             await transport.shutdown()
-            await sim.shutdown()
-            try? FileManager.default.removeItem(atPath: caFile)
+            await sim.stop()
         }
     }
 
     func rig(
         _ configure: (inout TransportSettings) -> Void = { _ in }, now: @escaping @Sendable () -> Date = Date.init
     ) async throws -> Rig {
-        let sim = try await SimulatorServer.start(scenario: scenario())
-        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("sim-ca-\(UUID().uuidString).pem")
-            .path
-        try sim.writeCACertificate(to: caFile)
+        let sim = try await SimulatorFixture.start(scenario())
         var settings = TransportSettings()
-        settings.caFile = caFile
+        settings.caFile = sim.caFile
         settings.backoffBase = .milliseconds(20)
         // Roomy: the simulator runs in this process, and under the parallel test run its
         // handlers may wait seconds for one of Swift's threads.
         settings.requestTimeout = .seconds(60)
         configure(&settings)
         let transport = try HTTPTransport(settings: settings)
-        let endpoints = CloudEndpoints(
-            login: sim.baseURL + "/login", graph: sim.baseURL + "/graph", management: sim.baseURL + "/arm",
-            officeManagement: sim.baseURL + "/office", sharePoint: sim.baseURL + "/sharepoint")
+        let endpoints = sim.endpoints
         return Rig(
             sim: sim, transport: transport,
             tokens: TokenClient(transport: transport, loginEndpoint: endpoints.login, now: now),
             graph: GraphClient(transport: transport, graphEndpoint: endpoints.graph),
             arm: ARMClient(transport: transport, managementEndpoint: endpoints.management),
             office: OfficeManagementClient(transport: transport, officeManagementEndpoint: endpoints.officeManagement),
-            sharePoint: SharePointClient(transport: transport, endpoints: endpoints), caFile: caFile)
+            sharePoint: SharePointClient(transport: transport, endpoints: endpoints))
     }
 
     static let graphScope = "https://graph.microsoft.com/.default"
@@ -463,7 +457,7 @@ import Testing
         // it (well before the hold would; the bound leaves room for a busy test machine).
         try await r.sim.setFaults([Fault(service: .graph, count: 1, mode: .timeout, holdSeconds: 120)])
         var quick = TransportSettings()
-        quick.caFile = r.caFile
+        quick.caFile = r.sim.caFile
         quick.backoffBase = .milliseconds(20)
         quick.requestTimeout = .seconds(2)
         let quickTransport = try HTTPTransport(settings: quick)
@@ -490,8 +484,8 @@ import Testing
     }
 
     @Test func tlsIsVerified() async throws {
-        let sim = try await SimulatorServer.start(scenario: scenario())
-        defer { Task { await sim.shutdown() } }
+        let sim = try await SimulatorFixture.start(scenario())
+        defer { Task { await sim.stop() } }
         var settings = TransportSettings()  // system trust only
         settings.connectTimeout = .seconds(2)
         let transport = try HTTPTransport(settings: settings)

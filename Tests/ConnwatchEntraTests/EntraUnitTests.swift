@@ -2,6 +2,7 @@ import ConnwatchCore
 import Crypto
 import Foundation
 import NIOHTTP1
+import ConnwatchTestSupport
 import Testing
 import _CryptoExtras
 
@@ -226,9 +227,8 @@ import _CryptoExtras
     }
 
     @Test func cachedKeyFileFollowsTheFileOnDisk() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kf-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let temporary = try TemporaryDirectory("kf")
+        let dir = temporary.path
         let path = dir + "/key.json"
         func text(_ pair: TestPKI.Pair) -> String {
             SharePointKeyFile.render(certificatePEM: pair.certificatePEM, privateKeyPEM: pair.privateKeyPEM)

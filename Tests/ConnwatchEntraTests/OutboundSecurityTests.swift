@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,4 +1,5 @@
 import ConnwatchSimulator
+import ConnwatchTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ConnwatchSimulator
+import ConnwatchTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -211,9 +212,8 @@ struct FaultAndControlTests {
 
     @Test("scenario JSON: snake_case keys, defaults, pem_file, and consistency errors")
     func scenarioJSON() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("connwatch-sim-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = try TemporaryDirectory("sim")
+        let dir = temporary.url
         try Data(TestPKI.registered.certificatePEM.utf8).write(to: dir.appendingPathComponent("cert.pem"))
         let json = """
             {"now": "2027-01-15",

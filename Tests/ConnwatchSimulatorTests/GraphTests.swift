@@ -1,4 +1,5 @@
 import ConnwatchSimulator
+import ConnwatchTestSupport
 import Crypto
 import Foundation
 import Testing

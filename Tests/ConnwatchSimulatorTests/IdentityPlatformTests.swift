@@ -1,4 +1,5 @@
 import ConnwatchSimulator
+import ConnwatchTestSupport
 import Crypto
 import Foundation
 import Testing
@@ -217,7 +218,7 @@ struct IdentityPlatformTests {
             #expect(notFound.aadCode == 700027)
             let d1 = notFound.json["error_description"] as? String ?? ""
             #expect(
-                d1.contains("[Reason - The key was not found., Thumbprint of key used by client: '\(stranger.sha1Hex)'")
+                d1.contains("[Reason - The key was not found., Thumbprint of key used by client: '\(stranger.thumbprint)'")
             )
 
             let expired = try await h.certificateToken(

@@ -1,14 +1,12 @@
 import AsyncHTTPClient
 import ConnwatchCore
 import ConnwatchSimulator
-import Crypto
+import ConnwatchTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
 import Testing
-import X509
-import _CryptoExtras
 
 // Helpers build requests, assertions and JSON by hand (not through the simulator's own
 // code) so that the tests check the wire format, not the implementation against itself.
@@ -110,73 +108,11 @@ enum Fixture {
     }
 }
 
-/// RSA certificates made at test time (never committed).
-struct TestCertificate: Sendable {
-    let key: _RSA.Signing.PrivateKey
-    let certificatePEM: String
-    let der: [UInt8]
-
-    init(commonName: String) {
-        let key = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let name = try! DistinguishedName { CommonName(commonName) }
-        let now = Date()
-        let certificate = try! Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now - 86_400, notValidAfter: now + 730 * 86_400, issuer: name, subject: name,
-            signatureAlgorithm: .sha256WithRSAEncryption, extensions: Certificate.Extensions(),
-            issuerPrivateKey: Certificate.PrivateKey(key))
-        self.key = key
-        self.certificatePEM = try! certificate.serializeAsPEM().pemString
-        let body = certificatePEM.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-        self.der = Array(Data(base64Encoded: body)!)
-    }
-
-    var sha1Hex: String { Insecure.SHA1.hash(data: der).map { String(format: "%02X", $0) }.joined() }
-
-    /// A client assertion per microsoft-facts §2.12: RS256 + x5t (SHA-1) or PS256 + x5t#S256.
-    func assertion(
-        clientId: String, audience: String, pss: Bool = false, lifetime: TimeInterval = 600,
-        issuedAgo: TimeInterval = 0,
-        signWith other: TestCertificate? = nil, fractionalTimes: Bool = false
-    ) -> String {
-        let header: [String: String] =
-            pss
-            ? ["alg": "PS256", "typ": "JWT", "x5t#S256": b64url(Array(SHA256.hash(data: der)))]
-            : ["alg": "RS256", "typ": "JWT", "x5t": b64url(Array(Insecure.SHA1.hash(data: der)))]
-        let now = Int(Date().timeIntervalSince1970 - issuedAgo)
-        // MSAL Python sends time.time() floats; RFC 7519 NumericDate allows them.
-        let times: [String: Any] =
-            fractionalTimes
-            ? ["nbf": Double(now) + 0.25, "iat": Double(now) + 0.25, "exp": Double(now) + lifetime + 0.25]
-            : ["nbf": now, "iat": now, "exp": now + Int(lifetime)]
-        let claims: [String: Any] =
-            ["aud": audience, "iss": clientId, "sub": clientId, "jti": UUID().uuidString].merging(times) { a, _ in a }
-        let input =
-            b64url(Array(try! JSONSerialization.data(withJSONObject: header))) + "."
-            + b64url(Array(try! JSONSerialization.data(withJSONObject: claims)))
-        let signer = (other ?? self).key
-        let signature = try! signer.signature(
-            for: SHA256.hash(data: Array(input.utf8)), padding: pss ? .PSS : .insecurePKCS1v1_5)
-        return input + "." + b64url(Array(signature.rawRepresentation))
-    }
-}
-
-enum TestPKI {
+extension TestPKI {
     /// Registered on `full`, `expiredCert` (expired window) and `certNoSites`.
-    static let registered = TestCertificate(commonName: "connwatch test")
+    static let registered = try! TestPKI.rsaCertificate(commonName: "connwatch test", key: 0)
     /// Registered nowhere.
-    static let stranger = TestCertificate(commonName: "stranger")
-}
-
-func b64url(_ bytes: [UInt8]) -> String {
-    Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        .replacingOccurrences(of: "=", with: "")
-}
-
-func b64urlDecode(_ s: some StringProtocol) -> [UInt8]? {
-    var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    while t.count % 4 != 0 { t += "=" }
-    return Data(base64Encoded: t).map { Array($0) }
+    static let stranger = try! TestPKI.rsaCertificate(commonName: "stranger", key: 1)
 }
 
 /// The claims of a JWT, unverified.
@@ -213,22 +149,21 @@ struct Harness {
     static func with(
         _ scenario: Scenario = Fixture.scenario(), tls: Bool = true, _ body: (Harness) async throws -> Void
     ) async throws {
-        let sim = try await SimulatorServer.start(scenario: scenario, tls: tls)
-        var tlsConfig = TLSConfiguration.makeClientConfiguration()
-        tlsConfig.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(sim.caCertificatePEM.utf8)))
-        let http = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: HTTPClient.Configuration(tlsConfiguration: tlsConfig))
-        let harness = Harness(sim: sim, http: http)
-        do {
-            try await body(harness)
-        } catch {
-            try? await http.shutdown()
-            await sim.shutdown()
-            throw error
+        try await SimulatorFixture.with(scenario, tls: tls) { fixture in
+            var tlsConfig = TLSConfiguration.makeClientConfiguration()
+            tlsConfig.trustRoots = .certificates(
+                try NIOSSLCertificate.fromPEMBytes(Array(fixture.caCertificatePEM.utf8)))
+            let http = HTTPClient(
+                eventLoopGroupProvider: .singleton,
+                configuration: HTTPClient.Configuration(tlsConfiguration: tlsConfig))
+            do {
+                try await body(Harness(sim: fixture.server, http: http))
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
         }
-        try await http.shutdown()
-        await sim.shutdown()
     }
 
     /// Requests get a roomy deadline: the simulator under test runs in this process, and

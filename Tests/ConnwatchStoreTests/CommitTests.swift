@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -200,7 +201,7 @@ import Testing
     }
 
     @Test func alertStatesPersistAcrossCloseAndReopen() async throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         var store = try HistoryStore.open(path: dir.databasePath)
         let t0 = Fixture.t0
         let firing = AlertState(

@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -77,7 +78,7 @@ import Testing
     /// A crash mid-send: the process dies holding a lease; after a restart the delivery is
     /// sent again, same id, once the lease has run out.
     @Test func leaseExpiryRecoversACrashedSendAfterReopen() async throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         var store = try HistoryStore.open(path: dir.databasePath)
         let t0 = Fixture.t0
         try await notify(store, connector: 1, ids: ["a1"], webhooks: ["soc"], at: t0)

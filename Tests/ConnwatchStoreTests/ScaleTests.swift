@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -10,7 +11,7 @@ import Testing
 /// asserted (machines differ; debug builds are slower); sizes are asserted.
 @Suite(.serialized) struct ScaleTests {
     @Test func tenThousandConnectorsInOneBatch() async throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let store = try HistoryStore.open(path: dir.databasePath)
         let connectors = 10_000
         let clock = ContinuousClock()
@@ -80,7 +81,7 @@ import Testing
     /// Hourly checks for a week, one summary change per connector per day (the secret's
     /// "expires in N days"): the file grows by at most 1 KiB per connector per day.
     @Test func steadyStateGrowthStaysUnderOneKibibytePerConnectorPerDay() async throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let store = try HistoryStore.open(path: dir.databasePath)
         let connectors = 200
         func cycle(hour: Int) -> CycleBatch {

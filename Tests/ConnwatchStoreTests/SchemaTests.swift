@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -10,7 +11,7 @@ private struct NoRowMatched: Error {}
 
 @Suite struct SchemaTests {
     @Test func migratesAnEmptyFileInWALWithForeignKeys() async throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let store = try HistoryStore.open(path: dir.databasePath)
         let (mode, foreignKeys, applied, tables) = try await store.writer.read { db in
             (
@@ -164,7 +165,7 @@ private struct NoRowMatched: Error {}
     }
 
     @Test func refusesADatabaseFromANewerVersionWithoutTouchingIt() async throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let store = try HistoryStore.open(path: dir.databasePath)
         try await store.commit(CycleBatch(at: Fixture.t0, connectors: [Fixture.cycle(1, at: Fixture.t0)]))
         try await store.writer.write { db in
@@ -188,7 +189,7 @@ private struct NoRowMatched: Error {}
     }
 
     @Test func refusesSomeoneElsesDatabaseAndGarbage() throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let foreign = dir.path + "/other.sqlite"
         let queue = try DatabaseQueue(path: foreign)
         try queue.write { db in try db.execute(sql: "CREATE TABLE customers (id INTEGER PRIMARY KEY)") }
@@ -206,7 +207,7 @@ private struct NoRowMatched: Error {}
     }
 
     @Test func failsClearlyWhenTheDirectoryIsMissing() throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let path = dir.path + "/not-there/connwatch.sqlite"
         #expect(throws: StoreError.directoryMissing(path: path, directory: dir.path + "/not-there")) {
             try HistoryStore.open(path: path)

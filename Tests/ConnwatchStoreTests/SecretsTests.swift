@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -32,7 +33,7 @@ import Testing
     @Test func noSecretReachesTheDatabaseFileOrItsWAL() async throws {
         let value = "Zq8~SENTINEL-s3cr3t.Value_7f1e"
         let check = SecretHoldingCheck(secret: Secret(value))
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let store = try HistoryStore.open(path: dir.databasePath)
         let t0 = Fixture.t0
         let result = check.result(at: t0)

@@ -1,24 +1,16 @@
 import ConnwatchCore
+import ConnwatchTestSupport
 import Foundation
 import GRDB
 import Testing
 
 @testable import ConnwatchStore
 
-/// A directory under the system temp dir, removed when the value goes away.
-final class TempDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "connwatch-store-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
-        path = url.path
-    }
+extension TemporaryDirectory {
+    /// A new directory for a store.
+    static func store() throws -> TemporaryDirectory { try TemporaryDirectory("store") }
 
     var databasePath: String { path + "/connwatch.sqlite" }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// Which store a contract test runs against (Gatus-style: one suite, every implementation).
@@ -29,10 +21,10 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 
     /// The store and the directory that must outlive it (nil for memory).
-    func open() throws -> (HistoryStore, TempDirectory?) {
+    func open() throws -> (HistoryStore, TemporaryDirectory?) {
         switch self {
         case .file:
-            let dir = try TempDirectory()
+            let dir = try TemporaryDirectory.store()
             return (try HistoryStore.open(path: dir.databasePath), dir)
         case .memory:
             return (try HistoryStore.openInMemory(), nil)

@@ -1,3 +1,4 @@
+import ConnwatchTestSupport
 import Foundation
 
 /// Runs the real `connwatchd` / `connwatchctl` built next to the test bundle
@@ -31,9 +32,8 @@ enum Binaries {
     /// child can never block on a full pipe while we wait for it.
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let fm = FileManager.default
-        let tmp = fm.temporaryDirectory.appendingPathComponent("connwatch-run-\(UUID().uuidString)")
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        defer { try? fm.removeItem(at: tmp) }
+        let temporary = try TemporaryDirectory("run")
+        let tmp = temporary.url
         let out = tmp.appendingPathComponent("out"), err = tmp.appendingPathComponent("err")
         fm.createFile(atPath: out.path, contents: nil)
         fm.createFile(atPath: err.path, contents: nil)

@@ -1,3 +1,4 @@
+import ConnwatchTestSupport
 import Foundation
 import Testing
 
@@ -5,15 +6,15 @@ import Testing
 @Suite struct ConfigCheckEndToEndTests {
     /// A copy of the shipped example with stand-in secrets, like scripts/example-secrets.sh makes.
     struct ExampleTree {
-        let root: URL
+        let directory: TemporaryDirectory
+        var root: URL { directory.url }
         var config: String { root.appendingPathComponent("connwatch.toml").path }
         var credentials: String { root.appendingPathComponent("credentials").path }
         static let secretValue = "Xq8~e2e-secret-value-9f3a"
 
         init() throws {
             let fm = FileManager.default
-            root = fm.temporaryDirectory.appendingPathComponent("connwatch-e2e-\(UUID().uuidString)")
-            try fm.createDirectory(at: root, withIntermediateDirectories: true)
+            directory = try TemporaryDirectory("e2e")
             let config = Binaries.repoRoot.appendingPathComponent("config")
             try fm.copyItem(
                 at: config.appendingPathComponent("connwatch.toml"), to: root.appendingPathComponent("connwatch.toml"))
@@ -29,11 +30,7 @@ import Testing
         }
 
         func put(_ path: String, _ text: String, mode: Int = 0o600) throws {
-            let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(
-                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(text.utf8).write(to: url)
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
+            try directory.write(path, text, mode: mode)
         }
 
         func remove() { try? FileManager.default.removeItem(at: root) }
