@@ -61,7 +61,7 @@ private struct NoRowMatched: Error {}
     /// v3 rebuilds the tables that name checks and event types: a v2 file keeps its rows,
     /// indexes and foreign keys, and then takes the observer-mode values (SPEC §3b).
     @Test func v3WidensChecksAndEventTypesKeepingRows() throws {
-        let dir = try TempDirectory()
+        let dir = try TemporaryDirectory.store()
         let queue = try DatabaseQueue(path: dir.databasePath)
         try Schema.migrator.migrate(queue, upTo: "v2-latest-content-hash")
         try queue.write { db in
