@@ -6,18 +6,22 @@ public struct Configuration: Sendable {
     public var alerts: AlertSettings
     public var webhooks: [WebhookConfig]
     public var connectors: [ConnectorConfig]
+    /// `[[tenant]]`: observers, at most one per Entra tenant (SPEC §3b).
+    public var tenants: [TenantConfig]
     /// `[zscaler]`: nil when Zscaler's own verdict is not read (no `zscaler` check).
     public var zscaler: ZscalerSettings?
 
     public init(
         daemon: DaemonSettings = .init(), cloud: CloudSettings = .init(), alerts: AlertSettings = .init(),
-        webhooks: [WebhookConfig] = [], connectors: [ConnectorConfig] = [], zscaler: ZscalerSettings? = nil
+        webhooks: [WebhookConfig] = [], connectors: [ConnectorConfig] = [], tenants: [TenantConfig] = [],
+        zscaler: ZscalerSettings? = nil
     ) {
         self.daemon = daemon
         self.cloud = cloud
         self.alerts = alerts
         self.webhooks = webhooks
         self.connectors = connectors
+        self.tenants = tenants
         self.zscaler = zscaler
     }
 }
@@ -275,14 +279,16 @@ public struct ConnectorConfig: Sendable {
     public var tenantId: String
     /// Application (client) ID.
     public var clientId: String
-    public var clientSecret: Secret
+    /// nil: the connector is *observed* (SPEC §3b) — connwatch holds no secret of its
+    /// own and its tenant's `[[tenant]]` observer checks it.
+    public var clientSecret: Secret?
     public var labels: [String: String] = [:]
     private var optional: OptionalSettings.Box?
     public var source: SourceLocation
     public var kind: ConnectorKind
 
     public init(
-        name: String, kind: ConnectorKind, tenantId: String, clientId: String, clientSecret: Secret,
+        name: String, kind: ConnectorKind, tenantId: String, clientId: String, clientSecret: Secret?,
         source: SourceLocation
     ) {
         self.name = name
@@ -341,4 +347,8 @@ public struct ConnectorConfig: Sendable {
     }
 
     public var requirements: KindRequirements { PermissionCatalog.requirements(for: kind) }
+
+    /// True when connwatch holds no secret for the connector: only its tenant's observer
+    /// can check it (SPEC §3b).
+    public var isObserved: Bool { clientSecret == nil }
 }

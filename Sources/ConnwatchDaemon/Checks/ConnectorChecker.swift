@@ -33,12 +33,15 @@ public struct ConnectorChecker: Sendable {
     /// this one in a single body took 20 KB per check in flight (1.3 MB of the heap at 64
     /// concurrent checks; BENCHMARKS.md).
     public func run(_ connector: ConnectorConfig, now: Date) async -> [CheckResult] {
+        // An observed connector (no secret held) has none of these checks: its tenant's
+        // observer checks it (SPEC §3b).
+        guard let secret = connector.clientSecret else { return [] }
         let plan = CheckPlan.checks(for: connector.kind, zscaler: zscaler != nil)
         let keyFile = Self.keyFile(connector)
         // 1. Tokens, one per resource, fresh (the credential check proves the credential now).
         let (tokens, observations) = await tokens(connector, keyFile: keyFile)
         let credential = CredentialCheck.evaluate(
-            tokens: observations, secretLooksLikeGUID: connector.clientSecret.looksLikeGUID, now: now)
+            tokens: observations, secretLooksLikeGUID: secret.looksLikeGUID, now: now)
         // 2. The application object (secret expiry, certificate registration), via Graph.
         let application = await application(connector, plan: plan, tokens: tokens, credential: credential)
         // 3. The checks, in plan order.
@@ -126,7 +129,7 @@ public struct ConnectorChecker: Sendable {
             // cache: one kept per connector was ~4 MB at 10,000 connectors, to spare one
             // request in a later cycle only if that came before the token expired.
             graphToken = await fetchToken(
-                connector, .secret(connector.clientSecret),
+                connector, .secret(connector.heldSecret),
                 scope: PermissionCatalog.resource(.graph).defaultScope(), force: true)
         }
         switch graphToken {
@@ -168,7 +171,7 @@ public struct ConnectorChecker: Sendable {
             credential
         case .secretExpiry:
             SecretExpiryCheck.evaluate(
-                application: application, secretHint: connector.clientSecret.hint,
+                application: application, secretHint: connector.heldSecret.hint,
                 configuredExpiry: connector.secretExpires, thresholds: thresholds, now: now)
         case .certificate:
             certificateResult(keyFile: keyFile, application: application, now: now)
@@ -244,7 +247,7 @@ public struct ConnectorChecker: Sendable {
         }
         return (
             resource,
-            await fetchToken(connector, .secret(connector.clientSecret), scope: r.defaultScope(), force: true), nil
+            await fetchToken(connector, .secret(connector.heldSecret), scope: r.defaultScope(), force: true), nil
         )
     }
 
@@ -380,4 +383,10 @@ public struct ConnectorChecker: Sendable {
             return []
         }
     }
+}
+
+extension ConnectorConfig {
+    /// The connector's own secret, for code reached only from ``ConnectorChecker/run(_:now:)``
+    /// after it returned early for an observed connector.
+    fileprivate var heldSecret: Secret { clientSecret ?? Secret("") }
 }
