@@ -32,7 +32,9 @@ extension ConsentURL {
     /// with the tenant-specific authority, as for connectors, but no Zscaler `state` (the
     /// admin consents for connwatch, not for Zscaler). `redirect_uri` must exactly match
     /// one registered on the app (microsoft-facts §2.6); without one it is left out.
-    public static func observer(loginEndpoint: String, tenant: String, clientId: String, redirectURI: String?)
+    public static func observer(
+        loginEndpoint: String, tenant: String, clientId: String, redirectURI: String?
+    )
         -> String
     {
         let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")

@@ -29,7 +29,9 @@ public enum ConfigCheckReport {
         } else {
             var t = TextTable(headers: ["NAME", "KIND", "TENANT", "WATCHED WITH", "SOURCE"])
             for conn in c.connectors {
-                t.append([conn.name, conn.kind.rawValue, conn.tenantId, watchedWith(conn, in: c), conn.source.description])
+                t.append([
+                    conn.name, conn.kind.rawValue, conn.tenantId, watchedWith(conn, in: c), conn.source.description,
+                ])
             }
             out += "\n" + t.render() + "\n"
         }
@@ -62,7 +64,8 @@ public enum ConfigCheckReport {
         let both = c.connectors.filter { !$0.isObserved && c.observer(forTenant: $0.tenantId) != nil }.count
         var out =
             c.tenants.isEmpty
-            ? "no [[tenant]] observers; " : "\(c.tenants.count) observer\(c.tenants.count == 1 ? "" : "s") ([[tenant]]); "
+            ? "no [[tenant]] observers; "
+            : "\(c.tenants.count) observer\(c.tenants.count == 1 ? "" : "s") ([[tenant]]); "
         out += "\(observed) connector\(observed == 1 ? "" : "s") observed (no secret held), "
         out += "\(held) with \(held == 1 ? "its" : "their") own secret"
         out += both > 0 ? " (\(both) of them also observed)\n" : "\n"

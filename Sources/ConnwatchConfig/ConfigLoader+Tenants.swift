@@ -84,8 +84,10 @@ extension ConfigLoader {
                 tenant = v.lowercased()
                 t.label = "tenant \"\(v.lowercased())\""
             } else {
-                t.error("tenant_id", notA(v, "a GUID nor a tenant domain (e.g. contoso.onmicrosoft.com)", neither: true)
-                    + "; copy the Directory (tenant) ID from the monitoring app's Overview page")
+                t.error(
+                    "tenant_id",
+                    notA(v, "a GUID nor a tenant domain (e.g. contoso.onmicrosoft.com)", neither: true)
+                        + "; copy the Directory (tenant) ID from the monitoring app's Overview page")
                 ok = false
             }
         } else if t.has("tenant_id") {
@@ -213,7 +215,9 @@ extension ConfigLoader {
         }
         guard let raw = t.string("certificate_file") else { return nil }
         guard !raw.isEmpty else {
-            t.error("certificate_file", "empty path; give the PEM file with the monitoring app's private key and certificate")
+            t.error(
+                "certificate_file",
+                "empty path; give the PEM file with the monitoring app's private key and certificate")
             return nil
         }
         let path = resolver.absolute(raw)

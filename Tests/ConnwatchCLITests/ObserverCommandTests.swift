@@ -43,7 +43,8 @@ import Testing
         #expect(
             ConsentURLCommand.observerOutcome(
                 tenant: "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41", redirectURI: "https://localhost", config: path,
-                json: true).stdout
+                json: true
+            ).stdout
                 == #"{"client_id":"0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6","observer":"5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41","schema_version":1,"url":""#
                 + base + #"&redirect_uri=https%3A%2F%2Flocalhost"}"# + "\n")
 
@@ -90,7 +91,8 @@ import Testing
     }
 
     @Test func permissionsObserverParses() throws {
-        let p = try #require(try Connwatchctl.parseAsRoot(["permissions", "observer", "--json"]) as? PermissionsCommand)
+        let p = try #require(
+            try Connwatchctl.parseAsRoot(["permissions", "observer", "--json"]) as? PermissionsCommand)
         #expect(p.subject == .observer && p.json)
         #expect((try Connwatchctl.parseAsRoot(["permissions", "mip"]) as? PermissionsCommand)?.subject == .kind(.mip))
         #expect(throws: (any Error).self) { try Connwatchctl.parseAsRoot(["permissions", "observers"]) }
@@ -113,12 +115,17 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(ObserverPermissionsReport.json().utf8)) as? [String: Any])
         #expect(object["schema_version"] as? Int == 1 && object["kind"] as? String == "observer")
         let permissions = try #require(object["permissions"] as? [[String: Any]])
-        #expect(permissions.map { $0["permission"] as? String } == ["Application.Read.All", "Directory.Read.All", "AuditLog.Read.All"])
+        #expect(
+            permissions.map { $0["permission"] as? String } == [
+                "Application.Read.All", "Directory.Read.All", "AuditLog.Read.All",
+            ])
         #expect(permissions.map { $0["required"] as? Bool } == [true, true, false])
         #expect(permissions[0]["licence"] is NSNull)
         #expect(permissions[2]["licence"] as? String == "Microsoft Entra ID P1 or P2")
         #expect(permissions[1]["costs"] as? String == ObserverPermission.directoryReadAll.costs)
-        #expect(permissions.allSatisfy { $0["type"] as? String == "Application" && !(($0["why"] as? String) ?? "").isEmpty })
+        #expect(
+            permissions.allSatisfy { $0["type"] as? String == "Application" && !(($0["why"] as? String) ?? "").isEmpty }
+        )
         let roles = try #require(object["roles"] as? [[String: Any]])
         #expect(roles.count == 1 && roles[0]["name"] as? String == "Reader")
         #expect(roles[0]["role_definition_id"] as? String == "acdd72a7-3385-48ef-bd42-f606fba81ae7")

@@ -18,13 +18,13 @@ extension ConfigFixtureTests {
         (
             "invalid/50-tenant-without-credential.toml",
             [
-                #"<dir>/connwatch.toml:2: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".client_secret_credential: missing; give the monitoring app one credential: certificate_file = "/etc/connwatch/keys/monitor.pem" (its private key and certificate in one PEM file, mode 0600; preferred) or client_secret_credential = "<id>" (or client_secret_file = "/path", mode 0600)"#,
+                #"<dir>/connwatch.toml:2: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".client_secret_credential: missing; give the monitoring app one credential: certificate_file = "/etc/connwatch/keys/monitor.pem" (its private key and certificate in one PEM file, mode 0600; preferred) or client_secret_credential = "<id>" (or client_secret_file = "/path", mode 0600)"#
             ]
         ),
         (
             "invalid/51-tenant-two-credentials.toml",
             [
-                #"<dir>/connwatch.toml:6: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".client_secret_credential: set either certificate_file or client_secret_credential, not both; keep certificate_file (a certificate is the preferred credential) and remove client_secret_credential"#,
+                #"<dir>/connwatch.toml:6: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".client_secret_credential: set either certificate_file or client_secret_credential, not both; keep certificate_file (a certificate is the preferred credential) and remove client_secret_credential"#
             ]
         ),
         (
@@ -42,13 +42,13 @@ extension ConfigFixtureTests {
         (
             "invalid/53-two-tenants-one-directory",
             [
-                #"<dir>/connectors.d/10-customer.toml:3: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".tenant_id: a second [[tenant]] for this tenant (the first is at <dir>/connwatch.toml:1); one observer per Entra tenant: keep one of the two tables"#,
+                #"<dir>/connectors.d/10-customer.toml:3: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".tenant_id: a second [[tenant]] for this tenant (the first is at <dir>/connwatch.toml:1); one observer per Entra tenant: keep one of the two tables"#
             ]
         ),
         (
             "invalid/54-observed-without-tenant.toml",
             [
-                #"<dir>/connwatch.toml:8: connector "contoso-onedrive".client_secret_credential: missing, so the connector is observed (SPEC §3b), but no [[tenant]] observes tenant 5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41; add a [[tenant]] observer for tenant 5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41 (SPEC §3b) or set client_secret_credential = "<id>" (a systemd credential) or client_secret_file = "/path" (mode 0600) holding the secret value from reference step 1b; [[tenant]] observers are configured for contoso.onmicrosoft.com (write tenant_id as there: the same GUID or domain)"#,
+                #"<dir>/connwatch.toml:8: connector "contoso-onedrive".client_secret_credential: missing, so the connector is observed (SPEC §3b), but no [[tenant]] observes tenant 5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41; add a [[tenant]] observer for tenant 5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41 (SPEC §3b) or set client_secret_credential = "<id>" (a systemd credential) or client_secret_file = "/path" (mode 0600) holding the secret value from reference step 1b; [[tenant]] observers are configured for contoso.onmicrosoft.com (write tenant_id as there: the same GUID or domain)"#
             ]
         ),
         (
@@ -61,7 +61,7 @@ extension ConfigFixtureTests {
         (
             "invalid/56-tenant-client-id-is-connector.toml",
             [
-                #"<dir>/connwatch.toml:11: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".client_id: this is the client ID of connector "contoso-onedrive" (<dir>/connwatch.toml:6); the observer is the monitoring app, never a connector: register a separate read-only app for it (connwatchctl permissions observer)"#,
+                #"<dir>/connwatch.toml:11: tenant "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41".client_id: this is the client ID of connector "contoso-onedrive" (<dir>/connwatch.toml:6); the observer is the monitoring app, never a connector: register a separate read-only app for it (connwatchctl permissions observer)"#
             ]
         ),
         (
@@ -79,7 +79,7 @@ extension ConfigFixtureTests {
         (
             "invalid/58-tenant-not-array.toml",
             [
-                #"<dir>/connwatch.toml:1: tenant: expected [[tenant]] (an array of tables), got [tenant] (a table); write [[tenant]]"#,
+                #"<dir>/connwatch.toml:1: tenant: expected [[tenant]] (an array of tables), got [tenant] (a table); write [[tenant]]"#
             ]
         ),
     ]

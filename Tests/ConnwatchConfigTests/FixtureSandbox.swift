@@ -50,12 +50,15 @@ struct FixtureSandbox {
         try write("monitor-loose.pem", pem.privateKeyFile + pem.certificateFile, mode: 0o644)
         try write("monitor-cert-only.pem", pem.certificateFile, mode: 0o600)
         try write("monitor-key-only.pem", pem.privateKeyFile, mode: 0o600)
-        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n"
         try write("monitor-encrypted.pem", encrypted + pem.certificateFile, mode: 0o600)
         try write("credentials/monitor-fabrikam", "Mq3~fixture.monitor-secret\n", mode: 0o600)
-        try fm.createSymbolicLink(atPath: root.appendingPathComponent("link-monitor.pem").path, withDestinationPath: "monitor.pem")
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("link-monitor.pem").path, withDestinationPath: "monitor.pem")
         // Links to good files: a secret file is opened without following links.
-        try fm.createSymbolicLink(atPath: root.appendingPathComponent("link-secret").path, withDestinationPath: "tight-secret")
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("link-secret").path, withDestinationPath: "tight-secret")
         try fm.createSymbolicLink(
             atPath: root.appendingPathComponent("link-keyfile.json").path, withDestinationPath: "keyfile.json")
     }

@@ -76,7 +76,8 @@ import Testing
         let rows = report.split(separator: "\n").map(String.init)
         #expect(rows.contains { $0.hasPrefix("contoso-onedrive") && $0.contains(" observer ") })
         #expect(rows.contains { $0.hasPrefix("contoso-teams") && $0.contains(" secret + observer ") })
-        #expect(rows.contains { $0.hasPrefix("northwind-exchange") && $0.contains(" secret ") && !$0.contains("observer") })
+        #expect(
+            rows.contains { $0.hasPrefix("northwind-exchange") && $0.contains(" secret ") && !$0.contains("observer") })
         #expect(!report.contains("Mq3~") && !report.contains(FixtureSandbox.clientSecretValue))
         #expect(!report.contains("PRIVATE KEY"))
     }
@@ -89,7 +90,9 @@ import Testing
         try sandbox.write(
             "credentials/hook2", "whsec_" + Data(repeating: 7, count: 32).base64EncodedString(), mode: 0o600)
         let report = ConfigCheckReport.success(try sandbox.load())
-        #expect(report.contains("no [[tenant]] observers; 0 connectors observed (no secret held), 4 with their own secret\n"))
+        #expect(
+            report.contains(
+                "no [[tenant]] observers; 0 connectors observed (no secret held), 4 with their own secret\n"))
     }
 
     /// Commands that read no secret (consent-url) load observers without reading the
@@ -113,7 +116,8 @@ import Testing
         #expect(problems(pem.certificateFile + pem.privateKeyFile).isEmpty)  // any order
         let pkcs1 = "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
         #expect(problems(pkcs1 + pem.certificateFile).isEmpty)
-        #expect(problems(pem.certificateFile).count == 1 && problems(pem.certificateFile)[0].contains("no PEM private key"))
+        #expect(
+            problems(pem.certificateFile).count == 1 && problems(pem.certificateFile)[0].contains("no PEM private key"))
         #expect(
             problems(pem.privateKeyFile).count == 1 && problems(pem.privateKeyFile)[0].contains("no PEM certificate"))
         #expect(problems("").count == 2)

@@ -37,8 +37,12 @@ import Testing
         let config = dir.path + "/connwatch.toml"
         let r = try Binaries.run("connwatchd", ["--check-config", "--config", config])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("1 observer ([[tenant]]); 1 connector observed (no secret held), 0 with their own secret\n"))
-        #expect(r.stdout.contains("observer \(Self.tenant): monitoring app 0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6 with a certificate"))
+        #expect(
+            r.stdout.contains(
+                "1 observer ([[tenant]]); 1 connector observed (no secret held), 0 with their own secret\n"))
+        #expect(
+            r.stdout.contains(
+                "observer \(Self.tenant): monitoring app 0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6 with a certificate"))
         #expect(!r.stdout.contains("PRIVATE KEY"))
         let ctl = try Binaries.run("connwatchctl", ["config", "check", "--config", config])
         #expect(ctl.status == 0 && ctl.stdout == r.stdout)
@@ -61,7 +65,9 @@ import Testing
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir.path + "/keys/monitor.pem")
         let loose = try Binaries.run("connwatchd", ["--check-config", "--config", config])
         #expect(loose.status == 78)
-        #expect(loose.stderr.contains("certificate_file: \(dir.path)/keys/monitor.pem is readable by group or others (mode 0644)"))
+        #expect(
+            loose.stderr.contains(
+                "certificate_file: \(dir.path)/keys/monitor.pem is readable by group or others (mode 0644)"))
         #expect(!loose.stderr.contains("BEGIN"))
 
         try FileManager.default.removeItem(atPath: dir.path + "/connectors.d/10-observer.toml")
