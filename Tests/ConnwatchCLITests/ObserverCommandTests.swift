@@ -132,6 +132,28 @@ import Testing
         #expect(object["preferred_credential"] as? String == "certificate")
     }
 
+    /// `config check --json` lists the observers (credential kind, never the credential)
+    /// and says which connectors are observed.
+    @Test func configCheckJSONListsObservers() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/connwatch.toml"
+        let config = Self.config.replacingOccurrences(
+            of: #"certificate_file = "/nonexistent/monitor.pem""#, with: #"client_secret_credential = "monitor""#)
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        try dir.write("credentials/monitor", "Mq3~observer-secret-value\n")
+        let out = ConfigCheckCommand.outcome(config: path, credentialsDirectory: dir.path + "/credentials", json: true)
+        #expect(out.exitCode == 0 && !out.stdout.contains("Mq3~"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+        let tenants = try #require(report["tenants"] as? [[String: Any]])
+        #expect(tenants.count == 1)
+        #expect(tenants[0]["tenant_id"] as? String == "5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41")
+        #expect(tenants[0]["client_id"] as? String == "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6")
+        #expect(tenants[0]["credential"] as? String == "secret")
+        #expect(tenants[0]["sign_in_logs"] as? Bool == true)
+        let connectors = try #require(report["connectors"] as? [[String: Any]])
+        #expect(connectors.map { $0["observed"] as? Bool } == [true])
+    }
+
     static let golden = """
         The monitoring app of a [[tenant]] observer (SPEC §3b): one read-only app per Entra tenant, never a connector. It reads every connector app of the tenant, so no connector secret is held.
 

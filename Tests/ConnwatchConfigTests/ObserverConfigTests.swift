@@ -148,4 +148,17 @@ import Testing
                 "<dir>/connwatch.toml:6: tenant \"5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41\".certificate_file: <dir>/monitor.pem is readable by group or others (mode 0644); run: chmod 600 <dir>/monitor.pem (it holds a private key)"
             ])
     }
+
+    /// An observed sharepoint connector needs no key file, but one it names is still
+    /// checked as a secret file.
+    @Test func observedSharePointKeyFileIsStillChecked() throws {
+        let sandbox = try FixtureSandbox(fixture: "valid/observer")
+        defer { sandbox.remove() }
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o644], ofItemAtPath: sandbox.root.appendingPathComponent("keyfile.json").path)
+        #expect(
+            sandbox.errorLines() == [
+                "<dir>/connectors.d/10-fabrikam.toml:14: connector \"fabrikam-sharepoint-keyed\".key_file: <dir>/keyfile.json is readable by group or others (mode 0644); run: chmod 600 <dir>/keyfile.json (it holds a private key)"
+            ])
+    }
 }
