@@ -27,7 +27,11 @@ extension ObserverClient {
     /// then, for apps without a success in the window, the latest success within
     /// `sign_in_stale_after` (`status/errorCode eq 0`, `$top=1`). All in `POST /beta/$batch`,
     /// through the reports gate.
-    func readReports(_ targets: [ObservationTarget], token: AccessToken, pass: Pass) async -> ReportsRead {
+    /// - Parameter absent: targets without an app or a service principal: `app` blocks
+    ///   their `signin`, so their latest success is not asked for.
+    func readReports(
+        _ targets: [ObservationTarget], absent: Set<String>, token: AccessToken, pass: Pass
+    ) async -> ReportsRead {
         guard !targets.isEmpty else { return ReportsRead(activity: [:], signIns: [:]) }
         let settings = tenant.signInSettings
         let windowStart = pass.now.addingTimeInterval(-settings.window)
@@ -126,6 +130,10 @@ extension ObserverClient {
             guard queue.isEmpty, !latestAsked else { continue }
             latestAsked = true
             for key in keys where (windowFailure[key] ?? windowFailure["*"]) == nil {
+                if absent.contains(key) {
+                    latest[key] = .value(nil)
+                    continue
+                }
                 let successes = (events[key] ?? []).filter(\.succeeded)
                 if let newest = successes.max(by: { $0.createdAt < $1.createdAt }) {
                     latest[key] = .value(newest.createdAt >= staleStart ? newest : nil)

@@ -117,7 +117,11 @@ public actor ObserverClient {
         let granted = GrantedToken(roles: claims.roles, hasRolesClaim: claims.hasRolesClaim, objectId: claims.objectId)
 
         let directory = await readDirectory(unique, token: graphToken, pass: pass)
-        let logs = tenant.signInLogs ? await readReports(unique, token: graphToken, pass: pass) : nil
+        let absent = Set(
+            directory.facts.filter { $0.value.application == .value(nil) || $0.value.servicePrincipal == .value(nil) }
+                .keys)
+        let logs =
+            tenant.signInLogs ? await readReports(unique, absent: absent, token: graphToken, pass: pass) : nil
         let roles = await readRoleAssignments(
             unique, servicePrincipalIds: directory.servicePrincipalIds, pass: pass)
 

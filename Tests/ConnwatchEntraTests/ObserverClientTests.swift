@@ -15,6 +15,7 @@ import Testing
     static let subscription = "3c7a9e2b-5d1f-4a68-9b04-e6f2c8d1a5b7"
     static let graphApp = "00000003-0000-0000-c000-000000000000"
     static let storageApp = "e406a681-f3d4-42a8-90b6-c2b029497af1"
+    static let serviceManagementApp = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
     static let observer = "a0000000-0000-4000-8000-000000000001"
     static let narrowObserver = "a0000000-0000-4000-8000-000000000002"
     static let healthy = "c0000000-0000-4000-8000-000000000001"
@@ -83,7 +84,10 @@ import Testing
         var noSP = app(Self.noSP, "Zscaler CASB never consented", roles: [:])
         noSP.servicePrincipal = false
         var blob = app(Self.blob, "Zscaler CASB Blob", roles: [:])
-        blob.delegatedGrants = [DelegatedGrant(resourceAppId: Self.storageApp, scope: "user_impersonation")]
+        blob.delegatedGrants = [
+            DelegatedGrant(resourceAppId: Self.storageApp, scope: "user_impersonation"),
+            DelegatedGrant(resourceAppId: Self.serviceManagementApp, scope: "user_impersonation"),
+        ]
         blob.roleAssignments = [
             RoleAssignment(roleDefinitionId: "ba92f5b4-2d11-453d-a403-e96b0029c9fe", subscription: Self.subscription),
             RoleAssignment(roleDefinitionId: "17d1049b-9a84-46fb-8f53-869881c3d3ab", subscription: Self.subscription),
@@ -226,11 +230,17 @@ import Testing
         let logins = await r.sim.requestCounts()[.login]
         #expect(logins == 2)  // Graph and ARM, once each
         await r.sim.resetRequestCounts()
+        let started = Date()
         let second = await client.observe(Self.targets, now: Date())
+        let elapsed = Date().timeIntervalSince(started)
         let counts = await r.sim.requestCounts()
         #expect(counts[.login] == 0)
         #expect(second.httpRequests == counts[.graph] + counts[.arm])
+        // Five reports requests a pass (activity, window, three latest successes): the
+        // second pass waits for the first one's to leave the 10 s window, and the
+        // simulator's own gate never answers 429.
         #expect(await client.reportsThrottled == 0)
+        #expect(elapsed >= 5, "the second pass did not wait for the reports gate (\(elapsed) s)")
         print("observer pass of \(Self.targets.count) connectors: \(second.httpRequests) HTTP requests")
     }
 
@@ -322,6 +332,8 @@ import Testing
             return
         }
         #expect(roles.count == Self.manyRoles.count)
+        // The 429 inside the reports batch was seen, and its request sent again.
+        #expect(await client.reportsThrottled == 1)
         #expect(result(evaluate(o, targets[1], now: now), .signin)?.reason == .secretExpired)
         #expect(result(evaluate(o, targets[2], now: now), .signin)?.reason == .signinStale)
     }
