@@ -11,6 +11,10 @@ import Foundation
 /// with Graph JSON batching, `@odata.nextLink` paging and `Retry-After`. Every failure is
 /// classified into the facts (``ObserverWire/observedFailure(_:)``); the pass never throws.
 ///
+/// `TenantObservation.httpRequests` counts every Graph and ARM HTTP request of the pass,
+/// retries included (a `$batch` counts once); token requests are not counted (they are
+/// cached and rare, and go to the login endpoint, not the Graph budget).
+///
 /// Passes of one client run one at a time (a second call waits for the first).
 public actor ObserverClient {
     let tenant: TenantConfig

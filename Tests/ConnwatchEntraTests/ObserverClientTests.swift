@@ -266,6 +266,29 @@ import Testing
         }
     }
 
+    @Test func aTokenEndpointInTroubleIsTransientNotARefusal() async throws {
+        let r = try await rig(scenario())
+        defer { Task { await r.stop() } }
+        try await r.sim.setFaults([Fault(service: .login, status: 503)])
+        let client = r.client(tenant(.secret(Secret(secret))))
+        let now = Date()
+        let o = await client.observe([Self.targets[0]], now: now)
+        guard case .failed(let f) = o.observer.token else {
+            Issue.record("a token despite the 503s: \(o.observer.token)")
+            return
+        }
+        #expect(f.transient)
+        #expect(f.reason != .observerFailed)
+        #expect(ObserverCheck.evaluate(o.observer, thresholds: Self.thresholds, now: now).status == .unknown)
+        let app = result(evaluate(o, Self.targets[0], now: now), .app)
+        #expect(app?.status == .unknown)
+        #expect(app?.reason.isTransient == true)
+        // Recovered: the next pass gets its token and reads.
+        try await r.sim.setFaults([])
+        let next = await client.observe([Self.targets[0]], now: now)
+        #expect(result(evaluate(next, Self.targets[0], now: now), .app)?.status == .ok)
+    }
+
     @Test func aSecretObserverWatchesItsOwnSecret() async throws {
         let r = try await rig(scenario())
         defer { Task { await r.stop() } }
