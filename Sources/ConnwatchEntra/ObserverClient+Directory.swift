@@ -54,6 +54,7 @@ extension ObserverClient {
         var kinds: [String: ListKind] = [:]
         var queue: [GraphBatchWire.Item] = []
         var counter = 0
+        var pages: [String: Int] = [:]
         func enqueue(_ kind: ListKind, _ url: String) {
             counter += 1
             let id = "l\(counter)"
@@ -91,7 +92,7 @@ extension ObserverClient {
                     case .success(let p):
                         assignments[sp, default: []] += p.items
                         if let next = p.nextLink {
-                            if let url = relative(next, version: "v1.0") {
+                            if let url = relative(next, version: "v1.0"), morePages(&pages, "a" + sp) {
                                 enqueue(.assignments(sp), url)
                             } else {
                                 assignmentFailure[sp] = Self.outside(endpoint)
@@ -108,7 +109,7 @@ extension ObserverClient {
                     case .success(let p):
                         grants[sp, default: []] += p.items
                         if let next = p.nextLink {
-                            if let url = relative(next, version: "v1.0") {
+                            if let url = relative(next, version: "v1.0"), morePages(&pages, "g" + sp) {
                                 enqueue(.grants(sp), url)
                             } else {
                                 grantFailure[sp] = Self.outside(endpoint)
@@ -165,9 +166,21 @@ extension ObserverClient {
         return DirectoryRead(ownApplication: own, facts: facts, servicePrincipalIds: spIds)
     }
 
+    /// A list that cannot be followed to its end: its next page lies outside the Graph
+    /// endpoint (the token is never sent elsewhere), or it runs past ``maxPages``.
     static func outside(_ endpoint: String) -> ObservedFailure {
         ObservedFailure(
             reason: .badResponse, transient: true,
-            message: "\(endpoint): @odata.nextLink points outside the Graph endpoint")
+            message:
+                "\(endpoint): @odata.nextLink points outside the Graph endpoint, or the list runs past \(maxPages) pages")
+    }
+
+    /// Pages followed per list at most (a sign-in page holds up to 1,000).
+    static let maxPages = 100
+
+    /// Counts one more page of `list`; false once it would pass ``maxPages``.
+    func morePages(_ pages: inout [String: Int], _ list: String) -> Bool {
+        pages[list, default: 1] += 1
+        return pages[list]! <= Self.maxPages
     }
 }

@@ -42,6 +42,7 @@ extension ObserverClient {
         var kinds: [String: ReportKind] = [:]
         var queue: [GraphBatchWire.Item] = []
         var counter = 0
+        var pages: [String: Int] = [:]
         func enqueue(_ kind: ReportKind, _ url: String) {
             counter += 1
             kinds["r\(counter)"] = kind
@@ -90,7 +91,7 @@ extension ObserverClient {
                     case .success(let p):
                         for row in p.items { activity[row.appId, default: []].append(row.activity) }
                         if let next = p.nextLink {
-                            if let url = relative(next, version: "beta") {
+                            if let url = relative(next, version: "beta"), morePages(&pages, "a" + (key ?? "*")) {
                                 enqueue(.activity(key), url)
                             } else {
                                 activityFailure[key ?? "*"] = Self.outside(activityEndpoint)
@@ -106,7 +107,7 @@ extension ObserverClient {
                     case .success(let p):
                         for row in p.items { events[row.appId, default: []].append(row.event) }
                         if let next = p.nextLink {
-                            if let url = relative(next, version: "beta") {
+                            if let url = relative(next, version: "beta"), morePages(&pages, "w" + (key ?? "*")) {
                                 enqueue(.window(key), url)
                             } else {
                                 windowFailure[key ?? "*"] = Self.outside(signInEndpoint)
