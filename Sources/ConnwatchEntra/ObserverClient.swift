@@ -152,9 +152,20 @@ public actor ObserverClient {
     static let unread = ObservedFailure(
         reason: .observerFailed, transient: true, message: "the observer did not read this connector app")
 
-    /// Targets once each (by client ID, case-insensitively), in order.
+    /// Targets once each (by client ID, case-insensitively), in order; an app listed
+    /// twice keeps its azure-blob entry (the only kind that needs more reads).
     static func unique(_ targets: [ObservationTarget]) -> [ObservationTarget] {
-        var seen = Set<String>()
-        return targets.filter { seen.insert($0.clientId.lowercased()).inserted }
+        var index: [String: Int] = [:]
+        var out: [ObservationTarget] = []
+        for t in targets {
+            let key = t.clientId.lowercased()
+            if let i = index[key] {
+                if t.kind == .azureBlob && out[i].kind != .azureBlob { out[i] = t }
+                continue
+            }
+            index[key] = out.count
+            out.append(t)
+        }
+        return out
     }
 }

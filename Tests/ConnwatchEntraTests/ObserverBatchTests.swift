@@ -38,6 +38,19 @@ struct ObserverBatchTests {
         #expect(Set(plan.flatMap { $0 }.map(\.id)).count == directory + reports)
     }
 
+    @Test func targetsAreReadOnceEachKeepingAzureBlob() {
+        let a = "C0000000-0000-4000-8000-00000000000A"
+        let targets = [
+            ObservationTarget(clientId: a, kind: .exchange),
+            ObservationTarget(clientId: "b", kind: .teams),
+            ObservationTarget(clientId: a.lowercased(), kind: .azureBlob, subscriptionId: "s"),
+            ObservationTarget(clientId: "b", kind: .onedrive),
+        ]
+        let unique = ObserverClient.unique(targets)
+        #expect(unique.map(\.kind) == [.azureBlob, .teams])
+        #expect(unique[0].subscriptionId == "s")
+    }
+
     @Test func theBatchBodyIsGraphsShape() throws {
         let body = GraphBatchWire.body([Item(id: "a0", url: "servicePrincipals(appId='x')")])
         let json = try #require(CompactJSON.object(body))
