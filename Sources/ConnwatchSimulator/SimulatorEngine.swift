@@ -322,7 +322,9 @@ final class SimulatorEngine: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = real.contentType
         for (name, value) in real.headers {
-            if let field = HTTPField.Name(name), field != .contentLength { headers.append(HTTPField(name: field, value: value)) }
+            if let field = HTTPField.Name(name), field != .contentLength {
+                headers.append(HTTPField(name: field, value: value))
+            }
         }
         let body = ResponseBody(contentLength: bytes.count) { writer in
             var buffer = ByteBufferAllocator().buffer(capacity: sent.count)

@@ -83,9 +83,9 @@ import Testing
         do {
             _ = try TokenClient.parse(ok, endpoint: "login POST /token", scope: "x/.default", now: Date())
         } catch { errors.append(error) }
-        do { _ = try StrictProblem.decode(ApplicationInfo.self, from: body, endpoint: "graph GET /applications") } catch {
-            errors.append(error)
-        }
+        do {
+            _ = try StrictProblem.decode(ApplicationInfo.self, from: body, endpoint: "graph GET /applications")
+        } catch { errors.append(error) }
         do {
             _ = try StrictProblem.decodeList(from: body, endpoint: "office GET /subscriptions/list") {
                 (o) throws(StrictProblem) in try o.string("contentType")
