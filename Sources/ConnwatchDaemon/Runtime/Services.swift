@@ -59,6 +59,10 @@ struct HeartbeatService: Service {
     func statusLine() async -> String {
         let report = await daemon.coordinator.status(version: Daemon.version)
         var line = report.countsLine
+        if let observers = report.observers, !observers.isEmpty {
+            let bad = observers.filter { $0.status != .ok }.count
+            line += "; \(observers.count) observer\(observers.count == 1 ? "" : "s")" + (bad == 0 ? " ok" : ", \(bad) not ok")
+        }
         if let next = await scheduler.nextDueInstant() {
             let wait = ContinuousClock.now.duration(to: next)
             let at = daemon.clock.now().addingTimeInterval(max(0, Double(wait.components.seconds)))
