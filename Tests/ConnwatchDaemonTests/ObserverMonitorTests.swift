@@ -14,7 +14,6 @@ final class ObserverDouble: TenantObserving {
     struct State {
         var passes = 0
         var targets: [[ObservationTarget]] = []
-        var gate: CheckedContinuation<Void, Never>?
         var holding = false
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
@@ -30,10 +29,11 @@ final class ObserverDouble: TenantObserving {
     func hold() { state.withLock { $0.holding = true } }
 
     func release() {
-        let waiting = state.withLock {
-            $0.holding = false
-            defer { $0.waiting = [] }
-            return $0.waiting
+        let waiting = state.withLock { s in
+            s.holding = false
+            let list = s.waiting
+            s.waiting = []
+            return list
         }
         for w in waiting { w.resume() }
     }
@@ -116,7 +116,7 @@ enum ObserverFixture {
     static func roles(_ kind: ConnectorKind) -> [GrantedAppRole] {
         PermissionCatalog.requirements(for: kind).permissions.enumerated().map {
             GrantedAppRole(
-                resourceAppId: $0.element.resource == .graph ? graph : "c5393580-f805-4401-95e8-94b7a6ef2fc2",
+                resourceAppId: PermissionCatalog.resource($0.element.resource).appId,
                 appRoleId: "r\($0.offset)", permission: $0.element.name)
         }
     }

@@ -100,10 +100,15 @@ public actor CycleCoordinator {
         let list = configuration.connectors
         let (slots, checked) = Self.index(list, keeping: [:], cycle: 1)
         (self.connectors, self.slots, self.checkedThisCycle) = (list, slots, checked)
-        (self.observers, self.observedTenants) = Self.observerTables(configuration)
+        let (observers, observedTenants) = Self.observerTables(configuration)
+        (self.observers, self.observedTenants) = (observers, observedTenants)
+        let zscaler = configuration.zscaler != nil
         shown = ShownResults(connectors: list.count)
         for (key, latest) in snapshot.latest {
-            let capacity = slots[key.connector].map { plan(list[Int($0.position)]).count } ?? 1
+            let capacity =
+                slots[key.connector].map {
+                    Self.plan(list[Int($0.position)], observedTenants: observedTenants, zscaler: zscaler).count
+                } ?? 1
             shown.set(
                 connector: key.connector,
                 .init(result: interner.intern(latest.result), failures: latest.consecutiveFailures),
@@ -140,9 +145,13 @@ public actor CycleCoordinator {
     /// A connector's checks: per kind, and whether it is observed, checked with its own
     /// secret, or both (a plan shared by every connector of the same kind and mode).
     private func plan(_ c: ConnectorConfig) -> [CheckKind] {
+        Self.plan(c, observedTenants: observedTenants, zscaler: settings.zscaler)
+    }
+
+    private static func plan(_ c: ConnectorConfig, observedTenants: Set<String>, zscaler: Bool) -> [CheckKind] {
         CheckPlan.checks(
             for: c.kind, mode: CheckPlan.Mode(c, hasObserver: observedTenants.contains(c.tenantId.lowercased())),
-            zscaler: settings.zscaler)
+            zscaler: zscaler)
     }
 
     /// The configured connector of that name (nil: not configured).
