@@ -1,5 +1,6 @@
 import ConnwatchAlerting
 import ConnwatchCore
+import ConnwatchEntra
 import ConnwatchStore
 import Foundation
 import Logging
@@ -185,12 +186,19 @@ enum ObserverFixture {
 @Suite struct ObserverMonitorTests {
     typealias F = ObserverFixture
 
+    /// What the daemon gives the factory (no request is made: the doubles answer).
+    static let context = ObserverContext(
+        clients: MicrosoftClients(
+            transport: try! HTTPTransport(settings: TransportSettings()), endpoints: CloudSettings().endpoints),
+        endpoints: CloudSettings().endpoints)
+
     /// Monitors for a configuration, recording observer results into `coordinator`.
     static func monitors(
         _ c: Configuration, clock: F.Clock, doubles: [String: ObserverDouble], coordinator: CycleCoordinator? = nil
     ) -> ObserverMonitors {
         ObserverMonitors(
-            configuration: c, factory: { doubles[$0.tenantId]! }, clock: clock.wall,
+            configuration: c, context: context, factory: { tenant, _ in doubles[tenant.tenantId]! },
+            clock: clock.wall,
             record: { tenant, _, result in
                 await coordinator?.recordObserver(tenantId: tenant.tenantId, result: result, now: clock.now)
             })
@@ -451,7 +459,7 @@ enum ObserverFixture {
         let withoutA = Configuration(
             connectors: [F.connector("b-obs", tenant: F.tenantB, client: 2)], tenants: [F.tenant(F.tenantB)])
         await coordinator.reload(withoutA, now: clock.now)
-        await monitors.reload(withoutA)
+        await monitors.reload(withoutA, context: Self.context, newClients: false)
         #expect(monitors.monitor(forTenant: F.tenantA) == nil)
         #expect(monitors.monitor(forTenant: F.tenantB) === monitorB)  // unchanged: kept
         let resolved = journal.all.filter { $0.messageID == MessageIDs.resolved }
@@ -466,7 +474,8 @@ enum ObserverFixture {
         // A changed observer gets a new monitor; none left: no `observers` at all.
         var changed = F.tenant(F.tenantB)
         changed.signInLogs = false
-        await monitors.reload(Configuration(connectors: [], tenants: [changed]))
+        await monitors.reload(
+            Configuration(connectors: [], tenants: [changed]), context: Self.context, newClients: false)
         #expect(monitors.monitor(forTenant: F.tenantB) !== monitorB)
         await coordinator.reload(Configuration(connectors: []), now: clock.now)
         #expect(await coordinator.status(version: "t").observers == nil)

@@ -20,15 +20,15 @@ public final class ObserverMonitors: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
 
     public init(
-        configuration: Configuration, factory: @escaping TenantObserverFactory, clock: WallClock,
-        record: @escaping ObserverMonitor.Recorder
+        configuration: Configuration, context: ObserverContext, factory: @escaping TenantObserverFactory,
+        clock: WallClock, record: @escaping ObserverMonitor.Recorder
     ) {
         self.factory = factory
         self.clock = clock
         self.record = record
-        entries.withLock {
-            $0 = Self.build(configuration, keeping: [:], factory: factory, clock: clock, record: record).0
-        }
+        let built = Self.build(
+            configuration, context: context, keeping: [:], factory: factory, clock: clock, record: record)
+        entries.withLock { $0 = built.0 }
     }
 
     /// The monitor of a connector's tenant, if it has an observer.
@@ -49,9 +49,14 @@ public final class ObserverMonitors: Sendable {
     }
 
     /// Applies a new configuration (``Daemon/reload(scheduler:)``).
-    public func reload(_ c: Configuration) async {
-        let old = entries.withLock { $0 }
-        let (fresh, kept) = Self.build(c, keeping: old, factory: factory, clock: clock, record: record)
+    /// - Parameters:
+    ///   - context: the clients and endpoints new observer clients are made with.
+    ///   - newClients: the clients were replaced (`ca_file`, proxy or cloud changed): every
+    ///     observer gets a new client and monitor.
+    public func reload(_ c: Configuration, context: ObserverContext, newClients: Bool) async {
+        let old = newClients ? [:] : entries.withLock { $0 }
+        let (fresh, kept) = Self.build(
+            c, context: context, keeping: old, factory: factory, clock: clock, record: record)
         entries.withLock { $0 = fresh }
         for (tenantId, monitor) in kept {
             await monitor.update(
@@ -60,8 +65,8 @@ public final class ObserverMonitors: Sendable {
     }
 
     private static func build(
-        _ c: Configuration, keeping old: [String: Entry], factory: TenantObserverFactory, clock: WallClock,
-        record: @escaping ObserverMonitor.Recorder
+        _ c: Configuration, context: ObserverContext, keeping old: [String: Entry],
+        factory: TenantObserverFactory, clock: WallClock, record: @escaping ObserverMonitor.Recorder
     ) -> ([String: Entry], kept: [String: ObserverMonitor]) {
         let thresholds = ExpiryThresholds(c.alerts)
         var out: [String: Entry] = [:]
@@ -77,7 +82,7 @@ public final class ObserverMonitors: Sendable {
             out[key] = Entry(
                 tenant: tenant, thresholds: thresholds,
                 monitor: ObserverMonitor(
-                    tenant: tenant, client: factory(tenant), targets: targets(c, tenantId: key),
+                    tenant: tenant, client: factory(tenant, context), targets: targets(c, tenantId: key),
                     checkInterval: c.daemon.checkInterval.timeInterval, thresholds: thresholds, clock: clock,
                     record: record))
         }

@@ -62,9 +62,9 @@ public final class Daemon: Sendable {
     }
 
     /// INTEGRATOR: the observer's client. Replace with
-    /// `{ ObserverClient(tenant: $0, endpoints: …, transport: …) }` once ConnwatchEntra's
-    /// `ObserverClient` conforms to ``TenantObserving``.
-    public static let observerClientFactory: TenantObserverFactory = { _ in UnwiredTenantObserver() }
+    /// `{ ObserverClient(tenant: $0, endpoints: $1.endpoints, transport: $1.clients.transport) }`
+    /// and `extension ObserverClient: TenantObserving {}`.
+    public static let observerClientFactory: TenantObserverFactory = { _, _ in UnwiredTenantObserver() }
 
     let options: Options
     let logger: Logger
@@ -103,7 +103,9 @@ public final class Daemon: Sendable {
         self.coordinator = coordinator
         self.state = Mutex((configuration, checker))
         self.observers = ObserverMonitors(
-            configuration: configuration, factory: options.observerFactory, clock: options.clock,
+            configuration: configuration,
+            context: ObserverContext(clients: checker.clients, endpoints: configuration.cloud.endpoints),
+            factory: options.observerFactory, clock: options.clock,
             record: { [coordinator, clock = options.clock] tenant, _, result in
                 await coordinator.recordObserver(tenantId: tenant.tenantId, result: result, now: clock.now())
             })
@@ -386,7 +388,9 @@ public final class Daemon: Sendable {
         await deliveryWorker.wake()
         state.withLock { $0.configuration = fresh }
         await coordinator.reload(fresh, now: now)
-        await observers.reload(fresh)
+        await observers.reload(
+            fresh, context: ObserverContext(clients: self.checker.clients, endpoints: fresh.cloud.endpoints),
+            newClients: newChecker != nil)
         await scheduler?.update(
             connectors: fresh.connectors, interval: fresh.daemon.checkInterval.swiftDuration,
             concurrency: fresh.daemon.concurrency)
