@@ -241,6 +241,16 @@ public final class Daemon: Sendable {
             own: { await checker.run(connector, now: clock.now()) }, zscaler: zscaler)
     }
 
+    /// Passes of the observers whose tenant has no configured connector: no connector's
+    /// check starts them, and the observer itself is still watched (its token, its own
+    /// credential's expiry, its permissions). A pass in hand is reused as usual.
+    func observeTenantsWithoutConnectors() async {
+        let withConnectors = Set(configuration.connectors.map { $0.tenantId.lowercased() })
+        for (tenant, monitor) in observers.all where !withConnectors.contains(tenant) {
+            _ = await monitor.observation()
+        }
+    }
+
     /// Makes the next check of each named connector (all when empty) wait for a fresh pass
     /// of its tenant's observer (`connwatchctl check`): one pass serves all of them.
     func requireFreshObservations(for names: [String]) async {
@@ -273,6 +283,7 @@ public final class Daemon: Sendable {
                 running += 1
             }
         }
+        await observeTenantsWithoutConnectors()
         await coordinator.flush(now: clock.now())
         // Cron users get their webhooks too: what is due now goes out (bounded); retries
         // stay in the outbox for the next run or the daemon.
