@@ -15,7 +15,7 @@ public enum NotificationRendering {
         case (false, .info): priority = 6
         }
         var fields: [(String, String)] = [
-            ("CONNWATCH_CONNECTOR", identity.name), ("CONNWATCH_KIND", identity.kind.rawValue),
+            ("CONNWATCH_CONNECTOR", identity.name), ("CONNWATCH_KIND", identity.renderedKind),
             ("CONNWATCH_TENANT_ID", identity.tenantId), ("CONNWATCH_CLIENT_ID", identity.clientId),
             ("CONNWATCH_CHECK", n.check.rawValue), ("CONNWATCH_STATUS", n.status.rawValue),
             ("CONNWATCH_REASON", n.reason.rawValue), ("CONNWATCH_ALERT_ID", n.alertId),
@@ -44,7 +44,7 @@ public enum NotificationRendering {
             "alert_id": .string(n.alertId), "state": .string(n.state.rawValue),
             "severity": .string(n.severity.rawValue),
             "connector": .object([
-                "name": .string(identity.name), "kind": .string(identity.kind.rawValue),
+                "name": .string(identity.name), "kind": .string(identity.renderedKind),
                 "tenant_id": .string(identity.tenantId), "client_id": .string(identity.clientId),
                 "labels": .object(identity.labels.mapValues { .string($0) }),
             ]),

@@ -100,8 +100,27 @@ public enum Views {
         c.checks.compactMap(\.expiry).min { $0.expiresAt < $1.expiresAt }
     }
 
+    /// The observers (SPEC §3b) above the connectors: each tenant's monitoring app, whose
+    /// failure makes every observed check of its tenant unknown.
+    static func observerTable(_ observers: [StatusReport.ObserverStatus], now: Date, style: Style) -> String {
+        var t = TextTable(headers: ["OBSERVER", "CLIENT", "STATUS", "REASON", "EXPIRES", "CHECKED", "SUMMARY"])
+        for o in observers {
+            t.append([
+                o.tenantId, o.clientId, o.status.rawValue, o.reason.rawValue,
+                o.expiresAt.map { Human.expiry(CredentialExpiry(credentialId: "", expiresAt: $0), now: now) } ?? "",
+                o.checkedAt.map { HumanTime.age(from: $0, to: now) } ?? "never",
+                Human.clip(o.summary, 100),
+            ])
+        }
+        return style.colorColumns(t.render(), ["STATUS"])
+    }
+
     public static func statusTable(_ r: StatusReport, now: Date, style: Style) -> String {
-        if r.connectors.isEmpty { return "no connectors configured\n" }
+        var observers = ""
+        if let list = r.observers, !list.isEmpty {
+            observers = observerTable(list, now: now, style: style) + "\n"
+        }
+        if r.connectors.isEmpty { return observers + "no connectors configured\n" }
         var t = TextTable(headers: ["NAME", "KIND", "STATUS", "REASON", "EXPIRES", "CHECKED", "SUMMARY"])
         for c in r.connectors {
             t.append([
@@ -111,8 +130,12 @@ public enum Views {
                 Human.clip(c.summary, 100),
             ])
         }
-        var out = style.colorColumns(t.render(), ["STATUS"])
+        var out = observers + style.colorColumns(t.render(), ["STATUS"])
         out += "\n" + r.countsLine
+        if let list = r.observers, !list.isEmpty {
+            let bad = list.filter { $0.status != .ok }.count
+            out += "; \(list.count) observer\(list.count == 1 ? "" : "s")" + (bad == 0 ? " ok" : ", \(bad) not ok")
+        }
         if let last = r.daemon.lastCycleAt {
             out += "; last full cycle \(HumanTime.age(from: last, to: now))"
         } else {
@@ -244,7 +267,8 @@ public enum Views {
 
     /// One Monitoring Plugins line (`SERVICE STATE - text | perfdata`) and its exit code.
     public static func nagios(_ r: StatusReport, name: String?, now: Date) -> (line: String, exitCode: Int32) {
-        let worst = r.worstStatus
+        // The observers count too: one whose token is refused blinds its whole tenant.
+        let worst = name == nil ? r.worstStatusWithObservers : r.worstStatus
         let state: String
         switch worst {
         case .ok: state = "OK"
@@ -271,6 +295,22 @@ public enum Views {
             let n = r.connectors.count
             for s in CheckStatus.allCases {
                 perf.append("'\(s.rawValue)'=\(r.connectors.filter { $0.status == s }.count);;;0;\(n)")
+            }
+            if let observers = r.observers, !observers.isEmpty {
+                let bad = observers.filter { $0.status != .ok }.sorted { $0.status > $1.status }
+                text += "; \(observers.count) observer\(observers.count == 1 ? "" : "s")"
+                text +=
+                    bad.isEmpty
+                    ? " ok"
+                    : " (" + bad.prefix(3).map { "observer \($0.tenantId) \($0.reason.rawValue)" }.joined(separator: ", ")
+                        + (bad.count > 3 ? ", …" : "") + ")"
+                perf.append("'observers_not_ok'=\(bad.count);;;0;\(observers.count)")
+                for o in observers {
+                    guard let e = o.expiresAt else { continue }
+                    perf.append(
+                        "'observer_\(o.tenantId)_days_left'=\(CredentialExpiry(credentialId: "", expiresAt: e).daysLeft(at: now));;;;"
+                    )
+                }
             }
             for c in r.connectors {
                 guard let e = soonestExpiry(c) else { continue }

@@ -77,7 +77,7 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
                 let report = await daemon.statusReport()
                 await daemon.shutdown()
                 print(String(decoding: try StatusReport.encoder.encode(report), as: UTF8.self))
-                throw ExitCode(report.worstStatus.monitoringPluginsExitCode)
+                throw ExitCode(report.worstStatusWithObservers.monitoringPluginsExitCode)
             }
             let status = await daemon.statusTable(now: daemon.clock.now())
             await daemon.shutdown()

@@ -164,3 +164,44 @@ extension String {
     /// Without ANSI colour sequences.
     var uncolored: String { replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression) }
 }
+
+/// A daemon with observers (SPEC §3b): one observer refused, one healthy; an observed
+/// connector beside one checked with its own secret.
+enum ObserverFixture {
+    typealias F = Fixture
+    static let fabrikam = "fabrikam.onmicrosoft.com"
+
+    static let observers = [
+        StatusReport.ObserverStatus(
+            tenantId: F.tenant, clientId: F.id(90),
+            result: CheckResult(
+                check: .observer, status: .critical, reason: .observerFailed,
+                summary: "the observer's token was refused: AADSTS7000222: the client secret is expired",
+                checkedAt: F.t("2026-11-29T11:58:00Z"))),
+        StatusReport.ObserverStatus(
+            tenantId: fabrikam, clientId: F.id(91),
+            result: CheckResult(
+                check: .observer, status: .ok, reason: .ok,
+                summary: "token accepted, permissions granted; the observer's certificate expires on 1 Jun 2027",
+                checkedAt: F.t("2026-11-29T11:00:00Z"),
+                expiry: CredentialExpiry(credentialId: "AB12", expiresAt: F.t("2027-06-01T00:00:00Z")))),
+    ]
+
+    static let observed = StatusReport.ConnectorStatus(
+        identity: ConnectorIdentity(name: "fabrikam-exchange", kind: .exchange, tenantId: fabrikam, clientId: F.id(5)),
+        checks: [
+            F.ok(.app, "the app and its service principal exist and are enabled", at: "2026-11-29T11:00:00Z"),
+            CheckResult(
+                check: .secretExpiry, status: .ok, reason: .ok, summary: "the client secret in use expires in 120 days",
+                checkedAt: F.t("2026-11-29T11:00:00Z"),
+                expiry: CredentialExpiry(credentialId: "k1", expiresAt: F.t("2027-03-29T12:00:00Z"))),
+            F.ok(.consent, "all 9 required application permissions granted", at: "2026-11-29T11:00:00Z"),
+        ],
+        notes: [
+            CheckPlan.observedAbsence(for: .exchange),
+            "signin: not checked: the tenant has no Entra ID P1/P2 licence for sign-in logs",
+        ])
+
+    static let report = StatusReport(
+        daemon: F.report.daemon, connectors: [F.exchange, observed], observers: observers)
+}

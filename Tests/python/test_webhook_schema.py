@@ -175,3 +175,18 @@ def test_event_type_names_follow_standard_webhooks():
     # Standard Webhooks: dot-separated hierarchy of [a-zA-Z0-9_].
     for t in EVENT_TYPES:
         assert re.fullmatch(r"[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)+", t), t
+
+
+def test_the_observers_own_alerts_name_it_by_its_reserved_name():
+    # connwatchd records an observer's alerts under `observer:<tenant_id>` with kind
+    # `observer` (ObserverIdentity): a name no connector can take, still schema-valid.
+    body = _golden("standard-observer.credential.invalid-firing.json")
+    body["data"]["connector"].update(
+        {"name": "observer:contoso.onmicrosoft.com", "kind": "observer", "labels": {}})
+    assert _errors(OPEN, body) == []
+    assert _errors(CLOSED, body) == []
+    body["data"]["connector"]["name"] = "observer:5f1b6c0e-8a3d-4f4e-9c2a-1d7e3b9a6c41"
+    assert _errors(OPEN, body) == []
+    for bad in ("Observer:contoso", "observer:", "monitor:contoso", "contoso:exchange", "a" * 64):
+        body["data"]["connector"]["name"] = bad
+        assert _errors(OPEN, body) != [], bad

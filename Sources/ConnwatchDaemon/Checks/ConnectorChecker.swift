@@ -267,10 +267,13 @@ public struct ConnectorChecker: Sendable {
         }
     }
 
-    private func certificateResult(
-        keyFile: Result<CertificateCredential, SharePointKeyFile.ParseError>?,
-        application: Observed<ApplicationCredentials>, now: Date
-    ) -> CheckResult {
+    /// An observed SharePoint connector's local key file, when `key_file` is configured
+    /// (its certificate is judged with the registered ones, SPEC §3b).
+    static func localCertificate(_ connector: ConnectorConfig) -> Result<LocalCertificate, KeyFileProblemError>? {
+        keyFile(connector).map { local($0) }
+    }
+
+    private static func local(_ keyFile: KeyFile?) -> Result<LocalCertificate, KeyFileProblemError> {
         let local: Result<LocalCertificate, KeyFileProblemError>
         switch keyFile {
         case .success(let cert):
@@ -285,6 +288,14 @@ public struct ConnectorChecker: Sendable {
         case nil:
             local = .failure(KeyFileProblemError(.invalid("no key_file configured")))
         }
+        return local
+    }
+
+    private func certificateResult(
+        keyFile: Result<CertificateCredential, SharePointKeyFile.ParseError>?,
+        application: Observed<ApplicationCredentials>, now: Date
+    ) -> CheckResult {
+        let local = Self.local(keyFile)
         // A Graph read blocked only because the SharePoint token failed is still useful
         // for the certificate check when it succeeded: `application` is independent.
         return CertificateCheck.evaluate(keyFile: local, application: application, thresholds: thresholds, now: now)

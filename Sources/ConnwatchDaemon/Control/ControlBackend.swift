@@ -28,6 +28,13 @@ final class ControlBackend: Sendable {
 
     func isConfigured(_ name: String) -> Bool { daemon.configuration.connectors.contains { $0.name == name } }
 
+    /// An observer's reserved name (`observer:<tenant_id>`) whose `[[tenant]]` is configured:
+    /// its history is kept like a connector's.
+    func isConfiguredObserver(_ name: String) -> Bool {
+        guard let tenant = ObserverIdentity.tenantId(of: name) else { return false }
+        return daemon.configuration.observer(forTenant: tenant) != nil
+    }
+
     // MARK: Reads
 
     /// Every connector's status; shared by concurrent readers for up to 250 ms.
@@ -59,10 +66,14 @@ final class ControlBackend: Sendable {
         let report = await status()
         let failures = await daemon.coordinator.consecutiveFailures()
         let commitFailures = await daemon.coordinator.commitFailures
+        var traffic: [String: MetricsExposition.ObserverTraffic] = [:]
+        for (tenant, monitor) in daemon.observers.all {
+            traffic[tenant] = .init(passes: await monitor.passes, httpRequests: await monitor.httpRequests)
+        }
         return MetricsExposition(
             report: report, checks: daemon.checkMetrics.snapshot(), consecutiveFailures: failures,
             counts: try await store.counts(at: now), commitFailures: commitFailures, now: now,
-            webhookAttempts: daemon.deliveryWorker.metrics.snapshot()
+            webhookAttempts: daemon.deliveryWorker.metrics.snapshot(), observerTraffic: traffic
         ).render()
     }
 
@@ -70,6 +81,8 @@ final class ControlBackend: Sendable {
 
     /// Checks the connectors now (all when empty), waits, and returns their fresh status.
     func check(_ names: [String]) async -> StatusReport {
+        // An explicit check reads its tenant afresh: one new pass per observer.
+        await daemon.requireFreshObservations(for: names)
         let (ran, _) = await scheduler.checkNow(names)
         await daemon.coordinator.flush(now: daemon.clock.now())
         await statusCache.invalidate()
@@ -112,7 +125,7 @@ actor StatusCache {
 }
 
 /// Encodes status reports byte for byte as `StatusReport.encoder` would (sorted keys: the
-/// connectors, the daemon, the schema version) plus a final newline, keeping each connector's
+/// connectors, the daemon, the observers when configured, the schema version) plus a final newline, keeping each connector's
 /// JSON until its status stamp changes: between two requests only the connectors checked
 /// meanwhile are encoded again, and the reply is assembled in one buffer.
 actor StatusJSONCache {
@@ -145,6 +158,10 @@ actor StatusJSONCache {
         }
         out.writeString(#"],"daemon":"#)
         out.writeBytes(try encoder.encode(update.daemon))
+        if let observers = update.observers {
+            out.writeString(#","observers":"#)
+            out.writeBytes(try encoder.encode(observers))
+        }
         out.writeString(#","schema_version":\#(StatusReport.currentSchemaVersion)}"#)
         out.writeInteger(UInt8(ascii: "\n"))
         lastSize = out.readableBytes

@@ -213,7 +213,7 @@ struct ControlRoutes: Sendable {
         }
         router.get("/v1/connectors/{name}/history") { request, context in
             let name = try context.parameters.require("name")
-            guard b.isConfigured(name) else { throw unknown(name) }
+            guard b.isConfigured(name) || b.isConfiguredObserver(name) else { throw unknown(name) }
             let now = b.daemon.clock.now()
             let since = try Self.since(request.uri.queryParameters["since"], now: now)
             let limit = try Self.limit(request.uri.queryParameters["limit"])

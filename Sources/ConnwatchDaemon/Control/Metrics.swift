@@ -81,6 +81,14 @@ struct MetricsExposition {
     var commitFailures: Int
     var now: Date
     var webhookAttempts: [DeliveryMetrics.Key: Int] = [:]
+    /// Per observer's tenant ID: its passes and their Graph/ARM HTTP requests since
+    /// connwatchd started (``ObserverMonitor``), for the budget of SPEC §3b.
+    var observerTraffic: [String: ObserverTraffic] = [:]
+
+    struct ObserverTraffic: Sendable, Equatable {
+        var passes: Int
+        var httpRequests: Int
+    }
 
     func render() -> String {
         var out = ""
@@ -157,6 +165,45 @@ struct MetricsExposition {
             guard let at = c.checkedAt else { continue }
             sample(
                 "connwatch_connector_last_check_timestamp_seconds", [("connector", c.name)], at.timeIntervalSince1970)
+        }
+
+        if let observers = report.observers {
+            family("connwatch_observers", "gauge", "Configured [[tenant]] observers.")
+            sample("connwatch_observers", [], Double(observers.count))
+            family(
+                "connwatch_observer_status", "gauge",
+                "Status of each tenant's observer: 1 for its current status (ok, warning, unknown, critical), 0 for the others.")
+            for o in observers {
+                for s in CheckStatus.allCases {
+                    sample(
+                        "connwatch_observer_status",
+                        [("tenant_id", o.tenantId), ("client_id", o.clientId), ("status", s.rawValue)],
+                        o.status == s ? 1 : 0)
+                }
+            }
+            family(
+                "connwatch_observer_credential_expiry_timestamp_seconds", "gauge",
+                "When the observer's own certificate or secret expires, in seconds since the epoch.")
+            for o in observers {
+                guard let e = o.expiresAt else { continue }
+                sample(
+                    "connwatch_observer_credential_expiry_timestamp_seconds", [("tenant_id", o.tenantId)],
+                    e.timeIntervalSince1970)
+            }
+            family(
+                "connwatch_observer_passes_total", "counter",
+                "Passes over the tenant's connector apps by its observer since connwatchd started (one per cycle, or per explicit check).")
+            family(
+                "connwatch_observer_graph_requests_total", "counter",
+                "Graph and ARM HTTP requests of the tenant's observer since connwatchd started (a $batch counts once).")
+            for o in observers {
+                let t = observerTraffic[o.tenantId.lowercased()] ?? ObserverTraffic(passes: 0, httpRequests: 0)
+                sample("connwatch_observer_passes_total", [("tenant_id", o.tenantId)], Double(t.passes))
+            }
+            for o in observers {
+                let t = observerTraffic[o.tenantId.lowercased()] ?? ObserverTraffic(passes: 0, httpRequests: 0)
+                sample("connwatch_observer_graph_requests_total", [("tenant_id", o.tenantId)], Double(t.httpRequests))
+            }
         }
 
         family(
@@ -255,12 +302,13 @@ extension MetricsExposition {
     /// counts the outbox and the alerts, so a scrape never loads their rows.
     init(
         report: StatusReport, checks: CheckMetrics.Snapshot, consecutiveFailures: [AlertKey: Int],
-        counts: StoreCounts, commitFailures: Int, now: Date, webhookAttempts: [DeliveryMetrics.Key: Int] = [:]
+        counts: StoreCounts, commitFailures: Int, now: Date, webhookAttempts: [DeliveryMetrics.Key: Int] = [:],
+        observerTraffic: [String: ObserverTraffic] = [:]
     ) {
         self.init(
             report: report, checks: checks, consecutiveFailures: consecutiveFailures,
             deliveries: Dictionary(uniqueKeysWithValues: counts.deliveries.map { ($0.key.rawValue, $0.value) }),
             firingAlerts: counts.firingAlerts, activeSilences: counts.activeSilences, commitFailures: commitFailures,
-            now: now, webhookAttempts: webhookAttempts)
+            now: now, webhookAttempts: webhookAttempts, observerTraffic: observerTraffic)
     }
 }

@@ -36,8 +36,13 @@ public actor CycleCoordinator {
     /// at 10,000 connectors (BENCHMARKS.md).
     private var connectors: [ConnectorConfig] = []
     private var slots: [String: Slot] = [:]
-    /// The check plan of each kind (with or without the zscaler check).
-    private var plans: [ConnectorKind: [CheckKind]] = [:]
+    /// The tenants with an observer (lower-cased IDs): a connector's plan depends on it.
+    private var observedTenants: Set<String> = []
+    /// The `[[tenant]]` observers in configuration order: each has its own result, history
+    /// and alerts under its reserved name (``ObserverIdentity``), apart from the connectors.
+    private var observers: [TenantConfig] = []
+    /// What each connector's last check said beyond its results (`signin` left out, …).
+    private var checkNotes: [String: [String]] = [:]
     /// What status shows per check, and the consecutive transient failures behind it.
     private var shown = ShownResults()
     private var alertStates = AlertStateTable()
@@ -94,15 +99,20 @@ public actor CycleCoordinator {
         self.settings = Settings(configuration)
         let list = configuration.connectors
         let (slots, checked) = Self.index(list, keeping: [:], cycle: 1)
-        let plans = Self.plans(zscaler: settings.zscaler)
-        (self.connectors, self.slots, self.checkedThisCycle, self.plans) = (list, slots, checked, plans)
+        (self.connectors, self.slots, self.checkedThisCycle) = (list, slots, checked)
+        let (observers, observedTenants) = Self.observerTables(configuration)
+        (self.observers, self.observedTenants) = (observers, observedTenants)
+        let zscaler = configuration.zscaler != nil
         shown = ShownResults(connectors: list.count)
         for (key, latest) in snapshot.latest {
-            let kind = slots[key.connector].map { list[Int($0.position)].kind }
+            let capacity =
+                slots[key.connector].map {
+                    Self.plan(list[Int($0.position)], observedTenants: observedTenants, zscaler: zscaler).count
+                } ?? 1
             shown.set(
                 connector: key.connector,
                 .init(result: interner.intern(latest.result), failures: latest.consecutiveFailures),
-                capacity: kind.flatMap { plans[$0]?.count } ?? 1,
+                capacity: capacity,
                 packedDetails: interner.intern(ShownResults.pack(latest.result.details)))
         }
         alertStates = AlertStateTable(snapshot.alertStates)
@@ -126,8 +136,22 @@ public actor CycleCoordinator {
         return (slots, checked)
     }
 
-    private static func plans(zscaler: Bool) -> [ConnectorKind: [CheckKind]] {
-        Dictionary(uniqueKeysWithValues: ConnectorKind.allCases.map { ($0, CheckPlan.checks(for: $0, zscaler: zscaler)) })
+    private static func observerTables(_ c: Configuration) -> ([TenantConfig], Set<String>) {
+        var seen = Set<String>()
+        let list = c.tenants.filter { seen.insert($0.tenantId.lowercased()).inserted }
+        return (list, seen)
+    }
+
+    /// A connector's checks: per kind, and whether it is observed, checked with its own
+    /// secret, or both (a plan shared by every connector of the same kind and mode).
+    private func plan(_ c: ConnectorConfig) -> [CheckKind] {
+        Self.plan(c, observedTenants: observedTenants, zscaler: settings.zscaler)
+    }
+
+    private static func plan(_ c: ConnectorConfig, observedTenants: Set<String>, zscaler: Bool) -> [CheckKind] {
+        CheckPlan.checks(
+            for: c.kind, mode: CheckPlan.Mode(c, hasObserver: observedTenants.contains(c.tenantId.lowercased())),
+            zscaler: zscaler)
     }
 
     /// The configured connector of that name (nil: not configured).
@@ -135,8 +159,14 @@ public actor CycleCoordinator {
         slots[name].map { connectors[Int($0.position)] }
     }
 
+    /// The configured observer of that reserved name (nil: not configured).
+    private func configuredObserver(_ name: String) -> TenantConfig? {
+        guard let tenant = ObserverIdentity.tenantId(of: name) else { return nil }
+        return observers.first { $0.tenantId.lowercased() == tenant }
+    }
+
     private func identity(_ name: String) -> ConnectorIdentity? {
-        configured(name).map(ConnectorIdentity.init)
+        configured(name).map(ConnectorIdentity.init) ?? configuredObserver(name).map(ObserverIdentity.identity)
     }
 
     /// The identities of the connectors whose incidents reconciliation ends: the configured
@@ -168,8 +198,9 @@ public actor CycleCoordinator {
         var keys = Set<AlertKey>()
         keys.reserveCapacity(connectors.count * 6)
         for c in ordered {
-            for check in plans[c.kind] ?? [] { keys.insert(AlertKey(connector: c.name, check: check)) }
+            for check in plan(c) { keys.insert(AlertKey(connector: c.name, check: check)) }
         }
+        for t in observers { keys.insert(AlertKey(connector: ObserverIdentity.name(tenantId: t.tenantId), check: .observer)) }
         return keys
     }
 
@@ -180,9 +211,11 @@ public actor CycleCoordinator {
     public func reconcile(now: Date) async {
         epoch &+= 1
         await refreshSilences(now: now)
-        let configured = ordered.map { c in
-            ConfiguredConnector(identity: ConnectorIdentity(c), checks: plans[c.kind] ?? [])
-        }
+        let configured =
+            ordered.map { c in
+                ConfiguredConnector(identity: ConnectorIdentity(c), checks: plan(c))
+            }
+            + observers.map { ConfiguredConnector(identity: ObserverIdentity.identity($0), checks: [.observer]) }
         do {
             _ = try await store.syncConfiguredConnectors(configured, at: now)
         } catch {
@@ -213,16 +246,61 @@ public actor CycleCoordinator {
         settings = Settings(configuration)
         connectors = configuration.connectors
         (slots, checkedThisCycle) = Self.index(connectors, keeping: slots, cycle: cycle)
-        plans = Self.plans(zscaler: settings.zscaler)
+        (observers, observedTenants) = Self.observerTables(configuration)
+        checkNotes = checkNotes.filter { slots[$0.key] != nil }
         await reconcile(now: now)
     }
 
     // MARK: Results
 
-    /// Records one connector's fresh results (its whole plan).
-    public func record(connector name: String, results: [CheckResult], now: Date) async {
+    /// Records one connector's fresh results (its whole plan) and what its checks noted
+    /// (a check left out and why).
+    public func record(connector name: String, results: [CheckResult], notes: [String] = [], now: Date) async {
         guard var slot = slots[name] else { return }  // removed by a reload meanwhile
-        let identity = ConnectorIdentity(connectors[Int(slot.position)])
+        let connector = connectors[Int(slot.position)]
+        let identity = ConnectorIdentity(connector)
+        checkNotes[name] = notes.isEmpty ? nil : notes
+        // `signin` left out this time (no licence or permission) shows no older result:
+        // it is not checked, and the note says why.
+        if !results.contains(where: { $0.check == .signin }) && plan(connector).contains(.signin) {
+            shown.remove(connector: name, check: .signin)
+        }
+        let outcomes = apply(results, name: name, identity: identity, now: now)
+        pendingConnectors.append(ConnectorCycle(identity: identity, outcomes: outcomes))
+        revisionCounter &+= 1
+        slot.revision = revisionCounter
+        if slot.checkedCycle != cycle {
+            slot.checkedCycle = cycle
+            checkedThisCycle += 1
+        }
+        slots[name] = slot
+        if checkedThisCycle >= slots.count && !slots.isEmpty {
+            lastCycleAt = now
+            cycle &+= 1
+            if cycle == 0 { cycle = 1 }  // 0 means "not checked"
+            checkedThisCycle = 0
+            interner.removeAll()
+        }
+        if pendingConnectors.count >= batchSize { await flush(now: now) }
+    }
+
+    /// Records an observer's own result (``ObserverCheck``) under its reserved name, with
+    /// history, alert state and notifications like a connector's check; it is no part of
+    /// the connectors' cycle.
+    public func recordObserver(tenantId: String, result: CheckResult, now: Date) async {
+        let name = ObserverIdentity.name(tenantId: tenantId)
+        guard let tenant = configuredObserver(name) else { return }  // removed by a reload meanwhile
+        let identity = ObserverIdentity.identity(tenant)
+        let outcomes = apply([result], name: name, identity: identity, now: now)
+        pendingConnectors.append(ConnectorCycle(identity: identity, outcomes: outcomes))
+        if pendingConnectors.count >= batchSize { await flush(now: now) }
+    }
+
+    /// The transient rule and the alert state machine over fresh results; returns what the
+    /// store records.
+    private func apply(
+        _ results: [CheckResult], name: String, identity: ConnectorIdentity, now: Date
+    ) -> [CheckOutcome] {
         var outcomes: [CheckOutcome] = []
         let isSilenced = silences.covers(connector: name, at: now)
         for fresh in results {
@@ -248,22 +326,7 @@ public actor CycleCoordinator {
             }
             for a in actions { enqueue(a.notification, identity: identity) }
         }
-        pendingConnectors.append(ConnectorCycle(identity: identity, outcomes: outcomes))
-        revisionCounter &+= 1
-        slot.revision = revisionCounter
-        if slot.checkedCycle != cycle {
-            slot.checkedCycle = cycle
-            checkedThisCycle += 1
-        }
-        slots[name] = slot
-        if checkedThisCycle >= slots.count && !slots.isEmpty {
-            lastCycleAt = now
-            cycle &+= 1
-            if cycle == 0 { cycle = 1 }  // 0 means "not checked"
-            checkedThisCycle = 0
-            interner.removeAll()
-        }
-        if pendingConnectors.count >= batchSize { await flush(now: now) }
+        return outcomes
     }
 
     /// - Parameter identity: nil only when neither the configuration nor the store knows the
@@ -332,12 +395,24 @@ public actor CycleCoordinator {
         statuses.reserveCapacity(names?.count ?? slots.count)
         for c in ordered where names?.contains(c.name) ?? true {
             let identity = ConnectorIdentity(c)
-            let checks = shown.results(connector: c.name, plan: plans[c.kind] ?? [])
+            let checks = shown.results(connector: c.name, plan: plan(c))
             statuses.append(
-                StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks)))
+                StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(c, checks)))
         }
         return StatusReport(
-            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: statuses)
+            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: statuses,
+            observers: observerStatuses)
+    }
+
+    /// Each observer's own result (SPEC §3b `observers`); nil when none is configured, so
+    /// the reply of a daemon without observers is unchanged.
+    public var observerStatuses: [StatusReport.ObserverStatus]? {
+        guard !observers.isEmpty else { return nil }
+        return observers.map {
+            StatusReport.ObserverStatus(
+                tenantId: $0.tenantId, clientId: $0.clientId,
+                result: shown[ObserverIdentity.name(tenantId: $0.tenantId), .observer]?.result)
+        }
     }
 
     /// The status table (`connwatchd --once`) and the worst connector status, built one
@@ -348,11 +423,13 @@ public actor CycleCoordinator {
         table.rows.reserveCapacity(slots.count)
         var worst = CheckStatus.ok
         for c in ordered {
-            let checks = shown.results(connector: c.name, plan: plans[c.kind] ?? [], details: false)
+            let checks = shown.results(connector: c.name, plan: plan(c), details: false)
             let status = StatusReport.ConnectorStatus(identity: ConnectorIdentity(c), checks: checks)
             worst = max(worst, status.status)
             table.append(StatusReport.tableRow(status, now: now))
         }
+        // An observer whose token is refused blinds its tenant: it counts in the exit code.
+        for o in observerStatuses ?? [] { worst = max(worst, o.status) }
         return (table, worst)
     }
 
@@ -367,23 +444,27 @@ public actor CycleCoordinator {
             var status: StatusReport.ConnectorStatus?
             if known[c.name] != stamp {
                 let identity = ConnectorIdentity(c)
-                let checks = shown.results(connector: c.name, plan: plans[c.kind] ?? [])
-                status = StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(identity, checks))
+                let checks = shown.results(connector: c.name, plan: plan(c))
+                status = StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(c, checks))
             }
             entries.append(StatusUpdate.Entry(name: c.name, stamp: stamp, status: status))
         }
         return StatusUpdate(
-            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), entries: entries)
+            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), entries: entries,
+            observers: observerStatuses)
     }
 
     public func consecutiveFailures() -> [AlertKey: Int] { shown.failures }
 
-    /// Why a connector lacks the zscaler check, and when the ZIA rate budget stretches
-    /// how often Zscaler's verdict is refreshed.
-    private func notes(_ identity: ConnectorIdentity, _ checks: [CheckResult]) -> [String] {
-        guard settings.zscaler else { return [] }
+    /// Which checks an observed connector cannot have and what stands in for them, what
+    /// its last check left out (`signin`), why a connector lacks the zscaler check, and
+    /// when the ZIA rate budget stretches how often Zscaler's verdict is refreshed.
+    private func notes(_ c: ConnectorConfig, _ checks: [CheckResult]) -> [String] {
         var notes: [String] = []
-        if let why = CheckPlan.zscalerAbsence(for: identity.kind) { notes.append(why) }
+        if c.clientSecret == nil { notes.append(CheckPlan.observedAbsence(for: c.kind)) }
+        notes += checkNotes[c.name] ?? []
+        guard settings.zscaler else { return notes }
+        if let why = CheckPlan.zscalerAbsence(for: c.kind) { notes.append(why) }
         if let z = checks.first(where: { $0.check == .zscaler }), let note = z.details["rate_budget_note"]?.stringValue {
             notes.append("zscaler: " + note)
         }
@@ -408,4 +489,6 @@ public struct StatusUpdate: Sendable {
 
     public var daemon: StatusReport.DaemonInfo
     public var entries: [Entry]
+    /// ``CycleCoordinator/observerStatuses``.
+    public var observers: [StatusReport.ObserverStatus]?
 }

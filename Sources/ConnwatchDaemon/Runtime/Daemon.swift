@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
         public var claimControlSocket = false
         /// The wall clock (``WallClock``): the system's, or a test's.
         public var clock: WallClock = .system
+        /// Makes each `[[tenant]]` observer's client (SPEC §3b); tests give a double.
+        public var observerFactory: TenantObserverFactory = Daemon.observerClientFactory
 
         public init(configPath: String, credentialsDirectory: String?, environment: [String: String]) {
             self.configPath = configPath
@@ -59,6 +61,11 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// INTEGRATOR: the observer's client. Replace with
+    /// `{ ObserverClient(tenant: $0, endpoints: $1.endpoints, transport: $1.clients.transport) }`
+    /// and `extension ObserverClient: TenantObserving {}`.
+    public static let observerClientFactory: TenantObserverFactory = { _, _ in UnwiredTenantObserver() }
+
     let options: Options
     let logger: Logger
     let journal: JournalWriter
@@ -68,6 +75,8 @@ public final class Daemon: Sendable {
     /// Check durations and result counts for `GET /metrics`.
     let checkMetrics = CheckMetrics()
     let state: Mutex<(configuration: Configuration, checker: ConnectorChecker)>
+    /// One monitor per `[[tenant]]` observer: the tenant's shared pass, the observer's own result.
+    let observers: ObserverMonitors
     /// `[daemon] ca_file`'s bytes when the clients were made (``reload(scheduler:)``).
     let caContents: Mutex<Data?>
     /// The webhooks and their HTTP client, swapped on reload; read by the delivery worker.
@@ -93,6 +102,13 @@ public final class Daemon: Sendable {
         self.store = store
         self.coordinator = coordinator
         self.state = Mutex((configuration, checker))
+        self.observers = ObserverMonitors(
+            configuration: configuration,
+            context: ObserverContext(clients: checker.clients, endpoints: configuration.cloud.endpoints),
+            factory: options.observerFactory, clock: options.clock,
+            record: { [coordinator, clock = options.clock] tenant, _, result in
+                await coordinator.recordObserver(tenantId: tenant.tenantId, result: result, now: clock.now())
+            })
         self.caContents = Mutex(Daemon.caFileContents(configuration))
         let sink = WebhookSink(webhooks: configuration.webhooks, sender: sender)
         self.webhookSink = sink
@@ -183,11 +199,17 @@ public final class Daemon: Sendable {
         let started = ContinuousClock.now
         let limit = Daemon.checkTimeLimit
         let clock = self.clock
-        let results = await timeLimiter.run(limit: limit) { await checker.run(connector, now: clock.now()) }
+        let monitor = observers.monitor(forTenant: connector.tenantId)
+        let outcome = await timeLimiter.run(limit: limit) {
+            await Daemon.runChecks(connector, checker: checker, monitor: monitor, clock: clock)
+        }
         let now = clock.now()
         let final =
-            results
-            ?? CheckPlan.checks(for: connector.kind, zscaler: checker.zscaler != nil).map {
+            outcome?.results
+            ?? CheckPlan.checks(
+                for: connector.kind, mode: CheckPlan.Mode(connector, hasObserver: monitor != nil),
+                zscaler: checker.zscaler != nil
+            ).map {
                 CheckResult(
                     check: $0, status: .unknown, reason: .unreachable,
                     summary: "the connector's checks did not finish within \(limit.components.seconds)s", checkedAt: now
@@ -195,7 +217,51 @@ public final class Daemon: Sendable {
             }
         checkMetrics.record(
             connector: connector.name, kind: connector.kind, duration: ContinuousClock.now - started, results: final)
-        await coordinator.record(connector: connector.name, results: final, now: now)
+        await coordinator.record(connector: connector.name, results: final, notes: outcome?.notes ?? [], now: now)
+    }
+
+    /// A connector's checks: its own (``ConnectorChecker``), the observed ones from its
+    /// tenant's shared pass (``ObservedRun``), or both (SPEC §3b).
+    static func runChecks(
+        _ connector: ConnectorConfig, checker: ConnectorChecker, monitor: ObserverMonitor?, clock: WallClock
+    ) async -> ObservedRun.Outcome {
+        guard let monitor else {
+            // An observed connector without an observer is refused by the loader.
+            guard connector.clientSecret != nil else {
+                return ObservedRun.Outcome(results: [], notes: ["observed, but its tenant has no [[tenant]] observer"])
+            }
+            return ObservedRun.Outcome(results: await checker.run(connector, now: clock.now()), notes: [])
+        }
+        let zscaler = checker.zscaler.flatMap { z -> (@Sendable ([CheckResult]) async -> CheckResult)? in
+            guard CheckPlan.zscalerAbsence(for: connector.kind) == nil else { return nil }
+            return { entra in await z.check(connector, entra: entra) }
+        }
+        return await ObservedRun.run(
+            connector, monitor: monitor, thresholds: checker.thresholds, now: { clock.now() },
+            own: { await checker.run(connector, now: clock.now()) }, zscaler: zscaler)
+    }
+
+    /// Passes of the observers whose tenant has no configured connector: no connector's
+    /// check starts them, and the observer itself is still watched (its token, its own
+    /// credential's expiry, its permissions). A pass in hand is reused as usual.
+    func observeTenantsWithoutConnectors() async {
+        let withConnectors = Set(configuration.connectors.map { $0.tenantId.lowercased() })
+        for (tenant, monitor) in observers.all where !withConnectors.contains(tenant) {
+            _ = await monitor.observation()
+        }
+    }
+
+    /// Makes the next check of each named connector (all when empty) wait for a fresh pass
+    /// of its tenant's observer (`connwatchctl check`): one pass serves all of them.
+    func requireFreshObservations(for names: [String]) async {
+        let c = configuration
+        let wanted = names.isEmpty ? nil : Set(names)
+        let now = clock.now()
+        var tenants = Set<String>()
+        for connector in c.connectors where wanted?.contains(connector.name) ?? true {
+            tenants.insert(connector.tenantId.lowercased())
+        }
+        for tenant in tenants { await observers.monitor(forTenant: tenant)?.requireFresh(after: now) }
     }
 
     // MARK: --once
@@ -217,6 +283,7 @@ public final class Daemon: Sendable {
                 running += 1
             }
         }
+        await observeTenantsWithoutConnectors()
         await coordinator.flush(now: clock.now())
         // Cron users get their webhooks too: what is due now goes out (bounded); retries
         // stay in the outbox for the next run or the daemon.
@@ -332,6 +399,9 @@ public final class Daemon: Sendable {
         await deliveryWorker.wake()
         state.withLock { $0.configuration = fresh }
         await coordinator.reload(fresh, now: now)
+        await observers.reload(
+            fresh, context: ObserverContext(clients: self.checker.clients, endpoints: fresh.cloud.endpoints),
+            newClients: newChecker != nil)
         await scheduler?.update(
             connectors: fresh.connectors, interval: fresh.daemon.checkInterval.swiftDuration,
             concurrency: fresh.daemon.concurrency)

@@ -38,12 +38,19 @@ struct HeartbeatService: Service {
         notifier.notify(["READY=1", "STATUS=\(await statusLine())"])
         var lastPrune = Date.distantPast
         var lastStatus = ContinuousClock.now
+        var lastIdleObservers = ContinuousClock.now - .seconds(60)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do { try await Task.sleep(for: tick) } catch { break }
             _ = await scheduler.inFlight  // the scheduler actor answers: it is alive
             if watchdog != nil { notifier.notify(["WATCHDOG=1"]) }
             let now = daemon.clock.now()
             await daemon.coordinator.flush(now: now)
+            // Observers of tenants without connectors, off the heartbeat's path (a pass may
+            // take a while; the monitor serves one pass per check interval).
+            if ContinuousClock.now - lastIdleObservers >= .seconds(60) {
+                lastIdleObservers = .now
+                Task { [daemon] in await daemon.observeTenantsWithoutConnectors() }
+            }
             if ContinuousClock.now - lastStatus >= .seconds(5) {
                 notifier.notify(["STATUS=\(await statusLine())"])
                 lastStatus = .now
@@ -59,6 +66,10 @@ struct HeartbeatService: Service {
     func statusLine() async -> String {
         let report = await daemon.coordinator.status(version: Daemon.version)
         var line = report.countsLine
+        if let observers = report.observers, !observers.isEmpty {
+            let bad = observers.filter { $0.status != .ok }.count
+            line += "; \(observers.count) observer\(observers.count == 1 ? "" : "s")" + (bad == 0 ? " ok" : ", \(bad) not ok")
+        }
         if let next = await scheduler.nextDueInstant() {
             let wait = ContinuousClock.now.duration(to: next)
             let at = daemon.clock.now().addingTimeInterval(max(0, Double(wait.components.seconds)))

@@ -121,6 +121,13 @@ struct ShownResults {
         return out
     }
 
+    /// Forgets one check's shown result (a check left out of a cycle).
+    mutating func remove(connector: String, check: CheckKind) {
+        guard let i = byConnector[connector]?.firstIndex(where: { $0.check == check }) else { return }
+        byConnector[connector]!.remove(at: i)
+        if byConnector[connector]!.isEmpty { byConnector[connector] = nil }
+    }
+
     /// Drops every (connector, check) not in `present`.
     mutating func keepOnly(_ present: Set<AlertKey>) {
         for (name, entries) in byConnector {
