@@ -1,4 +1,5 @@
 import ConnwatchCore
+import ConnwatchEntra
 import Foundation
 
 /// What the daemon needs of a tenant's observer client (ConnwatchEntra's `ObserverClient`):
@@ -24,15 +25,6 @@ public struct ObserverContext: Sendable {
 /// Makes the client of one `[[tenant]]` observer (``Daemon/Options/observerFactory``).
 public typealias TenantObserverFactory = @Sendable (TenantConfig, ObserverContext) -> any TenantObserving
 
-/// Stands in for the observer's client until it is wired in (``Daemon/Options``): every
-/// pass is refused as transient (`unknown`, never a verdict), and says why.
-struct UnwiredTenantObserver: TenantObserving {
-    func observe(_ targets: [ObservationTarget], now: Date) async -> TenantObservation {
-        let failure = ObservedFailure(
-            reason: .observerFailed, transient: true, message: "this build of connwatchd has no observer client")
-        return TenantObservation(
-            observer: ObserverFacts(
-                token: .failed(failure), ownApplication: .blocked(failure), credential: .secret(hint: "")),
-            connectors: [:], readAt: now, httpRequests: 0)
-    }
-}
+/// ConnwatchEntra's client is the observer the daemon uses: one per `[[tenant]]`, kept
+/// across cycles (its token cache, resource roles and reports gate live in it).
+extension ObserverClient: TenantObserving {}

@@ -61,10 +61,11 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// INTEGRATOR: the observer's client. Replace with
-    /// `{ ObserverClient(tenant: $0, endpoints: $1.endpoints, transport: $1.clients.transport) }`
-    /// and `extension ObserverClient: TenantObserving {}`.
-    public static let observerClientFactory: TenantObserverFactory = { _, _ in UnwiredTenantObserver() }
+    /// The observer's client (ConnwatchEntra): the daemon's HTTPS transport (`ca_file`,
+    /// proxy) and the cloud's endpoints.
+    public static let observerClientFactory: TenantObserverFactory = { tenant, context in
+        ObserverClient(tenant: tenant, endpoints: context.endpoints, transport: context.clients.transport)
+    }
 
     let options: Options
     let logger: Logger
