@@ -744,6 +744,13 @@ def test_reload_storm(tmp_path):
         mark = notify.count()
         notify.wait_for(lambda m: "WATCHDOG=1" in m, start=mark, timeout=10)
         assert len(cycle.get("connectors", [])) == 8, cycle
+        # Not one check failed because a reload closed the clients under it (each such failure
+        # counts toward failure_threshold: three in a row page someone for nothing).
+        metrics = subprocess.run(["curl", "-sS", "--unix-socket", str(tmp_path / "connwatch.sock"),
+                                  "http://localhost/metrics"], capture_output=True, text=True, timeout=30).stdout
+        unknown = [l for l in metrics.splitlines()
+                   if l.startswith("connwatch_check_results_total{") and 'status="unknown"' in l]
+        assert sum(float(l.rsplit(" ", 1)[1]) for l in unknown) == 0, unknown
         after = check_all(w)
         # No result lost: every check of every connector recorded after the storm began.
         stale = query(w.db, "SELECT connector, check_kind FROM latest_result WHERE checked_at < ?",
