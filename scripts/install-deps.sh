@@ -3,7 +3,8 @@
 # (the Swift toolchain itself is expected on PATH). Idempotent; needs root for apt-get.
 set -euo pipefail
 need=()
-for pkg in libsystemd-dev libsqlite3-dev pkg-config openssl curl; do
+# faketime (libfaketime): Tests/e2e/test_crash_faults.py steps connwatchd's wall clock with it.
+for pkg in libsystemd-dev libsqlite3-dev pkg-config openssl curl faketime; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 # Python 3 with pip runs the MSAL fidelity test of the simulator (Tests/python).

@@ -36,8 +36,12 @@ public enum MessageIDs {
     public static let reloadFailed = "5c6ff3cb8a6649d38f6e390d24ec1852"
     /// A silence ran out while its alert still fires.
     public static let silenceExpired = "f4af3ba8f77347268565936c12c64ca0"
+    /// The history database refuses writes (disk full, I/O error): results wait in memory.
+    public static let historyNotWritten = "a7ffdc4763b84b2bb8e385e8bb820ae9"
+    /// The history database accepts writes again; what waited is written.
+    public static let historyResumed = "0e38d5ac9f784373844b1d26a00bf8ee"
 
     public static var all: [String] {
-        Array(byEventType.values) + [resolved, deliveryDead, reloadFailed, silenceExpired]
+        Array(byEventType.values) + [resolved, deliveryDead, reloadFailed, silenceExpired, historyNotWritten, historyResumed]
     }
 }

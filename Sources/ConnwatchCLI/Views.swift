@@ -142,6 +142,11 @@ public enum Views {
             out += "; first full cycle in progress"
         }
         out += "; connwatchd \(r.daemon.version) up since \(Human.minute(r.daemon.startedAt))\n"
+        if let h = r.daemon.history, !h.writing {
+            out += "history NOT being written"
+            if let since = h.since { out += " since \(Human.minute(since))" }
+            out += ": \(h.error ?? "database error"); checks go on, results wait in memory\n"
+        }
         return out
     }
 

@@ -61,17 +61,38 @@ public struct StatusReport: Sendable, Codable, Equatable {
         public var version: String
         public var startedAt: Date
         public var lastCycleAt: Date?
+        /// Whether the history database is being written (absent from replies of daemons
+        /// that predate it).
+        public var history: HistoryWriting?
 
-        public init(version: String, startedAt: Date, lastCycleAt: Date?) {
+        public init(version: String, startedAt: Date, lastCycleAt: Date?, history: HistoryWriting? = nil) {
             self.version = version
             self.startedAt = startedAt
             self.lastCycleAt = lastCycleAt
+            self.history = history
         }
 
         enum CodingKeys: String, CodingKey {
-            case version
+            case version, history
             case startedAt = "started_at"
             case lastCycleAt = "last_cycle_at"
+        }
+    }
+
+    /// `daemon.history`: a full file system or an I/O error stops the history database's
+    /// commits; checks, alerts in the journal and status go on from memory, and what was not
+    /// written is retried. An operator must see that, or a gap in history looks like calm.
+    public struct HistoryWriting: Sendable, Codable, Equatable {
+        public var writing: Bool
+        /// When the first commit of the current outage failed.
+        public var since: Date?
+        /// Why, in a few words (`disk full`, `I/O error`, or SQLite's message).
+        public var error: String?
+
+        public init(writing: Bool, since: Date? = nil, error: String? = nil) {
+            self.writing = writing
+            self.since = since
+            self.error = error
         }
     }
 

@@ -63,6 +63,8 @@ public actor CycleCoordinator {
     private struct PendingNotification {
         var outgoing: OutgoingNotification
         var identity: ConnectorIdentity
+        /// Already journaled while the database refused it (``HistoryHealth``).
+        var journaled = false
     }
 
     /// Status stamps: a connector's shown status changes only when its stamp does (a recorded
@@ -78,6 +80,8 @@ public actor CycleCoordinator {
     private var cycle: UInt32 = 1
     private var checkedThisCycle = 0
     public private(set) var commitFailures = 0
+    /// Whether commits work; status shows it as `daemon.history`.
+    private var health: HistoryHealth
 
     private struct Slot {
         var position: Int32
@@ -97,6 +101,7 @@ public actor CycleCoordinator {
         self.batchSize = batchSize
         self.startedAt = startedAt
         self.settings = Settings(configuration)
+        self.health = HistoryHealth(database: store.path)
         let list = configuration.connectors
         let (slots, checked) = Self.index(list, keeping: [:], cycle: 1)
         (self.connectors, self.slots, self.checkedThisCycle) = (list, slots, checked)
@@ -281,7 +286,7 @@ public actor CycleCoordinator {
             checkedThisCycle = 0
             interner.removeAll()
         }
-        if pendingConnectors.count >= batchSize { await flush(now: now) }
+        if pendingConnectors.count >= batchSize && health.mayTry(at: now) { await flush(now: now) }
     }
 
     /// Records an observer's own result (``ObserverCheck``) under its reserved name, with
@@ -293,7 +298,7 @@ public actor CycleCoordinator {
         let identity = ObserverIdentity.identity(tenant)
         let outcomes = apply([result], name: name, identity: identity, now: now)
         pendingConnectors.append(ConnectorCycle(identity: identity, outcomes: outcomes))
-        if pendingConnectors.count >= batchSize { await flush(now: now) }
+        if pendingConnectors.count >= batchSize && health.mayTry(at: now) { await flush(now: now) }
     }
 
     /// The transient rule and the alert state machine over fresh results; returns what the
@@ -351,7 +356,7 @@ public actor CycleCoordinator {
         let batch = CycleBatch(
             at: now, connectors: pendingConnectors, alertStates: pendingStates, forgetAlertStates: pendingForget,
             notifications: pendingNotifications.map(\.outgoing))
-        let notifications = pendingNotifications
+        var notifications = pendingNotifications
         pendingConnectors = []
         pendingStates = [:]
         pendingForget = []
@@ -364,7 +369,18 @@ public actor CycleCoordinator {
             // are re-sent below (a forget lost here would leave a resolved incident firing
             // in the store, and a restart would resolve it a second time).
             commitFailures += 1
-            logger.error("cannot write to the history database: \(error)")
+            if let entry = health.failed(error, at: now, waiting: batch.connectors.count) {
+                logger.error("cannot write to the history database: \(error)")
+                journal.send(entry, file: #fileID, line: #line, function: #function)
+            }
+            // The results too, or a transition recorded only in this batch would be lost.
+            pendingConnectors = HistoryHealth.carried(
+                batch.connectors + pendingConnectors, limit: max(batchSize, 2 * slots.count))
+            // The journal does not wait for the database: an alert is journaled now, once.
+            for i in notifications.indices where !notifications[i].journaled {
+                notifications[i].journaled = true
+                sendToJournal(notifications[i])
+            }
             // What was recorded while the commit ran is newer: a state set meanwhile wins
             // over this batch's state and over its forget of the same key.
             let newer = pendingStates
@@ -373,12 +389,19 @@ public actor CycleCoordinator {
             pendingNotifications = notifications + pendingNotifications
             return
         }
-        for pending in notifications where !pending.outgoing.notification.suppressed {
-            journal.send(
-                NotificationRendering.journalEntry(pending.outgoing.notification, identity: pending.identity),
-                file: #fileID, line: #line, function: #function)
+        if let entry = health.succeeded(at: now, written: batch.connectors.count) {
+            logger.notice("the history database is written again")
+            journal.send(entry, file: #fileID, line: #line, function: #function)
         }
+        for pending in notifications where !pending.journaled { sendToJournal(pending) }
         await refreshSilences(now: now)
+    }
+
+    private func sendToJournal(_ pending: PendingNotification) {
+        guard !pending.outgoing.notification.suppressed else { return }
+        journal.send(
+            NotificationRendering.journalEntry(pending.outgoing.notification, identity: pending.identity),
+            file: #fileID, line: #line, function: #function)
     }
 
     /// Re-reads the silences in force; the control socket calls it after adding or lifting one.
@@ -400,8 +423,9 @@ public actor CycleCoordinator {
                 StatusReport.ConnectorStatus(identity: identity, checks: checks, notes: notes(c, checks)))
         }
         return StatusReport(
-            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), connectors: statuses,
-            observers: observerStatuses)
+            daemon: .init(
+                version: version, startedAt: startedAt, lastCycleAt: lastCycleAt, history: health.status),
+            connectors: statuses, observers: observerStatuses)
     }
 
     /// Each observer's own result (SPEC §3b `observers`); nil when none is configured, so
@@ -450,8 +474,9 @@ public actor CycleCoordinator {
             entries.append(StatusUpdate.Entry(name: c.name, stamp: stamp, status: status))
         }
         return StatusUpdate(
-            daemon: .init(version: version, startedAt: startedAt, lastCycleAt: lastCycleAt), entries: entries,
-            observers: observerStatuses)
+            daemon: .init(
+                version: version, startedAt: startedAt, lastCycleAt: lastCycleAt, history: health.status),
+            entries: entries, observers: observerStatuses)
     }
 
     public func consecutiveFailures() -> [AlertKey: Int] { shown.failures }

@@ -88,6 +88,8 @@ public final class Daemon: Sendable {
     let deliveryWorker: DeliveryWorker
     /// Bounds each connector's checks (``checkTimeLimit``) with one timer for all.
     let timeLimiter = TimeLimiter()
+    /// Checks in flight per HTTPS clients: a reload's old clients close when they are unused.
+    let checkerLeases = CheckerLeases()
     /// How long one connector's checks may take before they are cancelled and reported
     /// `unreachable`: a stuck peer cannot hold a concurrency slot forever.
     static let checkTimeLimit = Duration.seconds(180)
@@ -196,7 +198,7 @@ public final class Daemon: Sendable {
     /// Checks one connector, bounded in time so a stuck peer cannot hold a slot forever,
     /// and hands the results to the coordinator.
     func check(_ connector: ConnectorConfig) async {
-        let checker = self.checker
+        let checker = checkerLeases.enter { self.checker }
         let started = ContinuousClock.now
         let limit = Daemon.checkTimeLimit
         let clock = self.clock
@@ -204,6 +206,7 @@ public final class Daemon: Sendable {
         let outcome = await timeLimiter.run(limit: limit) {
             await Daemon.runChecks(connector, checker: checker, monitor: monitor, clock: clock)
         }
+        if let retired = checkerLeases.leave(checker) { await retired.shutdown() }
         let now = clock.now()
         let final =
             outcome?.results
@@ -380,7 +383,8 @@ public final class Daemon: Sendable {
         if let checker = newChecker {
             let previous = self.checker
             state.withLock { $0.checker = checker }
-            await previous.clients.shutdown()
+            // Checks in flight finish on the old clients; they close when the last one ends.
+            if let unused = checkerLeases.retire(previous.clients) { await unused.shutdown() }
         }
         if let sender = newSender {
             let previous = webhookSink.state.withLock { sink in
