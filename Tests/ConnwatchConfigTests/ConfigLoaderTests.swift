@@ -76,7 +76,7 @@ import Testing
         #expect(ex.clientId == "2d9f6b13-7e4a-4c25-b8d1-6a0f3e5c9b72")
         #expect(ex.zscalerTenantId == 4242)
         #expect(c.connectors.dropFirst().allSatisfy { $0.zscalerTenantId == nil })
-        #expect(ex.clientSecret.withValue { $0 } == FixtureSandbox.clientSecretValue)  // trailing newline dropped
+        #expect(ex.clientSecret?.withValue { $0 } == FixtureSandbox.clientSecretValue)  // trailing newline dropped
         #expect(ex.secretExpires == CalendarDate(year: 2027, month: 1, day: 15))
         #expect(ex.redirectURI == "https://admin.zscalertwo.net/")
         #expect(ex.labels == ["customer": "Contoso", "owner": "secops@contoso.example"])
@@ -87,7 +87,7 @@ import Testing
         #expect(sp.sharePointHost == "contoso.sharepoint.com")  // derived from the tenant domain
         let blob = c.connectors[3]
         #expect(blob.subscriptionId == "3c7a9e2b-5d1f-4a68-9b04-e6f2c8d1a5b7")
-        #expect(blob.clientSecret.withValue { $0 } == FixtureSandbox.clientSecretValue)
+        #expect(blob.clientSecret?.withValue { $0 } == FixtureSandbox.clientSecretValue)
         #expect(blob.secretExpires?.description == "2026-12-20")
     }
 
