@@ -54,6 +54,20 @@ public enum AlertMail {
         return message
     }
 
+    /// The same message from an outbox row: the `standard` webhook payload the daemon stores
+    /// with every delivery (``NotificationRendering/standardPayload``) and the row's
+    /// notification id. Everything the mail shows is in that payload, so this gives the very
+    /// bytes ``message(_:identity:sink:recipients:)`` gives for the notification (tested).
+    /// Nil when the payload cannot be read (an attempt that then fails, not a guess).
+    public static func message(
+        standardPayload: Data, notificationID: String, sink: EmailConfig, recipients: [MailAddress]? = nil
+    ) -> MailMessage? {
+        guard let (n, identity) = StandardPayload.decode(standardPayload, notificationID: notificationID) else {
+            return nil
+        }
+        return message(n, identity: identity, sink: sink, recipients: recipients)
+    }
+
     /// `[connwatch] CRITICAL contoso-onedrive: the client secret expired …`, or for a
     /// resolution `[connwatch] RESOLVED contoso-onedrive: credential is ok again`.
     public static func subject(_ n: AlertNotification, identity: ConnectorIdentity) -> String {
@@ -91,9 +105,9 @@ public enum AlertMail {
         var ctx: [String: Any] = [
             "subject": c(subject), "sink": c(sink), "connector": c(identity.name), "kind": identity.kind.rawValue,
             "tenant_id": c(identity.tenantId), "client_id": c(identity.clientId), "check": n.check.rawValue,
-            "status": n.status.rawValue, "reason": n.reason.rawValue, "summary": c(n.summary),
+            "reason": n.reason.rawValue, "summary": c(n.summary),
             "severity_label": label(n.severity), "event_type": n.eventType.rawValue, "state": n.state.rawValue,
-            "cause": causeText(n.cause), "alert_id": n.alertId, "created_at": RFC3339.string(n.createdAt),
+            "alert_id": n.alertId, "created_at": RFC3339.string(n.createdAt),
             "color": color(n), "resolved": n.state == .resolved,
             "labels": identity.labels.sorted { $0.key < $1.key }.map { ["key": c($0.key), "value": c($0.value)] },
             "details": n.details.sorted { $0.key < $1.key }.map { ["key": c($0.key), "value": c(detailText($0.value))] },
@@ -112,18 +126,6 @@ public enum AlertMail {
             ctx["missing_permissions"] = missing.map(c)
         }
         return ctx
-    }
-
-    static func causeText(_ cause: NotificationCause) -> String {
-        switch cause {
-        case .firstNotification: "new incident"
-        case .changed: "changed"
-        case .ladderStep(let days): "\(days)-day reminder"
-        case .reminderDue: "still critical"
-        case .silenceEnded: "silence ended"
-        case .resolved: "resolved"
-        case .noLongerChecked: "no longer checked"
-        }
     }
 
     static func daysText(_ d: Int) -> String {

@@ -48,8 +48,8 @@ enum EmbeddedTemplates {
         {{#labels}}
         <tr><td style="padding:4px 8px 4px 0;color:#57606a;white-space:nowrap;vertical-align:top;">Label</td><td style="padding:4px 0;">{{key}} = {{value}}</td></tr>
         {{/labels}}
-        <tr><td style="padding:4px 8px 4px 0;color:#57606a;white-space:nowrap;vertical-align:top;">Check</td><td style="padding:4px 0;">{{check}}: {{status}} ({{reason}})</td></tr>
-        <tr><td style="padding:4px 8px 4px 0;color:#57606a;white-space:nowrap;vertical-align:top;">Event</td><td style="padding:4px 0;">{{event_type}} ({{state}}, {{cause}})</td></tr>
+        <tr><td style="padding:4px 8px 4px 0;color:#57606a;white-space:nowrap;vertical-align:top;">Check</td><td style="padding:4px 0;">{{check}} ({{reason}})</td></tr>
+        <tr><td style="padding:4px 8px 4px 0;color:#57606a;white-space:nowrap;vertical-align:top;">Event</td><td style="padding:4px 0;">{{event_type}} ({{state}})</td></tr>
         {{#details}}
         <tr><td style="padding:4px 8px 4px 0;color:#57606a;white-space:nowrap;vertical-align:top;">{{key}}</td><td style="padding:4px 0;">{{value}}</td></tr>
         {{/details}}
@@ -99,9 +99,8 @@ enum EmbeddedTemplates {
         {{#labels}}
         Label:      {{key}} = {{value}}
         {{/labels}}
-        Check:      {{check}}
-        Status:     {{status}} ({{reason}})
-        Event:      {{event_type}} ({{state}}, {{cause}})
+        Check:      {{check}} ({{reason}})
+        Event:      {{event_type}} ({{state}})
         {{#details}}
         Detail:     {{key}} = {{value}}
         {{/details}}

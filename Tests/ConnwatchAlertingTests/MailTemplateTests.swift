@@ -1,3 +1,4 @@
+import ConnwatchAlerting
 import ConnwatchCore
 import ConnwatchTestSupport
 import Foundation
@@ -43,6 +44,16 @@ import Testing
         for forbidden in ["<script", "src=", "<link", "<img", "http://", "https://", "@import", "url("] {
             #expect(!html.lowercased().contains(forbidden), "\(forbidden) in the HTML of \(type)")
         }
+    }
+
+    /// The outbox keeps the `standard` payload; a mail rendered from it is the same mail.
+    @Test(arguments: AlertEventType.allCases, AlertPhase.allCases)
+    func fromTheOutboxPayload(type: AlertEventType, state: AlertPhase) throws {
+        let (n, identity) = WebhookFixture.notification(type, state)
+        let payload = NotificationRendering.standardPayload(n, identity: identity)
+        let fromPayload = try #require(AlertMail.message(standardPayload: payload, notificationID: n.id, sink: Self.sink))
+        #expect(fromPayload.rendered() == AlertMail.message(n, identity: identity, sink: Self.sink).rendered())
+        #expect(AlertMail.message(standardPayload: Data("{\"type\": 1}".utf8), notificationID: n.id, sink: Self.sink) == nil)
     }
 
     @Test func untrustedTextIsEscapedInHTMLAndCleanedInText() throws {
