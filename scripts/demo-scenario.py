@@ -10,6 +10,7 @@ Placeholders (whole JSON string values):
   ${credential:ID}      first line of config/credentials/ID
   ${secret_file:NAME}   first line of config/secrets/NAME
   ${keyfile_cert:NAME}  the public_cert of config/keys/NAME.json
+  ${pem_cert:NAME}      the certificate in config/keys/NAME.pem (an observer's key + certificate)
   ${random}             a fresh random secret (one that nothing is configured with)
   ${days:+N} / ${days:-N}  now ± N days, ISO 8601 UTC
 
@@ -26,7 +27,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PLACEHOLDER = re.compile(r"^\$\{(credential|secret_file|keyfile_cert|random|days)(?::([^}]*))?\}$")
+PLACEHOLDER = re.compile(r"^\$\{(credential|secret_file|keyfile_cert|pem_cert|random|days)(?::([^}]*))?\}$")
 
 
 def first_line(path):
@@ -43,6 +44,12 @@ def resolve(match, config_dir, now):
     if kind == "keyfile_cert":
         with open(os.path.join(config_dir, "keys", arg + ".json"), encoding="utf-8") as f:
             return json.load(f)["public_cert"]
+    if kind == "pem_cert":
+        with open(os.path.join(config_dir, "keys", arg + ".pem"), encoding="utf-8") as f:
+            pem = f.read()
+        begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+        start = pem.index(begin)
+        return pem[start : pem.index(end, start) + len(end)] + "\n"
     if kind == "random":
         return "Rz7~" + secrets.token_urlsafe(30)
     if kind == "days":

@@ -7,6 +7,7 @@
 #   config/credentials/<id>              systemd-credential stand-ins (mode 0600)
 #   config/secrets/contoso-mip           a client_secret_file (mode 0600)
 #   config/keys/contoso-sharepoint.json  the reference step 5 key file (mode 0600)
+#   config/keys/monitor-fabrikam.pem     the Fabrikam observer's private key + certificate (0600)
 set -euo pipefail
 cd "$(dirname "$0")/../config"
 umask 077
@@ -28,5 +29,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 730 -subj "/CN=Zscaler SharePoin
 oneline() { awk '{printf "%s\\n", $0}' "$1"; }
 printf '{"private_key": "%s", "public_cert": "%s"}\n' "$(oneline "$tmp/key.pem")" "$(oneline "$tmp/cert.pem")" \
   > keys/contoso-sharepoint.json
+# The Fabrikam observer (a [[tenant]] monitoring app): one PEM with its key and certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=connwatch monitor (example)" \
+  -keyout "$tmp/monitor-key.pem" -out "$tmp/monitor-cert.pem" 2>/dev/null
+cat "$tmp/monitor-key.pem" "$tmp/monitor-cert.pem" > keys/monitor-fabrikam.pem
 chmod 600 credentials/* secrets/* keys/*
 echo "example secrets written under $(pwd)/{credentials,secrets,keys}"

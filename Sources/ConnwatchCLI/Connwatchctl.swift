@@ -102,19 +102,48 @@ extension ConnectorKind: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
+/// What `permissions` describes: a connector kind, or the monitoring app of an observer.
+enum PermissionsSubject: Equatable, ExpressibleByArgument {
+    case kind(ConnectorKind)
+    /// `[[tenant]]`'s monitoring app (SPEC §3b).
+    case observer
+
+    init?(argument: String) {
+        if argument == "observer" {
+            self = .observer
+        } else if let kind = ConnectorKind(rawValue: argument) {
+            self = .kind(kind)
+        } else {
+            return nil
+        }
+    }
+
+    static var allValueStrings: [String] { ConnectorKind.allValueStrings + ["observer"] }
+}
+
 struct PermissionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permissions",
-        abstract: "Print the API permissions, Zscaler actions and roles a connector kind needs.")
+        abstract:
+            "Print the API permissions, Zscaler actions and roles a connector kind needs, or what an observer's monitoring app needs."
+    )
 
-    @Argument(help: "Connector kind: \(ConnectorKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var kind: ConnectorKind
+    @Argument(
+        help:
+            "Connector kind (\(ConnectorKind.allCases.map(\.rawValue).joined(separator: ", "))), or observer: the monitoring app of a [[tenant]]."
+    )
+    var subject: PermissionsSubject
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
     func run() throws {
-        print(json ? PermissionsReport.json(kind) : PermissionsReport.text(kind), terminator: "")
+        switch subject {
+        case .kind(let kind):
+            print(json ? PermissionsReport.json(kind) : PermissionsReport.text(kind), terminator: "")
+        case .observer:
+            print(json ? ObserverPermissionsReport.json() : ObserverPermissionsReport.text(), terminator: "")
+        }
     }
 }
 
@@ -146,7 +175,7 @@ struct ConfigCheckCommand: ParsableCommand {
     @Option(name: .long, help: "Directory of credentials (default: $CREDENTIALS_DIRECTORY).")
     var credentialsDir: String?
 
-    @Flag(name: .long, help: "Print JSON: {schema_version, valid, files, connectors, errors}.")
+    @Flag(name: .long, help: "Print JSON: {schema_version, valid, files, tenants, connectors, errors}.")
     var json = false
 
     func run() throws {
@@ -160,11 +189,23 @@ struct ConfigCheckCommand: ParsableCommand {
             let name: String
             let kind: String
             let tenant_id: String
+            /// No secret held: checked by its tenant's observer (SPEC §3b).
+            let observed: Bool
+            let source: String
+        }
+        /// A `[[tenant]]` observer (never a secret, only which kind of credential).
+        struct Tenant: Encodable {
+            let tenant_id: String
+            let client_id: String
+            let credential: String
+            let subscriptions: [String]
+            let sign_in_logs: Bool
             let source: String
         }
         let schema_version = 1
         let valid: Bool
         let files: [String]
+        let tenants: [Tenant]
         let connectors: [Connector]
         let errors: [ControlAPI.ConfigProblem]
     }
@@ -180,12 +221,20 @@ struct ConfigCheckCommand: ParsableCommand {
             let loaded = try ConfigLoader(credentialsDirectory: credentialsDirectory).load(path: config)
             report = Report(
                 valid: true, files: loaded.files,
+                tenants: loaded.configuration.tenants.map {
+                    .init(
+                        tenant_id: $0.tenantId, client_id: $0.clientId,
+                        credential: $0.credential.isCertificate ? "certificate" : "secret",
+                        subscriptions: $0.subscriptions, sign_in_logs: $0.signInLogs, source: $0.source.description)
+                },
                 connectors: loaded.configuration.connectors.map {
-                    .init(name: $0.name, kind: $0.kind.rawValue, tenant_id: $0.tenantId, source: $0.source.description)
+                    .init(
+                        name: $0.name, kind: $0.kind.rawValue, tenant_id: $0.tenantId, observed: $0.isObserved,
+                        source: $0.source.description)
                 }, errors: [])
         } catch {
             report = Report(
-                valid: false, files: [], connectors: [],
+                valid: false, files: [], tenants: [], connectors: [],
                 errors: error.errors.map { .init(file: $0.file, line: $0.line, key: $0.key, message: $0.message) })
         }
         let encoder = JSONEncoder()
@@ -198,10 +247,22 @@ struct ConfigCheckCommand: ParsableCommand {
 struct ConsentURLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consent-url",
-        abstract: "Print the admin-consent URL for a connector (reference step 4, corrected).")
+        abstract:
+            "Print the admin-consent URL for a connector (reference step 4, corrected), or for an observer's monitoring app."
+    )
 
     @Argument(help: "Connector name.")
-    var name: String
+    var name: String?
+
+    @Option(
+        name: .customLong("observer"),
+        help: "Instead of a connector: the monitoring app of the [[tenant]] with this tenant_id.")
+    var observerTenant: String?
+
+    @Option(
+        name: .long,
+        help: "With --observer: a Redirect URI registered on the monitoring app (it must match exactly).")
+    var redirectURI: String?
 
     @Flag(
         name: .long, help: "For an MIP account (state=administration/mip-labels); default: from the connector's kind.")
@@ -213,7 +274,67 @@ struct ConsentURLCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON: {schema_version, connector, purpose, url}.")
     var json = false
 
-    func run() throws { try Self.outcome(name: name, mip: mip, config: config, json: json).emit() }
+    func validate() throws {
+        switch (name, observerTenant) {
+        case (nil, nil): throw ValidationError("give a connector NAME or --observer TENANT_ID")
+        case (.some, .some): throw ValidationError("give a connector NAME or --observer TENANT_ID, not both")
+        case (nil, .some):
+            if mip { throw ValidationError("--mip is for connectors; the monitoring app has no Zscaler purpose") }
+        case (.some, nil):
+            if redirectURI != nil {
+                throw ValidationError("--redirect-uri goes with --observer; a connector's comes from its redirect_uri")
+            }
+        }
+    }
+
+    func run() throws {
+        if let observerTenant {
+            try Self.observerOutcome(tenant: observerTenant, redirectURI: redirectURI, config: config, json: json)
+                .emit()
+        } else if let name {
+            try Self.outcome(name: name, mip: mip, config: config, json: json).emit()
+        }
+    }
+
+    /// `consent-url --observer TENANT_ID`: the monitoring app's client ID comes from the
+    /// configuration's `[[tenant]]` for that tenant.
+    static func observerOutcome(tenant: String, redirectURI: String?, config: String, json: Bool) -> Outcome {
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigLoader(credentialsDirectory: nil, resolveSecrets: false).load(path: config)
+        } catch {
+            return Outcome(stderr: error.description + "\n", exitCode: ConfigCheckReport.exitConfigError)
+        }
+        let cfg = loaded.configuration
+        guard let observer = cfg.observer(forTenant: tenant) else {
+            let known =
+                cfg.tenants.isEmpty
+                ? "it has no [[tenant]] at all" : "observers: \(cfg.tenants.map(\.tenantId).joined(separator: ", "))"
+            return Outcome(
+                stderr:
+                    "connwatchctl: no [[tenant]] observer for tenant \"\(tenant)\" in \(config) (\(known)); add one with the monitoring app's client_id (connwatchctl permissions observer), or give the tenant_id as written there\n",
+                exitCode: Exit.usage)
+        }
+        if let redirectURI, !Validators.isHTTPURL(redirectURI) {
+            return Outcome(
+                stderr: "connwatchctl: --redirect-uri \"\(redirectURI)\" is not an http(s) URL\n", exitCode: Exit.usage)
+        }
+        let url = ConsentURL.observer(
+            loginEndpoint: cfg.cloud.name.defaultEndpoints.login, tenant: observer.tenantId,
+            clientId: observer.clientId, redirectURI: redirectURI)
+        let note =
+            redirectURI == nil
+            ? "connwatchctl: the URL carries no redirect_uri; pass --redirect-uri with one registered on the monitoring app (it must match exactly), or grant consent on the app's API permissions page (Grant admin consent)\n"
+            : ""
+        guard json else { return Outcome(stdout: url + "\n", stderr: note) }
+        let object: [String: Any] = [
+            "schema_version": 1, "observer": observer.tenantId, "client_id": observer.clientId, "url": url,
+        ]
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
+        return Outcome(stdout: String(decoding: data, as: UTF8.self) + "\n", stderr: note)
+    }
 
     static func outcome(name: String, mip: Bool, config: String, json: Bool) -> Outcome {
         let loaded: LoadedConfiguration

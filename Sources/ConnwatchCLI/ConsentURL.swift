@@ -26,3 +26,23 @@ public enum ConsentURL {
         return "\(base)/\(tenant)/adminconsent?client_id=\(clientId)&state=\(purpose.rawValue)&redirect_uri=\(redirect)"
     }
 }
+
+extension ConsentURL {
+    /// The admin-consent URL of a `[[tenant]]`'s monitoring app (SPEC §3b): the v1 endpoint
+    /// with the tenant-specific authority, as for connectors, but no Zscaler `state` (the
+    /// admin consents for connwatch, not for Zscaler). `redirect_uri` must exactly match
+    /// one registered on the app (microsoft-facts §2.6); without one it is left out.
+    public static func observer(
+        loginEndpoint: String, tenant: String, clientId: String, redirectURI: String?
+    )
+        -> String
+    {
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let base = loginEndpoint.hasSuffix("/") ? String(loginEndpoint.dropLast()) : loginEndpoint
+        var url = "\(base)/\(tenant)/adminconsent?client_id=\(clientId)"
+        if let redirectURI {
+            url += "&redirect_uri=" + (redirectURI.addingPercentEncoding(withAllowedCharacters: allowed) ?? redirectURI)
+        }
+        return url
+    }
+}

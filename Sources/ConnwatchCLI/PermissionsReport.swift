@@ -96,3 +96,132 @@ public enum PermissionsReport {
         return out
     }
 }
+
+/// `connwatchctl permissions observer`: what the monitoring app of a `[[tenant]]` needs
+/// (SPEC §3b, observer-facts), why each, and what its absence costs (the costs are the
+/// observer check's own, ``ObserverPermission/costs``).
+public enum ObserverPermissionsReport {
+    struct Entry {
+        let permission: ObserverPermission
+        let name: String
+        let required: Bool
+        let licence: String?
+        let why: String
+    }
+
+    /// Azure's built-in Reader role (observer-facts §7 [ROLES]).
+    static let readerRoleId = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+    static let graph: [Entry] = [
+        Entry(
+            permission: .applicationReadAll, name: "Application.Read.All", required: true, licence: nil,
+            why:
+                "reads each connector's app and service principal: its secrets and certificates with their expiry, accountEnabled, its app-role assignments and the resource apps' appRoles; and the monitoring app's own credentials"
+        ),
+        Entry(
+            permission: .directoryReadAll, name: "Directory.Read.All", required: true, licence: nil,
+            why:
+                "reads delegated grants (oauth2PermissionGrants, which Application.Read.All does not cover); the sign-in log needs it beside AuditLog.Read.All"
+        ),
+        Entry(
+            permission: .auditLogReadAll, name: "AuditLog.Read.All", required: false,
+            licence: "Microsoft Entra ID P1 or P2",
+            why:
+                "reads the sign-in log (the signin check: failing and stale sign-ins) and credential sign-in activity (which secret is in use)"
+        ),
+    ]
+
+    static let readerWhy =
+        "lists the role assignments of azure-blob connectors' service principals (the roles check); Graph permissions do not reach Azure RBAC"
+
+    public static func text() -> String {
+        var out = """
+            The monitoring app of a [[tenant]] observer (SPEC §3b): one read-only app per Entra tenant, \
+            never a connector. It reads every connector app of the tenant, so no connector secret is held.
+
+            Microsoft Graph application permissions (API permissions > Add a permission > Microsoft Graph > \
+            Application permissions), then grant admin consent (connwatchctl consent-url --observer TENANT_ID):
+
+            """
+        out += "\n"
+        for e in graph {
+            out += "  \(e.name)  "
+            out += e.required ? "required\n" : "optional (needs a \(e.licence ?? "") licence)\n"
+            out += "    why: \(e.why)\n"
+            out += "    without it, connwatch loses \(e.permission.costs)\n"
+        }
+        out += """
+
+            Azure role assignment (Access control (IAM) on each subscription listed in the tenant's subscriptions):
+
+              Reader (\(readerRoleId))  for observed azure-blob connectors
+                why: \(readerWhy)
+                without it, connwatch loses \(ObserverPermission.reader(subscriptionId: "").costs)
+
+            Credential: certificate_file (one PEM with the private key and the certificate, mode 0600; \
+            upload the certificate under Certificates & secrets) is preferred to client_secret_credential.
+            No write permission is needed: connwatch changes nothing in the tenant.
+
+            """
+        return out
+    }
+
+    struct PermissionDTO: Encodable {
+        let api: String
+        let permission: String
+        let type: String
+        let required: Bool
+        let licence: String?
+        let why: String
+        let costs: String
+
+        /// `licence` is written as null when none is needed, not left out.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(api, forKey: .api)
+            try c.encode(permission, forKey: .permission)
+            try c.encode(type, forKey: .type)
+            try c.encode(required, forKey: .required)
+            try c.encode(licence, forKey: .licence)
+            try c.encode(why, forKey: .why)
+            try c.encode(costs, forKey: .costs)
+        }
+
+        enum CodingKeys: String, CodingKey { case api, permission, type, required, licence, why, costs }
+    }
+
+    struct RoleDTO: Encodable {
+        let name: String
+        let role_definition_id: String
+        let scope: String
+        let required_for: String
+        let why: String
+        let costs: String
+    }
+
+    struct ReportDTO: Encodable {
+        let schema_version = 1
+        let kind = "observer"
+        let permissions: [PermissionDTO]
+        let roles: [RoleDTO]
+        let preferred_credential = "certificate"
+    }
+
+    public static func json() -> String {
+        let dto = ReportDTO(
+            permissions: graph.map {
+                PermissionDTO(
+                    api: "Microsoft Graph", permission: $0.name, type: "Application", required: $0.required,
+                    licence: $0.licence, why: $0.why, costs: $0.permission.costs)
+            },
+            roles: [
+                RoleDTO(
+                    name: "Reader", role_definition_id: readerRoleId, scope: "/subscriptions/{subscriptions[]}",
+                    required_for: "azure-blob", why: readerWhy,
+                    costs: ObserverPermission.reader(subscriptionId: "").costs)
+            ])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(dto), as: UTF8.self) + "\n"
+    }
+}

@@ -27,9 +27,11 @@ public enum ConfigCheckReport {
         if c.connectors.isEmpty {
             out += "no connectors configured; add [[connector]] tables to the main file or connectors.d/\n"
         } else {
-            var t = TextTable(headers: ["NAME", "KIND", "TENANT", "SOURCE"])
+            var t = TextTable(headers: ["NAME", "KIND", "TENANT", "WATCHED WITH", "SOURCE"])
             for conn in c.connectors {
-                t.append([conn.name, conn.kind.rawValue, conn.tenantId, conn.source.description])
+                t.append([
+                    conn.name, conn.kind.rawValue, conn.tenantId, watchedWith(conn, in: c), conn.source.description,
+                ])
             }
             out += "\n" + t.render() + "\n"
         }
@@ -37,6 +39,7 @@ public enum ConfigCheckReport {
         out += "\(c.connectors.count) connector\(c.connectors.count == 1 ? "" : "s"), "
         out += "\(c.webhooks.count) webhook\(c.webhooks.count == 1 ? "" : "s")\(hooks.isEmpty ? "" : " (\(hooks))"); "
         out += "check interval \(c.daemon.checkInterval), concurrency \(c.daemon.concurrency), cloud \(c.cloud.name)\n"
+        out += observerSummary(c)
         if let z = c.zscaler {
             let checked = c.connectors.filter { $0.kind != .mip }
             let pinned = checked.filter { $0.zscalerTenantId != nil }.count
@@ -44,6 +47,37 @@ public enum ConfigCheckReport {
             out += "zscaler: \(z.apiBase) as API client \(z.clientId); \(checked.count) connector"
             out += "\(checked.count == 1 ? "" : "s") with a zscaler check (\(pinned) by zscaler_tenant_id)"
             out += mip > 0 ? ", \(mip) MIP without (no Zscaler API for MIP accounts)\n" : "\n"
+        }
+        return out
+    }
+
+    /// "secret", "observer" or "secret + observer" (SPEC §3b: both sets of checks).
+    public static func watchedWith(_ connector: ConnectorConfig, in c: Configuration) -> String {
+        if connector.isObserved { return "observer" }
+        return c.observer(forTenant: connector.tenantId) == nil ? "secret" : "secret + observer"
+    }
+
+    /// How many connectors are observed and how many hold a secret, then one line per observer.
+    static func observerSummary(_ c: Configuration) -> String {
+        let observed = c.connectors.filter(\.isObserved).count
+        let held = c.connectors.count - observed
+        let both = c.connectors.filter { !$0.isObserved && c.observer(forTenant: $0.tenantId) != nil }.count
+        var out =
+            c.tenants.isEmpty
+            ? "no [[tenant]] observers; "
+            : "\(c.tenants.count) observer\(c.tenants.count == 1 ? "" : "s") ([[tenant]]); "
+        out += "\(observed) connector\(observed == 1 ? "" : "s") observed (no secret held), "
+        out += "\(held) with \(held == 1 ? "its" : "their") own secret"
+        out += both > 0 ? " (\(both) of them also observed)\n" : "\n"
+        for t in c.tenants {
+            let credential = t.credential.isCertificate ? "certificate" : "client secret"
+            let subs = "\(t.subscriptions.count) subscription\(t.subscriptions.count == 1 ? "" : "s")"
+            let signIn =
+                t.signInLogs
+                ? "sign-in logs (window \(t.signInWindow), stale after \(t.signInStaleAfter))" : "no sign-in logs"
+            let watching = c.connectors.filter { $0.tenantId.lowercased() == t.tenantId }.count
+            out += "observer \(t.tenantId): monitoring app \(t.clientId) with a \(credential), \(subs), \(signIn); "
+            out += "\(watching) connector\(watching == 1 ? "" : "s") in the tenant (\(t.source))\n"
         }
         return out
     }

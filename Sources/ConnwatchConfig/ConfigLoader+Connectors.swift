@@ -3,7 +3,9 @@ import Foundation
 
 /// `[[connector]]` tables.
 extension ConfigLoader {
-    func readConnector(_ t: TableReader) -> ConnectorConfig? {
+    /// - Parameter observers: the `[[tenant]]` observers of the whole configuration: a
+    ///   connector without `client_secret_*` is observed and valid only with one for its tenant.
+    func readConnector(_ t: TableReader, observers: ObserverIndex = .init()) -> ConnectorConfig? {
         var ok = true
         let name = t.string("name")
         if let name {
@@ -79,15 +81,31 @@ extension ConfigLoader {
 
         let resolver = SecretResolver(
             credentialsDirectory: credentialsDirectory, baseDirectory: dir(t), resolve: resolveSecrets)
+        // No client_secret_* at all: the connector is observed (SPEC §3b) — its tenant's
+        // [[tenant]] observer checks it and connwatch holds no secret of its own.
         var secret: Secret?
+        var observed = false
         switch resolver.resolve(
-            t, base: "client_secret", inline: "client_secret", required: true, what: "the client secret",
+            t, base: "client_secret", inline: "client_secret", required: false, what: "the client secret",
             fix:
                 "set client_secret_credential = \"<id>\" (a systemd credential) or client_secret_file = \"/path\" (mode 0600) holding the secret value from reference step 1b"
         )
         {
         case .secret(let s): secret = s
-        case .absent, .failed: ok = false
+        case .absent: observed = true
+        case .failed: ok = false
+        }
+        let observer = tenant.flatMap { observers.observer(of: $0) }
+        if observed, observer == nil {
+            let which = tenant.map { "tenant \($0)" } ?? "its tenant"
+            var message =
+                "missing, so the connector is observed (SPEC §3b), but no [[tenant]] observes \(which); add a [[tenant]] observer for \(which) (SPEC §3b) or set client_secret_credential = \"<id>\" (a systemd credential) or client_secret_file = \"/path\" (mode 0600) holding the secret value from reference step 1b"
+            if !observers.byTenant.isEmpty {
+                message +=
+                    "; [[tenant]] observers are configured for \(observers.tenantList) (write tenant_id as there: the same GUID or domain)"
+            }
+            t.error("client_secret_credential", message)
+            ok = false
         }
 
         var expires: CalendarDate?
@@ -132,7 +150,7 @@ extension ConfigLoader {
                     ok = false
                 }
             }
-        } else if !t.has("key_file"), kind == .sharepoint {
+        } else if !t.has("key_file"), kind == .sharepoint, !observed {
             t.error(
                 "key_file",
                 "missing; a sharepoint connector needs the private key JSON file of reference step 5 (connwatchctl keyfile create)"
@@ -162,6 +180,16 @@ extension ConfigLoader {
             subscription = guid(
                 "subscription_id", what: "the subscription ID where the storage roles are assigned (reference step 3)",
                 required: kind == .azureBlob)
+            // The observer reads the roles with Reader on the subscriptions its [[tenant]] lists.
+            if observed, let subscription, let observer, let listed = observer.subscriptions,
+                !listed.contains(subscription)
+            {
+                t.error(
+                    "subscription_id",
+                    "\(subscription) is not in the subscriptions of the [[tenant]] observer for this tenant (\(observer.source)); add it there (and give the monitoring app Reader on it), or set client_secret_credential/client_secret_file for this connector"
+                )
+                ok = false
+            }
         }
 
         var redirect: String?
@@ -196,7 +224,7 @@ extension ConfigLoader {
         }
         t.finish(allowed: ConfigLoader.connectorKeys)
 
-        guard ok, let name, let kind, let tenant, let client, let secret else { return nil }
+        guard ok, let name, let kind, let tenant, let client, secret != nil || observed else { return nil }
         var c = ConnectorConfig(
             name: name, kind: kind, tenantId: tenant, clientId: client, clientSecret: secret,
             source: SourceLocation(file: t.file, line: t.line(nil)))

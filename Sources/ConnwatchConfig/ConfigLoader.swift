@@ -45,6 +45,7 @@ public struct ConfigLoader: Sendable {
         var config = Configuration()
         var files: [String] = [path]
         var connectorTables: [TableReader] = []
+        var tenantTables: [TableReader] = []
         var webhookTables: [TableReader] = []
         var emailTables: [TableReader] = []
 
@@ -57,14 +58,15 @@ public struct ConfigLoader: Sendable {
             if let t = section(top, "zscaler") { config.zscaler = readZscaler(t) }
             webhookTables = arrayOfTables(top, "webhook")
             emailTables = arrayOfTables(top, "email")
+            tenantTables += arrayOfTables(top, "tenant")
             connectorTables += arrayOfTables(top, "connector")
             for key in root.keys.sorted()
-            where !["daemon", "cloud", "alerts", "zscaler", "webhook", "email", "connector"].contains(key) {
+            where !["daemon", "cloud", "alerts", "zscaler", "webhook", "email", "tenant", "connector"].contains(key) {
                 sink.add(
                     ConfigError(
                         file: path, line: lines.line(key), key: key,
                         message:
-                            "unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[email]] and [[connector]]"
+                            "unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[email]], [[tenant]] and [[connector]]"
                     ))
             }
         }
@@ -76,16 +78,21 @@ public struct ConfigLoader: Sendable {
             files.append(file)
             guard let (root, lines) = parseFile(file, sink: sink) else { continue }
             let top = TableReader(table: root, file: file, lines: lines, path: "", label: "", sink: sink)
+            tenantTables += arrayOfTables(top, "tenant")
             connectorTables += arrayOfTables(top, "connector")
-            for key in root.keys.sorted() where key != "connector" {
+            for key in root.keys.sorted() where key != "connector" && key != "tenant" {
                 sink.add(
                     ConfigError(
                         file: file, line: lines.line(key), key: key,
                         message:
-                            "only [[connector]] tables belong in connectors.d/ files; move this to \((path as NSString).lastPathComponent)"
+                            "only [[connector]] and [[tenant]] tables belong in connectors.d/ files; move this to \((path as NSString).lastPathComponent)"
                     ))
             }
         }
+
+        // Observers first: whether a connector without a secret is valid depends on them,
+        // wherever they are (main file or any drop-in).
+        let observers = readTenants(tenantTables, into: &config)
 
         // Connectors, with names unique across all files (checked even for connectors
         // with other errors, so every problem shows up in one run).
@@ -96,7 +103,7 @@ public struct ConfigLoader: Sendable {
         var tenantIds = Set<String>()
         config.connectors.reserveCapacity(connectorTables.count)
         for reader in connectorTables {
-            var connector = readConnector(reader)
+            var connector = readConnector(reader, observers: observers)
             if let tenant = connector?.tenantId {
                 connector?.tenantId = tenantIds.insert(tenant).memberAfterInsert
             }
@@ -126,6 +133,8 @@ public struct ConfigLoader: Sendable {
             seen[name] = SourceLocation(file: reader.file, line: reader.line(nil))
             if let connector { config.connectors.append(connector) }
         }
+
+        checkObserverClientIds(tenantTables, connectorTables: connectorTables)
 
         // Webhooks, whose connector filters must name real connectors.
         var webhookNames: Set<String> = []
@@ -234,6 +243,10 @@ public struct ConfigLoader: Sendable {
     static let connectorKeys = [
         "name", "kind", "tenant_id", "client_id", "client_secret_credential", "client_secret_file", "secret_expires",
         "key_file", "sharepoint_host", "subscription_id", "redirect_uri", "zscaler_tenant_id", "labels",
+    ]
+    static let tenantKeys = [
+        "tenant_id", "client_id", "certificate_file", "client_secret_credential", "client_secret_file",
+        "subscriptions", "sign_in_logs", "sign_in_window", "sign_in_stale_after",
     ]
     static let zscalerKeys = [
         "token_endpoint", "api_base", "client_id", "client_secret_credential", "client_secret_file",

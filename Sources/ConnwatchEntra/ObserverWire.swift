@@ -18,39 +18,63 @@ public enum ObserverWire {
     ) throws(EntraError) -> Page<
         CredentialActivity
     > {
+        try page(body, endpoint: endpoint, credentialActivity)
+    }
+
+    /// `reports/appCredentialSignInActivities` (beta) listed for several apps at once:
+    /// each row with its `appId` (lower-cased), so the observer can share one list.
+    public static func credentialActivitiesByApp(
+        _ body: Data, endpoint: String
+    ) throws(EntraError) -> Page<(appId: String, activity: CredentialActivity)> {
         try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
-            // The examples say `expirationDate`, the resource table `expirationDateTime`.
-            var expiration = try o.optionalDate("expirationDateTime")
-            if expiration == nil { expiration = try o.optionalDate("expirationDate") }
-            var last: Date?
-            if let activity = o.fields["signInActivity"], case .object(let fields) = activity {
-                last = try StrictObject(fields: fields, path: "signInActivity").optionalDate("lastSignInDateTime")
-            }
-            return CredentialActivity(
-                keyId: try o.string("keyId"), keyType: CredentialKeyType(wire: try o.optionalString("keyType")),
-                credentialOrigin: try o.optionalString("credentialOrigin"), lastSignIn: last, expiration: expiration)
+            (appId: try o.string("appId").lowercased(), activity: try credentialActivity(o))
         }
+    }
+
+    static func credentialActivity(_ o: StrictObject) throws(StrictProblem) -> CredentialActivity {
+        // The examples say `expirationDate`, the resource table `expirationDateTime`.
+        var expiration = try o.optionalDate("expirationDateTime")
+        if expiration == nil { expiration = try o.optionalDate("expirationDate") }
+        var last: Date?
+        if let activity = o.fields["signInActivity"], case .object(let fields) = activity {
+            last = try StrictObject(fields: fields, path: "signInActivity").optionalDate("lastSignInDateTime")
+        }
+        return CredentialActivity(
+            keyId: try o.string("keyId"), keyType: CredentialKeyType(wire: try o.optionalString("keyType")),
+            credentialOrigin: try o.optionalString("credentialOrigin"), lastSignIn: last, expiration: expiration)
     }
 
     /// `auditLogs/signIns` (beta), service-principal sign-ins.
     public static func signIns(_ body: Data, endpoint: String) throws(EntraError) -> Page<SignInEvent> {
+        try page(body, endpoint: endpoint, signInEvent)
+    }
+
+    /// `auditLogs/signIns` (beta) listed for several apps at once: each sign-in with its
+    /// `appId` (lower-cased; observer-facts §5: match on `appId`, not `servicePrincipalId`).
+    public static func signInsByApp(
+        _ body: Data, endpoint: String
+    ) throws(EntraError) -> Page<(appId: String, event: SignInEvent)> {
         try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
-            guard let created = try o.optionalDate("createdDateTime") else {
-                throw StrictProblem.missing(key: "createdDateTime")
-            }
-            let status = try o.object("status")
-            guard case .int(let code)? = status.fields["errorCode"] else {
-                throw StrictProblem.wrongType(path: "status.errorCode")
-            }
-            return SignInEvent(
-                createdAt: created, resourceAppId: try o.optionalString("resourceId"),
-                resourceDisplayName: try o.optionalString("resourceDisplayName"), errorCode: Int(code),
-                failureReason: try status.optionalString("failureReason"),
-                keyId: try o.optionalString("servicePrincipalCredentialKeyId"),
-                thumbprint: try o.optionalString("servicePrincipalCredentialThumbprint"),
-                ipAddress: try o.optionalString("ipAddress"),
-                credentialType: try o.optionalString("clientCredentialType").map(CredentialKeyType.init(wire:)))
+            (appId: try o.string("appId").lowercased(), event: try signInEvent(o))
         }
+    }
+
+    static func signInEvent(_ o: StrictObject) throws(StrictProblem) -> SignInEvent {
+        guard let created = try o.optionalDate("createdDateTime") else {
+            throw StrictProblem.missing(key: "createdDateTime")
+        }
+        let status = try o.object("status")
+        guard case .int(let code)? = status.fields["errorCode"] else {
+            throw StrictProblem.wrongType(path: "status.errorCode")
+        }
+        return SignInEvent(
+            createdAt: created, resourceAppId: try o.optionalString("resourceId"),
+            resourceDisplayName: try o.optionalString("resourceDisplayName"), errorCode: Int(code),
+            failureReason: try status.optionalString("failureReason"),
+            keyId: try o.optionalString("servicePrincipalCredentialKeyId"),
+            thumbprint: try o.optionalString("servicePrincipalCredentialThumbprint"),
+            ipAddress: try o.optionalString("ipAddress"),
+            credentialType: try o.optionalString("clientCredentialType").map(CredentialKeyType.init(wire:)))
     }
 
     /// `servicePrincipals(appId='…')`, with its own credentials.
@@ -139,12 +163,35 @@ public enum ObserverWire {
     public static func delegatedGrants(
         _ body: Data, endpoint: String, resources: [ResourceRoles]
     ) throws(EntraError) -> Page<DelegatedGrant> {
-        let bySP = Dictionary(resources.map { ($0.objectId.lowercased(), $0.appId) }, uniquingKeysWith: { a, _ in a })
-        return try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
-            DelegatedGrant(
-                resourceAppId: bySP[try o.string("resourceId").lowercased()],
-                consentType: try o.string("consentType"),
+        let rows = try delegatedGrantRows(body, endpoint: endpoint)
+        return Page(items: name(rows.items, resources: resources), nextLink: rows.nextLink)
+    }
+
+    /// One delegated grant as listed, its resource still an object id.
+    public struct DelegatedGrantRow: Sendable, Equatable {
+        /// The resource service principal's object id in this tenant.
+        public var resourceId: String
+        public var consentType: String
+        public var scopes: [String]
+    }
+
+    public static func delegatedGrantRows(
+        _ body: Data, endpoint: String
+    ) throws(EntraError) -> Page<DelegatedGrantRow> {
+        try page(body, endpoint: endpoint) { (o) throws(StrictProblem) in
+            DelegatedGrantRow(
+                resourceId: try o.string("resourceId"), consentType: try o.string("consentType"),
                 scopes: (try o.optionalString("scope") ?? "").split(separator: " ").map(String.init))
+        }
+    }
+
+    /// Names each grant's resource (object id → well-known appId) through the resource
+    /// service principals read; an unread resource stays nil.
+    public static func name(_ rows: [DelegatedGrantRow], resources: [ResourceRoles]) -> [DelegatedGrant] {
+        let bySP = Dictionary(resources.map { ($0.objectId.lowercased(), $0.appId) }, uniquingKeysWith: { a, _ in a })
+        return rows.map {
+            DelegatedGrant(
+                resourceAppId: bySP[$0.resourceId.lowercased()], consentType: $0.consentType, scopes: $0.scopes)
         }
     }
 

@@ -5,7 +5,10 @@ import HTTPTypes
 /// listens on loopback for tests and the demo).
 ///
 /// `GET /_sim/scenario`, `PUT /_sim/scenario`, `GET|PUT /_sim/faults`, `GET /_sim/stats`,
-/// `POST /_sim/reset-stats`, `GET /_sim/ca.pem`, `GET /_sim/health`.
+/// `POST /_sim/reset-stats`, `GET /_sim/ca.pem`, `GET /_sim/health`. `PUT /_sim/faults`
+/// takes ``Fault``s: error statuses with `Retry-After`, latency, and the modes `timeout`,
+/// `malformed`, `wrong_types`, `oversized`, `truncated`, `empty_body`,
+/// `wrong_content_type` and `reset` (config/demo/README.md §Faults).
 struct ControlAPI: Sendable {
     let state: SimulatorState
     let caCertificatePEM: String

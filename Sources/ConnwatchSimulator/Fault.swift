@@ -4,7 +4,8 @@ import Foundation
 ///
 /// JSON form (snake_case): `{"service": "graph", "path": "appRoleAssignments",
 /// "tenant": "…", "latency_ms": 50, "status": 429, "retry_after": 3, "count": 2}` or
-/// `{"service": "*", "mode": "timeout", "hold_seconds": 5}`.
+/// `{"service": "*", "mode": "timeout", "hold_seconds": 5}`. Modes: `timeout`, `malformed`,
+/// `wrong_types`, `oversized`, `truncated`, `empty_body`, `wrong_content_type`, `reset`.
 ///
 /// Every matching fault adds its latency. The first matching fault with a `status` or a
 /// `mode` decides the reply. A fault with `count` applies that many times, then lapses.
@@ -28,6 +29,17 @@ public struct Fault: Codable, Sendable, Equatable {
         case wrongTypes = "wrong_types"
         /// 200 with a streamed JSON body of `size_mb` MiB (default 8), no Content-Length.
         case oversized
+        /// 200 with the real reply's status line and headers and a `Content-Length` larger
+        /// than the bytes that follow (half the real body); then the connection closes.
+        case truncated
+        /// 200, `Content-Type: application/json`, and no body at all (`Content-Length: 0`).
+        case emptyBody = "empty_body"
+        /// 200 with an HTML page in place of JSON, as a captive portal, a TLS-inspecting
+        /// proxy or a load balancer's error page answers.
+        case wrongContentType = "wrong_content_type"
+        /// No reply: the connection is reset (TCP RST, `SO_LINGER` 0) as soon as the request
+        /// is read.
+        case reset
     }
 
     public var service: Service

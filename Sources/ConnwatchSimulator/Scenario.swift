@@ -297,6 +297,10 @@ public enum SignInPattern: String, Codable, Sendable, Equatable {
     case auto
     case stale
     case none
+    /// The service holds a secret that is not (or no longer) registered on the app — an
+    /// old one deleted after a rotation nobody finished: every sign-in of the last day
+    /// fails with AADSTS7000215 and names no keyId, whatever the registered secrets are.
+    case oldSecret = "old_secret"
 }
 
 /// The spelling of `appCredentialSignInActivities` rows (see ``App/reportSpelling``).

@@ -40,7 +40,10 @@ enum SignInHistory {
         var out: [SimSignIn] = []
         for (n, resource) in resources(app, tenant: tenant).enumerated() {
             let certificateOnly = resource.appId == PermissionCatalog.resource(.sharePoint).appId
-            let credential = inUse(app, now: now, certificate: certificateOnly)
+            var credential = inUse(app, now: now, certificate: certificateOnly)
+            if pattern == .oldSecret, !certificateOnly {
+                credential = Credential(keyId: nil, thumbprint: nil, type: "clientSecret", expiredAt: nil)
+            }
             func event(_ at: Date, _ code: Int) -> SimSignIn {
                 SimSignIn(
                     id: DeterministicID.uuid("signin", tenant.id, app.appId, resource.appId, SimClock.iso8601(at)),
@@ -78,6 +81,7 @@ enum SignInHistory {
     /// The AADSTS code every sign-in of the service fails with now, or nil.
     static func failureCode(_ app: AppEntry, now: Date) -> Int? {
         if app.app.disabled { return 7_000_112 }
+        if app.app.signIns == .oldSecret { return 7_000_215 }
         if app.app.blockedByPolicy { return 53003 }
         if !app.secrets.isEmpty, app.secrets.allSatisfy({ $0.end <= now }) { return 7_000_222 }
         return nil

@@ -44,7 +44,9 @@ final class SimulatorEngine: Sendable {
         self.logger = logger
     }
 
-    func respond(to incoming: Request) async -> Response {
+    /// - Parameter connection: the request's TCP channel, for the `reset` fault (nil: that
+    ///   fault answers nothing else, and the request is served normally).
+    func respond(to incoming: Request, connection: (any Channel)? = nil) async -> Response {
         var incoming = incoming
         let rawSegments = incoming.uri.path.split(separator: "/", omittingEmptySubsequences: true)
         let segments = rawSegments.map { URLCoding.decode($0, plusIsSpace: false) }
@@ -122,7 +124,18 @@ final class SimulatorEngine: Sendable {
                 guard await pause(seconds: fault.holdSeconds ?? 120) else { return Self.aborted() }
             case .oversized:
                 return Self.oversized(megabytes: fault.sizeMb ?? 8)
-            case .malformed, .wrongTypes, nil:
+            case .reset:
+                if let connection {
+                    await Self.reset(connection)
+                    return Self.aborted()
+                }
+            case .emptyBody:
+                return SimResponse(status: .ok, raw: [], contentType: "application/json; charset=utf-8").response()
+            case .wrongContentType:
+                return SimResponse(
+                    status: .ok, raw: Array(Self.htmlPage.utf8), contentType: "text/html; charset=utf-8"
+                ).response()
+            case .malformed, .wrongTypes, .truncated, nil:
                 break
             }
         }
@@ -141,6 +154,8 @@ final class SimulatorEngine: Sendable {
             case .empty: node = .object([])
             }
             response = SimResponse(status: .ok, json: WrongTypes.scramble(node), headers: response.headers)
+        case .truncated:
+            return Self.truncated(response)
         default:
             break
         }
@@ -282,6 +297,46 @@ final class SimulatorEngine: Sendable {
         return response
     }
 
+    /// What a captive portal or a proxy's error page sends in place of JSON.
+    static let htmlPage =
+        "<!DOCTYPE html>\n<html><head><title>Access denied</title></head>"
+        + "<body><h1>Access denied</h1><p>Your request was blocked by the network gateway.</p></body></html>\n"
+
+    /// Resets the connection: `SO_LINGER` 0, then close, so the kernel sends an RST (over
+    /// TLS a close_notify may go first; either way the client gets no reply).
+    static func reset(_ channel: any Channel) async {
+        if let socket = channel as? any SocketOptionProvider {
+            try? await socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
+        try? await channel.close()
+    }
+
+    /// The `truncated` fault: the real reply's status line and headers with a 200 and the
+    /// full `Content-Length`, then only the first half of the body, then the connection
+    /// closes (the body writer throws, and Hummingbird closes a connection whose reply failed).
+    static func truncated(_ real: SimResponse) -> Response {
+        struct Truncated: Error {}
+        var bytes = real.bodyBytes
+        if bytes.count < 16 { bytes = Array(#"{"value":[{"id":"00000000-0000-0000-0000-000000000000"}]}"#.utf8) }
+        let sent = Array(bytes.prefix(bytes.count / 2))
+        var headers = HTTPFields()
+        headers[.contentType] = real.contentType
+        for (name, value) in real.headers {
+            if let field = HTTPField.Name(name), field != .contentLength {
+                headers.append(HTTPField(name: field, value: value))
+            }
+        }
+        let body = ResponseBody(contentLength: bytes.count) { writer in
+            var buffer = ByteBufferAllocator().buffer(capacity: sent.count)
+            buffer.writeBytes(sent)
+            try await writer.write(buffer)
+            // Let the half reach the socket before the close drops what is still queued.
+            try? await Task.sleep(for: .milliseconds(50))
+            throw Truncated()
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
     /// A 200 whose JSON body streams `megabytes` MiB without a Content-Length.
     static func oversized(megabytes: Double) -> Response {
         let total = max(64, Int(megabytes * 1_048_576))
@@ -338,10 +393,21 @@ enum WrongTypes {
 
 /// Hummingbird glue.
 struct SimulatorResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = SimulatorRequestContext
     let engine: SimulatorEngine
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
-        await engine.respond(to: request)
+    func respond(to request: Request, context: SimulatorRequestContext) async throws -> Response {
+        await engine.respond(to: request, connection: context.channel)
+    }
+}
+
+/// Hummingbird's basic context plus the connection, which the `reset` fault closes.
+struct SimulatorRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = CoreRequestContextStorage(source: source)
+        channel = source.channel
     }
 }

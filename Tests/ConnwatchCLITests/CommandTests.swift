@@ -327,7 +327,7 @@ import Testing
         #expect(inspect.file == "F" && !inspect.json)
         #expect((try parse(["--socket", "S", "--json", "keyfile", "inspect", "F"]) as? KeyFileInspect)?.json == true)
         let permissions = try #require(try parse(["--json", "permissions", "exchange"]) as? PermissionsCommand)
-        #expect(permissions.json && permissions.kind == .exchange)
+        #expect(permissions.json && permissions.subject == .kind(.exchange))
         let consent = try #require(try parse(["--config", "C", "consent-url", "NAME"]) as? ConsentURLCommand)
         #expect(consent.config == "C" && consent.name == "NAME")
         let check = try #require(try parse(["--config=C", "--json", "config", "check"]) as? ConfigCheckCommand)

@@ -23,7 +23,7 @@ import Testing
         (
             "invalid/03-unknown-table.toml",
             [
-                #"<dir>/connwatch.toml:1: deamon: unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[email]] and [[connector]]"#
+                #"<dir>/connwatch.toml:1: deamon: unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[email]], [[tenant]] and [[connector]]"#
             ]
         ),
         (
@@ -173,7 +173,7 @@ import Testing
         (
             "invalid/28-drop-in-with-daemon",
             [
-                #"<dir>/connectors.d/10-teams.toml:1: daemon: only [[connector]] tables belong in connectors.d/ files; move this to connwatch.toml"#
+                #"<dir>/connectors.d/10-teams.toml:1: daemon: only [[connector]] and [[tenant]] tables belong in connectors.d/ files; move this to connwatch.toml"#
             ]
         ),
         (
@@ -209,7 +209,7 @@ import Testing
                 #"<dir>/connwatch.toml:1: connector "contoso-onedrive".kind: missing; set kind to one of exchange, onedrive, sharepoint, teams, azure-blob, mip"#,
                 #"<dir>/connwatch.toml:1: connector "contoso-onedrive".tenant_id: missing; copy the Directory (tenant) ID from the app's Overview page (reference step 1a)"#,
                 #"<dir>/connwatch.toml:1: connector "contoso-onedrive".client_id: missing; copy the Application (client) ID from the app's Overview page (reference step 1a)"#,
-                #"<dir>/connwatch.toml:1: connector "contoso-onedrive".client_secret_credential: missing; set client_secret_credential = "<id>" (a systemd credential) or client_secret_file = "/path" (mode 0600) holding the secret value from reference step 1b"#,
+                #"<dir>/connwatch.toml:1: connector "contoso-onedrive".client_secret_credential: missing, so the connector is observed (SPEC §3b), but no [[tenant]] observes its tenant; add a [[tenant]] observer for its tenant (SPEC §3b) or set client_secret_credential = "<id>" (a systemd credential) or client_secret_file = "/path" (mode 0600) holding the secret value from reference step 1b"#,
             ]
         ),
         (
@@ -318,7 +318,7 @@ import Testing
                 #"<dir>/connwatch.toml:3: daemon.no_proxy: "bad host" is not a host, .domain, IP address or "*" (each with an optional :port)"#
             ]
         ),
-    ]
+    ] + observerCases
 
     @Test(arguments: cases.map(\.fixture))
     func invalidFixtureReportsExactly(fixture: String) throws {
@@ -337,6 +337,10 @@ import Testing
             #expect(!line.contains("unquoted"))
             #expect(!line.contains("hunter2"))
             #expect(!line.contains("Q7xK2mN9"))
+            #expect(!line.contains("Mq3~"))
+            // Nothing of an observer's certificate file, its key least of all.
+            #expect(!line.contains(String(FixtureSandbox.monitorPEM.privateKeyFile.dropFirst(40).prefix(24))))
+            #expect(!line.contains(String(FixtureSandbox.monitorPEM.certificateFile.dropFirst(40).prefix(24))))
         }
     }
 

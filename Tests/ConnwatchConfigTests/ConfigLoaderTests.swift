@@ -112,13 +112,18 @@ import Testing
         try put("credentials/webhook-slack-url", "https://hooks.slack.example/services/T/B/x")
         try put("secrets/contoso-mip", "Mq3~example")
         try put("keys/contoso-sharepoint.json", "{}")
+        let monitor = FixtureSandbox.monitorPEM
+        try put("keys/monitor-fabrikam.pem", monitor.privateKeyFile + monitor.certificateFile)
 
         let loaded = try ConfigLoader(credentialsDirectory: root.appendingPathComponent("credentials").path)
             .load(path: root.appendingPathComponent("connwatch.toml").path)
         let kinds = loaded.configuration.connectors.map(\.kind)
         #expect(Set(kinds) == Set(ConnectorKind.allCases), "one example per kind")
         #expect(loaded.configuration.webhooks.count == 2)
-        #expect(loaded.files.count == 6)
+        #expect(loaded.files.count == 7)
+        // Fabrikam's connectors are observed by its [[tenant]] (60-fabrikam-observed.toml).
+        #expect(loaded.configuration.tenants.count == 1)
+        #expect(loaded.configuration.connectors.filter(\.isObserved).count == 4)
     }
 
     @Test func configValuesNeverPrintSecrets() throws {

@@ -11,6 +11,9 @@ struct FixtureSandbox {
     static let clientSecretValue = "Xq8~fixture.client-secret_value"
     static let signingKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
+    /// The observers' certificate and key, on the run's test key 0.
+    static let monitorPEM = try! TestPKI.rsaCertificate(commonName: "connwatch monitoring app (test)")
+
     let directory: TemporaryDirectory
     var root: URL { directory.url }
     let credentials: URL
@@ -40,8 +43,22 @@ struct FixtureSandbox {
         try write("keyfile.json", "{}", mode: 0o600)
         try write("loose-keyfile.json", "{}", mode: 0o644)
         try write("credentials/proxy-login", "alice:hunter2-proxy-pass\n", mode: 0o600)
+        // Observer certificate files (PEM key + certificate), made with the run's test key:
+        // no private key is ever committed.
+        let pem = FixtureSandbox.monitorPEM
+        try write("monitor.pem", pem.privateKeyFile + pem.certificateFile, mode: 0o600)
+        try write("monitor-loose.pem", pem.privateKeyFile + pem.certificateFile, mode: 0o644)
+        try write("monitor-cert-only.pem", pem.certificateFile, mode: 0o600)
+        try write("monitor-key-only.pem", pem.privateKeyFile, mode: 0o600)
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        try write("monitor-encrypted.pem", encrypted + pem.certificateFile, mode: 0o600)
+        try write("credentials/monitor-fabrikam", "Mq3~fixture.monitor-secret\n", mode: 0o600)
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("link-monitor.pem").path, withDestinationPath: "monitor.pem")
         // Links to good files: a secret file is opened without following links.
-        try fm.createSymbolicLink(atPath: root.appendingPathComponent("link-secret").path, withDestinationPath: "tight-secret")
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("link-secret").path, withDestinationPath: "tight-secret")
         try fm.createSymbolicLink(
             atPath: root.appendingPathComponent("link-keyfile.json").path, withDestinationPath: "keyfile.json")
     }

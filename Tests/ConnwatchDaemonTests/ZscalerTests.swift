@@ -296,6 +296,16 @@ import Testing
         #expect(down.reason == .unreachable)
         #expect(TransientPolicy.isTransient(down))
 
+        // A 503 with Retry-After is throttling: waited out once, then `throttled` (SPEC §3).
+        let busyRig = try await rig()
+        defer { Task { await busyRig.stop() } }
+        try await busyRig.sim.setFaults([Fault(service: .zia, status: 503, retryAfter: 1)])
+        let busy = await busyRig.monitor().check(connector("active", entra: 1), entra: [])
+        #expect(busy.status == .unknown)
+        #expect(busy.reason == .throttled)
+        #expect(TransientPolicy.isTransient(busy))
+        #expect(await busyRig.ziaRequests() == 2, "one retry after the Retry-After")
+
         try await r.sim.setFaults([Fault(service: .zia, path: "validate", mode: .wrongTypes)])
         let garbled = await r.monitor().check(connector("failed", entra: 2), entra: [])
         #expect(garbled.status == .unknown)

@@ -63,6 +63,49 @@ import Testing
         }
     }
 
+    /// The fault suite's 200s that cannot be read (Tests/e2e/test_faults.py), one row each,
+    /// through every adapter's reader: the token reply, a Graph object, an Office 365 list,
+    /// the ZIA tenant list. Each is `bad_response`, transient — never a verdict.
+    static let unreadable200s: [(name: String, body: String)] = [
+        ("empty_body", ""),
+        ("wrong_content_type (an HTML page)", "<!DOCTYPE html>\n<html><body><h1>Access denied</h1></body></html>"),
+        ("malformed (half the JSON)", #"{"value":[{"id":"5c1e"#),
+        ("wrong_types (an object became an array)", "[1]"),
+        ("wrong_types (a string became a number)", #"{"appId":36,"passwordCredentials":"2 items"}"#),
+        ("JSON null", "null"),
+    ]
+
+    @Test(arguments: unreadable200s.map(\.name))
+    func unreadable200sAreTransientEverywhere(_ name: String) throws {
+        let body = Data(Self.unreadable200s.first { $0.name == name }!.body.utf8)
+        let ok = TransportResponse(status: 200, headers: [:], body: body)
+        var errors: [EntraError] = []
+        do {
+            _ = try TokenClient.parse(ok, endpoint: "login POST /token", scope: "x/.default", now: Date())
+        } catch { errors.append(error) }
+        do {
+            _ = try StrictProblem.decode(ApplicationInfo.self, from: body, endpoint: "graph GET /applications")
+        } catch { errors.append(error) }
+        do {
+            _ = try StrictProblem.decodeList(from: body, endpoint: "office GET /subscriptions/list") {
+                (o) throws(StrictProblem) in try o.string("contentType")
+            }
+        } catch { errors.append(error) }
+        do {
+            _ = try StrictProblem.decodeList(from: body, endpoint: "zia GET /casbTenant/lite") {
+                (o) throws(StrictProblem) in try ZIAClient.LiteTenant(strict: o)
+            }
+        } catch { errors.append(error) }
+        #expect(errors.count == 4, "every reader refuses \(name)")
+        for error in errors {
+            guard case .badResponse = error else {
+                Issue.record("\(name): \(error) is not bad_response")
+                continue
+            }
+            #expect(error.isTransient && error.reason == .badResponse, "\(error)")
+        }
+    }
+
     @Test func ziaFailuresKnowWhetherTheirBodyIsDocumented() {
         let documented = ZIAClient.failure(
             TransportResponse(status: 401, headers: [:], body: Data(#"{"code":"UNAUTHORIZED","message":"x"}"#.utf8)),

@@ -123,6 +123,38 @@ struct FaultAndControlTests {
         }
     }
 
+    @Test("truncated, empty_body, wrong_content_type and reset replies")
+    func brokenTransport() async throws {
+        try await Harness.with { h in
+            let token = h.accessToken(try await h.secretToken())
+            try await h.sim.setFaults([Fault(service: .graph, count: 1, mode: .emptyBody)])
+            let empty = try await h.get(Self.appPath, bearer: token)
+            #expect(empty.status == 200)
+            #expect(empty.body.isEmpty)
+            #expect(empty.header("Content-Type")?.hasPrefix("application/json") == true)
+
+            try await h.sim.setFaults([Fault(service: .graph, count: 1, mode: .wrongContentType)])
+            let html = try await h.get(Self.appPath, bearer: token)
+            #expect(html.status == 200)
+            #expect(html.header("Content-Type")?.hasPrefix("text/html") == true)
+            #expect(html.text.hasPrefix("<!DOCTYPE html>"))
+
+            // The body stops short of its Content-Length and the connection closes: the
+            // client's HTTP parser fails at the early end of the stream.
+            try await h.sim.setFaults([Fault(service: .graph, mode: .truncated)])
+            await #expect(throws: (any Error).self) { _ = try await h.get(Self.appPath, bearer: token) }
+
+            // No reply at all.
+            try await h.sim.setFaults([Fault(service: .graph, mode: .reset)])
+            await #expect(throws: (any Error).self) { _ = try await h.get(Self.appPath, bearer: token) }
+
+            // Other services are untouched while a fault holds, and everything answers after.
+            #expect(try await h.secretToken().status == 200)
+            try await h.sim.setFaults([])
+            #expect(try await h.get(Self.appPath, bearer: token).status == 200)
+        }
+    }
+
     @Test("timeout holds the request: a client deadline fires, and shutdown releases held requests")
     func timeoutHold() async throws {
         try await Harness.with { h in

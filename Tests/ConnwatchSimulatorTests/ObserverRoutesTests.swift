@@ -15,6 +15,7 @@ enum ObserverFixture {
     static let expired = "c0000000-0000-4000-8000-000000000002"
     static let stale = "c0000000-0000-4000-8000-000000000003"
     static let disabled = "c0000000-0000-4000-8000-000000000004"
+    static let oldSecret = "c0000000-0000-4000-8000-000000000005"
     static let healthySecretKeyId = "d0000000-0000-4000-8000-000000000001"
     static let expiredSecretKeyId = "d0000000-0000-4000-8000-000000000002"
     static let observerRoles = ["Application.Read.All", "Directory.Read.All", "AuditLog.Read.All"]
@@ -40,6 +41,8 @@ enum ObserverFixture {
         stale.signIns = .stale
         var disabled = app(Self.disabled, "Zscaler CASB Blob")
         disabled.disabled = true
+        var oldSecret = app(Self.oldSecret, "Zscaler CASB SharePoint")
+        oldSecret.signIns = .oldSecret
         let observers = Self.observers.map { app($0, "connwatch observer", roles: observerRoles) }
         return Scenario(
             tenants: [
@@ -49,7 +52,7 @@ enum ObserverFixture {
                         app(
                             Self.noAudit, "observer without AuditLog",
                             roles: ["Application.Read.All", "Directory.Read.All"]),
-                        healthy, expired, stale, disabled,
+                        healthy, expired, stale, disabled, oldSecret,
                     ]),
                 Tenant(
                     id: unlicensed, domains: ["free.onmicrosoft.com"], displayName: "Free",
@@ -146,6 +149,25 @@ struct ObserverRoutesTests {
             let interactive = try await h.get(
                 "/graph/beta/auditLogs/signIns?$filter=appId%20eq%20'\(O.healthy)'", bearer: token)
             #expect((interactive.json["value"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test("sign-in log: a service holding an unregistered secret fails with AADSTS7000215 for a day, no keyId")
+    func oldSecretSignIns() async throws {
+        try await Harness.with(O.scenario()) { h in
+            let token = try await Self.token(h, O.observers[1])
+            let reply = try await h.get(O.signIns(O.oldSecret), bearer: token)
+            #expect(reply.status == 200, "\(reply.text)")
+            let events = try #require(reply.json["value"] as? [[String: Any]])
+            func code(_ e: [String: Any]) -> Int? { (e["status"] as? [String: Any])?["errorCode"] as? Int }
+            let failures = events.filter { code($0) == 7_000_215 }
+            #expect(!failures.isEmpty)
+            #expect(code(events[0]) == 7_000_215, "the latest sign-in failed")
+            #expect(events.allSatisfy { code($0) == 0 || code($0) == 7_000_215 })
+            #expect(failures.allSatisfy { ($0["servicePrincipalCredentialKeyId"] as? String ?? "").isEmpty })
+            // The app's registered secret still works for whoever holds it (connwatch).
+            let own = try await h.secretToken(clientId: O.oldSecret, tenant: O.tenant)
+            #expect(own.status == 200, "\(own.text)")
         }
     }
 

@@ -27,6 +27,8 @@ import Testing
             try put("credentials/webhook-slack-url", "https://hooks.slack.example/services/T/B/x")
             try put("secrets/contoso-mip", ExampleTree.secretValue)
             try put("keys/contoso-sharepoint.json", "{}")
+            let monitor = try TestPKI.rsaCertificate(commonName: "connwatch monitor (example)")
+            try put("keys/monitor-fabrikam.pem", monitor.privateKeyFile + monitor.certificateFile)
         }
 
         func put(_ path: String, _ text: String, mode: Int = 0o600) throws {
@@ -44,11 +46,12 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         for name in [
             "contoso-onedrive", "contoso-exchange", "contoso-sharepoint", "contoso-teams", "contoso-blob",
-            "contoso-mip",
+            "contoso-mip", "fabrikam-onedrive", "fabrikam-exchange", "fabrikam-teams", "fabrikam-blob",
         ] {
             #expect(r.stdout.contains(name))
         }
-        #expect(r.stdout.contains("6 connectors, 2 webhooks (soc, slack)"))
+        #expect(r.stdout.contains("10 connectors, 2 webhooks (soc, slack)"))
+        #expect(r.stdout.contains("4 connectors observed (no secret held), 6 with their own secret"))
         #expect(!r.stdout.contains(ExampleTree.secretValue))
 
         // The credentials directory also comes from the environment, as under systemd.

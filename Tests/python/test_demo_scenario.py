@@ -57,6 +57,10 @@ def demo():
         cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
         with open(os.path.join(config, "keys", "contoso-sharepoint.json"), "w") as f:
             json.dump({"private_key": key_pem, "public_cert": cert_pem}, f)
+        monitor_key, monitor_cert = self_signed_certificate("connwatch monitor (example)")
+        with open(os.path.join(config, "keys", "monitor-fabrikam.pem"), "w") as f:
+            f.write(monitor_key + monitor_cert.public_bytes(serialization.Encoding.PEM).decode())
+        creds["monitor-fabrikam"] = (monitor_key, monitor_cert)
 
         out = os.path.join(config, "scenario.json")
         subprocess.run(
@@ -149,5 +153,42 @@ def test_zscaler_side(demo):
     states = {t["tenantName"]: t["status"] for t in tenants}
     assert states["Contoso Teams"] == ["REAUTH_REQUIRED"]
     assert states["Contoso Blob"] == ["VALIDATION_FAILED"]
-    assert all(t["enterpriseTenantId"] == TENANT for t in tenants)
+    assert {t["enterpriseTenantId"] for t in tenants} == {TENANT, "2d8f4b6a-9c1e-4f37-8a5d-6e0b3c7f1a92"}
+    assert states["Fabrikam OneDrive"] == ["ACTIVE"]
     assert all("tenantAuthorizationInfo" not in t for t in tenants)
+
+
+FABRIKAM = "2d8f4b6a-9c1e-4f37-8a5d-6e0b3c7f1a92"
+FABRIKAM_MONITOR = "c3f1a8e2-7d4b-4c69-b2e0-5a9d1f6c8b37"
+FABRIKAM_EXCHANGE = "6d2b9f4e-1c8a-4e73-9b5f-3a0e7c1d4f26"
+FABRIKAM_TEAMS = "4f8c2e6a-5b1d-4a97-8e3c-7d0f9a2b5c61"
+
+
+def _observer_token(demo):
+    key, cert = demo["creds"]["monitor-fabrikam"]
+    credential = {"private_key": key, "thumbprint": cert.fingerprint(hashes.SHA1()).hex()}
+    result = _token(demo, FABRIKAM_MONITOR, credential, tenant=FABRIKAM)
+    assert "access_token" in result, result
+    return result["access_token"]
+
+
+def test_fabrikam_observer_signs_in_with_its_certificate_and_reads_only(demo):
+    roles = set(_claims(_observer_token(demo))["roles"])
+    assert roles == {"Application.Read.All", "Directory.Read.All", "AuditLog.Read.All"}
+
+
+def test_fabrikam_exchange_service_fails_with_its_expired_secret(demo):
+    token = _observer_token(demo)
+    flt = f"appId eq '{FABRIKAM_EXCHANGE}' and signInEventTypes/any(t: t eq 'servicePrincipal')"
+    reply = _get(demo, "/graph/beta/auditLogs/signIns?$filter=" + requests.utils.quote(flt), token)
+    assert reply.ok, reply.text
+    latest = reply.json()["value"][0]
+    assert latest["status"]["errorCode"] == 7000222
+
+
+def test_fabrikam_teams_is_stale(demo):
+    token = _observer_token(demo)
+    flt = f"appId eq '{FABRIKAM_TEAMS}' and signInEventTypes/any(t: t eq 'servicePrincipal')"
+    events = _get(demo, "/graph/beta/auditLogs/signIns?$filter=" + requests.utils.quote(flt), token).json()["value"]
+    newest = datetime.datetime.fromisoformat(events[0]["createdDateTime"].replace("Z", "+00:00"))
+    assert (datetime.datetime.now(datetime.timezone.utc) - newest).days >= 9

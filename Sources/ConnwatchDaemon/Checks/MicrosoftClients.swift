@@ -1,6 +1,7 @@
 import ConnwatchCore
 import ConnwatchEntra
 import Foundation
+import NIOCore
 
 /// The Microsoft clients one daemon shares across all connectors: one HTTP transport
 /// (connection reuse), one token cache.
@@ -21,6 +22,7 @@ public struct MicrosoftClients: Sendable {
         settings.proxyCredentials = proxyCredentials
         settings.noProxy = TransportSettings.noProxy(configured: daemon.noProxy, environment: environment)
         settings.connectionsPerHost = max(8, daemon.concurrency)
+        if let timeout = Self.requestTimeout(environment) { settings.requestTimeout = timeout }
         let transport = try HTTPTransport(settings: settings)
         self.init(transport: transport, endpoints: cloud.endpoints)
     }
@@ -35,6 +37,16 @@ public struct MicrosoftClients: Sendable {
     }
 
     public func shutdown() async { await transport.shutdown() }
+
+    /// `CONNWATCH_REQUEST_TIMEOUT` (whole seconds, 1–30): a shorter deadline per request to
+    /// Microsoft and Zscaler than the 30 s default, for the fault suite's "hang past the
+    /// timeout" rows (Tests/e2e/test_faults.py). Never longer than the default: a
+    /// connector's checks must stay well inside the daemon's per-connector time limit.
+    static func requestTimeout(_ environment: [String: String]) -> TimeAmount? {
+        guard let raw = environment["CONNWATCH_REQUEST_TIMEOUT"], let seconds = Int64(raw), (1...30).contains(seconds)
+        else { return nil }
+        return .seconds(seconds)
+    }
 }
 
 extension EntraError {
