@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Alert mail bodies (text + HTML) from the templates in Sources/ConnwatchMail/Templates.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", "2.1.0"..."2.1.1"),
     ],
     targets: [
         // Pure domain: catalog, checks, reasons, alert state machine, config model. Foundation only.
@@ -82,6 +84,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // E-mail: an SMTP submission client (RFC 5321/3207/4954) on SwiftNIO + NIOSSL, MIME
+        // messages and the alert mail templates. TLSNameCheck comes from ConnwatchEntra.
+        .target(
+            name: "ConnwatchMail",
+            dependencies: [
+                "ConnwatchCore", "ConnwatchEntra",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            exclude: ["Templates"]
+        ),
         .target(
             name: "ConnwatchDaemon",
             dependencies: [
@@ -97,7 +113,7 @@ let package = Package(
         .target(
             name: "ConnwatchCLI",
             dependencies: [
-                "ConnwatchCore", "ConnwatchConfig", "ConnwatchEntra",
+                "ConnwatchCore", "ConnwatchConfig", "ConnwatchEntra", "ConnwatchMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -151,7 +167,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .testTarget(name: "ConnwatchStoreTests", dependencies: ["ConnwatchStore", "ConnwatchTestSupport"]),
-        .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting"], exclude: ["Golden"]),
+        .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting", "ConnwatchMail", "ConnwatchTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "ConnwatchMailTests", dependencies: ["ConnwatchMail", "ConnwatchTestSupport"]),
         .testTarget(
             name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator", "ConnwatchTestSupport"]),
         .testTarget(

@@ -19,7 +19,7 @@ public struct Connwatchctl: AsyncParsableCommand {
             StatusCommand.self, HistoryCommand.self, CheckCommand.self, AlertsCommand.self, SilenceCommand.self,
             UnsilenceCommand.self, DeliveriesCommand.self, ReloadCommand.self, NagiosCommand.self,
             ConfigCommand.self, ConsentURLCommand.self, PermissionsCommand.self, ReauthorizeCommand.self,
-            KeyFileCommand.self,
+            KeyFileCommand.self, EmailCommand.self,
         ]
     )
 
@@ -89,7 +89,7 @@ enum GlobalOption: String, CaseIterable, Sendable {
     static func declared(by command: ParsableCommand.Type) -> Set<GlobalOption> {
         switch command {
         case is NagiosCommand.Type: [.socket, .config]
-        case is ConfigCheckCommand.Type, is ConsentURLCommand.Type: [.config, .json]
+        case is ConfigCheckCommand.Type, is ConsentURLCommand.Type, is EmailTestCommand.Type: [.config, .json]
         case is PermissionsCommand.Type, is KeyFileInspect.Type: [.json]
         case is ReauthorizeCommand.Type, is KeyFileCreate.Type: []
         default: Set(allCases)

@@ -47,6 +47,7 @@ public struct ConfigLoader: Sendable {
         var connectorTables: [TableReader] = []
         var tenantTables: [TableReader] = []
         var webhookTables: [TableReader] = []
+        var emailTables: [TableReader] = []
 
         // Main file.
         if let (root, lines) = parseFile(path, sink: sink) {
@@ -56,15 +57,16 @@ public struct ConfigLoader: Sendable {
             if let t = section(top, "alerts") { config.alerts = readAlerts(t) }
             if let t = section(top, "zscaler") { config.zscaler = readZscaler(t) }
             webhookTables = arrayOfTables(top, "webhook")
+            emailTables = arrayOfTables(top, "email")
             tenantTables += arrayOfTables(top, "tenant")
             connectorTables += arrayOfTables(top, "connector")
             for key in root.keys.sorted()
-            where !["daemon", "cloud", "alerts", "zscaler", "webhook", "tenant", "connector"].contains(key) {
+            where !["daemon", "cloud", "alerts", "zscaler", "webhook", "email", "tenant", "connector"].contains(key) {
                 sink.add(
                     ConfigError(
                         file: path, line: lines.line(key), key: key,
                         message:
-                            "unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[tenant]] and [[connector]]"
+                            "unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[email]], [[tenant]] and [[connector]]"
                     ))
             }
         }
@@ -145,6 +147,17 @@ public struct ConfigLoader: Sendable {
                 continue
             }
             config.webhooks.append(hook)
+        }
+
+        // E-mail sinks, filtered by connectors like webhooks; names unique among them.
+        var emailNames: Set<String> = []
+        for reader in emailTables {
+            guard let email = readEmail(reader, connectorNames: Set(seen.keys)) else { continue }
+            if !emailNames.insert(email.name).inserted {
+                reader.error("name", "duplicate email name; [[email]] names must be unique")
+                continue
+            }
+            config.emails.append(email)
         }
 
         if !sink.errors.isEmpty {

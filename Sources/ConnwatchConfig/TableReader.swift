@@ -175,7 +175,7 @@ final class TableReader {
     }
 
     /// Keys recognised only to refuse them (inline secrets): never suggested.
-    static let refusedKeys: Set<String> = ["client_secret", "secret"]
+    static let refusedKeys: Set<String> = ["client_secret", "secret", "password"]
 
     static func suggestion(for key: String, among candidates: Set<String>) -> String? {
         let scored = candidates.map { ($0, editDistance(key, $0)) }.filter { $0.1 <= 2 }

@@ -10,6 +10,8 @@ public struct Configuration: Sendable {
     public var tenants: [TenantConfig]
     /// `[zscaler]`: nil when Zscaler's own verdict is not read (no `zscaler` check).
     public var zscaler: ZscalerSettings?
+    /// `[[email]]` sinks (SPEC §5).
+    public var emails: [EmailConfig] = []
 
     public init(
         daemon: DaemonSettings = .init(), cloud: CloudSettings = .init(), alerts: AlertSettings = .init(),

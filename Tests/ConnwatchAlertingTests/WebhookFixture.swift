@@ -6,12 +6,15 @@ import Testing
 /// Golden files next to this source file (read through `#filePath`, as `UPDATE_GOLDENS`
 /// writes them back into the source tree).
 enum Golden {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Golden/webhooks")
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    static let directory = root.appendingPathComponent("webhooks")
 
     static var updating: Bool { ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1" }
 
-    static func check(_ body: Data, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    static func check(
+        _ body: Data, _ name: String, in folder: String = "webhooks", sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) throws {
+        let directory = root.appendingPathComponent(folder)
         let url = directory.appendingPathComponent(name)
         let expected = body + Data("\n".utf8)
         if updating {

@@ -23,7 +23,7 @@ import Testing
         (
             "invalid/03-unknown-table.toml",
             [
-                #"<dir>/connwatch.toml:1: deamon: unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[tenant]] and [[connector]]"#
+                #"<dir>/connwatch.toml:1: deamon: unknown table or key; the main file holds [daemon], [cloud], [alerts], [zscaler], [[webhook]], [[email]], [[tenant]] and [[connector]]"#
             ]
         ),
         (
