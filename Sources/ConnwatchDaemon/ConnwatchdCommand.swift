@@ -79,8 +79,14 @@ public struct ConnwatchdCommand: AsyncParsableCommand {
                 print(String(decoding: try StatusReport.encoder.encode(report), as: UTF8.self))
                 throw ExitCode(report.worstStatusWithObservers.monitoringPluginsExitCode)
             }
-            let status = await daemon.statusTable(now: daemon.clock.now())
+            let now = daemon.clock.now()
+            let observers = await daemon.statusReport().observerTable(now: now)
+            let status = await daemon.statusTable(now: now)
             await daemon.shutdown()
+            if let observers {
+                observers.render { print($0) }
+                print("")
+            }
             status.table.render { print($0) }
             throw ExitCode(status.worst.monitoringPluginsExitCode)
         }

@@ -203,6 +203,21 @@ public struct StatusReport: Sendable, Codable, Equatable {
 
     public static let tableHeaders = ["NAME", "KIND", "STATUS", "REASON", "CHECKED", "SUMMARY"]
 
+    /// The observers' table `connwatchd --once` prints above the connectors (SPEC §3b):
+    /// nil when no `[[tenant]]` is configured.
+    public func observerTable(now: Date) -> TextTable? {
+        guard let observers, !observers.isEmpty else { return nil }
+        var t = TextTable(headers: ["OBSERVER (TENANT)", "CLIENT", "STATUS", "REASON", "CHECKED", "SUMMARY"])
+        for o in observers {
+            t.append([
+                o.tenantId, o.clientId, o.status.rawValue, o.reason.rawValue,
+                o.checkedAt.map { HumanTime.age(from: $0, to: now) } ?? "never",
+                o.summary.count > 110 ? String(o.summary.prefix(109)) + "…" : o.summary,
+            ])
+        }
+        return t
+    }
+
     /// One connector's line of ``table(now:)``.
     public static func tableRow(_ c: ConnectorStatus, now: Date) -> [String] {
         [
