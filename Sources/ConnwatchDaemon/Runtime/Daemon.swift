@@ -276,6 +276,15 @@ public final class Daemon: Sendable {
     public func runOnce() async {
         let connectors = configuration.connectors
         let limit = max(1, configuration.daemon.concurrency)
+        // Every observer's pass starts now, side by side: a pass is paced by Graph's reports
+        // limit of its tenant (5 requests per 10 s), and the connectors waiting for it would
+        // otherwise fill the concurrency slots and read the tenants one after another.
+        let monitors = Array(observers.all.values)
+        let passes = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for monitor in monitors { group.addTask { _ = await monitor.observation() } }
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for c in connectors {
@@ -287,6 +296,7 @@ public final class Daemon: Sendable {
                 running += 1
             }
         }
+        await passes.value
         await observeTenantsWithoutConnectors()
         await coordinator.flush(now: clock.now())
         // Cron users get their webhooks too: what is due now goes out (bounded); retries

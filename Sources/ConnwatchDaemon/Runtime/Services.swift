@@ -127,6 +127,15 @@ extension Daemon {
                 last[key.connector] = instant
             }
         }
+        // Every observer reads its tenant now, side by side, as `--once` does: connectors
+        // due at start would otherwise fill the concurrency slots waiting for one tenant's
+        // pass (paced by Graph's reports limit) and read the tenants one after another.
+        let monitors = Array(observers.all.values)
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for monitor in monitors { group.addTask { _ = await monitor.observation() } }
+            }
+        }
         let scheduler = CheckScheduler(
             clock: ContinuousClock(), interval: c.daemon.checkInterval.swiftDuration, concurrency: c.daemon.concurrency,
             connectors: c.connectors, lastChecked: last, job: { [self] connector in await self.check(connector) })
