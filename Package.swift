@@ -102,6 +102,7 @@ let package = Package(
             name: "ConnwatchDaemon",
             dependencies: [
                 "ConnwatchCore", "ConnwatchConfig", "ConnwatchEntra", "ConnwatchStore", "ConnwatchAlerting", "CSystemd",
+                "ConnwatchMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -170,7 +171,8 @@ let package = Package(
         .testTarget(name: "ConnwatchAlertingTests", dependencies: ["ConnwatchAlerting", "ConnwatchMail", "ConnwatchTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "ConnwatchMailTests", dependencies: ["ConnwatchMail", "ConnwatchTestSupport"]),
         .testTarget(
-            name: "ConnwatchDaemonTests", dependencies: ["ConnwatchDaemon", "ConnwatchSimulator", "ConnwatchTestSupport"]),
+            name: "ConnwatchDaemonTests",
+            dependencies: ["ConnwatchDaemon", "ConnwatchMail", "ConnwatchSimulator", "ConnwatchTestSupport"]),
         .testTarget(
             name: "ConnwatchCLITests",
             dependencies: ["ConnwatchCLI", "ConnwatchTestSupport"]),

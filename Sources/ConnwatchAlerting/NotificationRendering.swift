@@ -75,4 +75,17 @@ public enum NotificationRendering {
             return true
         }.map(\.name)
     }
+
+    /// `[[email]]` sinks whose filters let this notification through — the same filters as
+    /// webhooks — as outbox keys (``DeliverySink/key``, `email:NAME`).
+    public static func matchingEmails(
+        _ n: AlertNotification, identity: ConnectorIdentity, emails: [EmailConfig]
+    ) -> [String] {
+        emails.filter { sink in
+            guard n.severity >= sink.minSeverity else { return false }
+            if !sink.connectors.isEmpty && !sink.connectors.contains(identity.name) { return false }
+            for (k, v) in sink.labels where identity.labels[k] != v { return false }
+            return true
+        }.map { DeliverySink.email($0.name).key }
+    }
 }

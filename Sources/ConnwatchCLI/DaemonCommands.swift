@@ -353,13 +353,13 @@ struct UnsilenceCommand: ParsableCommand {
 
 struct DeliveriesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "deliveries", abstract: "Show webhook deliveries, or retry a dead one.",
+        commandName: "deliveries", abstract: "Show deliveries (webhooks and e-mail), or retry a dead one.",
         subcommands: [DeliveriesList.self, DeliveriesRetry.self], defaultSubcommand: DeliveriesList.self)
 }
 
 struct DeliveriesList: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "Show webhook deliveries, newest first.")
+        commandName: "list", abstract: "Show deliveries (webhooks and e-mail), newest first.")
 
     @Option(name: .long, help: "Only these states, comma-separated: pending, delivering, delivered, dead, gone.")
     var status: String?

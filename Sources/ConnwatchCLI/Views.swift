@@ -251,9 +251,9 @@ public enum Views {
     // MARK: Deliveries
 
     public static func deliveries(_ d: ControlAPI.DeliveriesReply, now: Date, style: Style) -> String {
-        if d.deliveries.isEmpty { return "no webhook deliveries\n" }
+        if d.deliveries.isEmpty { return "no deliveries\n" }
         var t = TextTable(headers: [
-            "ID", "AGE", "CONNECTOR", "WEBHOOK", "EVENT", "STATUS", "ATTEMPTS", "NEXT", "LAST ERROR",
+            "ID", "AGE", "CONNECTOR", "SINK", "KIND", "EVENT", "STATUS", "ATTEMPTS", "NEXT", "LAST ERROR",
         ])
         for x in d.deliveries {
             let next =
@@ -261,7 +261,8 @@ public enum Views {
             var last = x.lastHTTPStatus.map { "HTTP \($0)" } ?? ""
             if let e = x.lastError, !e.isEmpty { last += (last.isEmpty ? "" : ": ") + e }
             t.append([
-                String(x.id), HumanTime.age(from: x.createdAt, to: now), x.connector, x.webhook, x.eventType, x.status,
+                String(x.id), HumanTime.age(from: x.createdAt, to: now), x.connector, x.webhook, x.sinkKind ?? "webhook", x.eventType,
+                x.status,
                 String(x.attempts), next, Human.clip(last, 60),
             ])
         }

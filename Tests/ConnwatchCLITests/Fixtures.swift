@@ -104,6 +104,12 @@ enum Fixture {
 
     static let deliveries = ControlAPI.DeliveriesReply(deliveries: [
         .init(
+            id: 13, notificationId: "019ad0a0-0000-7000-8000-000000000002", connector: "contoso-exchange",
+            webhook: "secops", eventType: "connector.secret.expiring", status: "delivered", attempts: 2,
+            nextAttemptAt: t("2026-11-29T09:00:05Z"), lastHTTPStatus: nil,
+            lastError: "delivered to ops@example.com; refused: old@example.com (550 5.1.1 no such user)",
+            createdAt: t("2026-11-29T09:00:00Z"), finishedAt: t("2026-11-29T09:00:06Z"), sinkKind: "email"),
+        .init(
             id: 12, notificationId: "019ad0a0-0000-7000-8000-000000000001", connector: "contoso-exchange",
             webhook: "soc", eventType: "connector.secret.expiring", status: "pending", attempts: 2,
             nextAttemptAt: t("2026-11-29T12:05:00Z"), lastHTTPStatus: 503, lastError: "Service Unavailable",

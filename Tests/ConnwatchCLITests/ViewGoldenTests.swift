@@ -112,15 +112,16 @@ import Testing
         #expect(Views.deliveries(Fixture.deliveries, now: now, style: .plain) == Self.deliveriesTable)
         #expect(
             Views.deliveries(ControlAPI.DeliveriesReply(deliveries: []), now: now, style: .plain)
-                == "no webhook deliveries\n")
+                == "no deliveries\n")
     }
 
     static let deliveriesTable =
         """
-        ID  AGE     CONNECTOR         WEBHOOK  EVENT                      STATUS     ATTEMPTS  NEXT   LAST ERROR
-        12  3h ago  contoso-exchange  soc      connector.secret.expiring  pending    2         in 5m  HTTP 503: Service Unavailable
-        9   3d ago  contoso-blob      slack    connector.roles.missing    dead       8         -      connection refused
-        8   3d ago  contoso-blob      soc      connector.roles.missing    delivered  1         -      HTTP 204
+        ID  AGE     CONNECTOR         SINK    KIND     EVENT                      STATUS     ATTEMPTS  NEXT   LAST ERROR
+        13  3h ago  contoso-exchange  secops  email    connector.secret.expiring  delivered  2         -      delivered to ops@example.com; refused: old@example.com (550…
+        12  3h ago  contoso-exchange  soc     webhook  connector.secret.expiring  pending    2         in 5m  HTTP 503: Service Unavailable
+        9   3d ago  contoso-blob      slack   webhook  connector.roles.missing    dead       8         -      connection refused
+        8   3d ago  contoso-blob      soc     webhook  connector.roles.missing    delivered  1         -      HTTP 204
 
         """
 

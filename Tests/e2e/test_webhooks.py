@@ -369,10 +369,10 @@ def test_webhook_behaviours(tmp_path):
         import subprocess
         metrics = subprocess.run(["curl", "-sS", "--unix-socket", str(tmp_path / "connwatch.sock"),
                                   "http://localhost/metrics"], capture_output=True, text=True, timeout=30).stdout
-        assert f'connwatch_webhook_attempts_total{{webhook="refused-{run}",outcome="dead"}} 1' in metrics, metrics
-        assert f'connwatch_webhook_attempts_total{{webhook="gone-{run}",outcome="gone"}} 1' in metrics
-        assert f'connwatch_webhook_attempts_total{{webhook="gone-{run}",outcome="delivered"}} 1' in metrics
-        assert f'connwatch_webhook_attempts_total{{webhook="flaky-{run}",outcome="retry"}} 1' in metrics
+        assert f'connwatch_webhook_attempts_total{{webhook="refused-{run}",sink_kind="webhook",outcome="dead"}} 1' in metrics, metrics
+        assert f'connwatch_webhook_attempts_total{{webhook="gone-{run}",sink_kind="webhook",outcome="gone"}} 1' in metrics
+        assert f'connwatch_webhook_attempts_total{{webhook="gone-{run}",sink_kind="webhook",outcome="delivered"}} 1' in metrics
+        assert f'connwatch_webhook_attempts_total{{webhook="flaky-{run}",sink_kind="webhook",outcome="retry"}} 1' in metrics
 
         # The listing shows webhook names and errors, never a URL or its token.
         listing = w.ctl("deliveries", "--json")

@@ -278,8 +278,10 @@ public enum ControlAPI {
         /// The Standard Webhooks `webhook-id`.
         public var notificationId: String
         public var connector: String
-        /// The webhook's configured name (never its URL).
+        /// The sink's configured name (a webhook's, never its URL, or an `[[email]]` sink's).
         public var webhook: String
+        /// `webhook` or `email`; absent from replies of daemons before e-mail (webhook).
+        public var sinkKind: String?
         public var eventType: String
         /// `pending`, `delivering`, `delivered`, `dead` or `gone`.
         public var status: String
@@ -293,8 +295,9 @@ public enum ControlAPI {
         public init(
             id: Int64, notificationId: String, connector: String, webhook: String, eventType: String, status: String,
             attempts: Int, nextAttemptAt: Date, lastHTTPStatus: Int?, lastError: String?, createdAt: Date,
-            finishedAt: Date?
+            finishedAt: Date?, sinkKind: String? = nil
         ) {
+            self.sinkKind = sinkKind
             self.id = id
             self.notificationId = notificationId
             self.connector = connector
@@ -312,6 +315,7 @@ public enum ControlAPI {
         enum CodingKeys: String, CodingKey {
             case id, connector, webhook, status, attempts
             case notificationId = "notification_id"
+            case sinkKind = "sink_kind"
             case eventType = "event_type"
             case nextAttemptAt = "next_attempt_at"
             case lastHTTPStatus = "last_http_status"

@@ -401,10 +401,11 @@ struct ControlRoutes: Sendable {
     }
 
     static func delivery(_ d: DeliveryRecord) -> ControlAPI.Delivery {
-        ControlAPI.Delivery(
-            id: d.id, notificationId: d.notificationId, connector: d.connector, webhook: d.webhook,
+        let sink = DeliverySink(key: d.webhook)
+        return ControlAPI.Delivery(
+            id: d.id, notificationId: d.notificationId, connector: d.connector, webhook: sink.name,
             eventType: d.eventType.rawValue, status: d.status.rawValue, attempts: d.attempts,
             nextAttemptAt: d.nextAttemptAt, lastHTTPStatus: d.lastHTTPStatus, lastError: d.lastError,
-            createdAt: d.createdAt, finishedAt: d.finishedAt)
+            createdAt: d.createdAt, finishedAt: d.finishedAt, sinkKind: sink.kind.rawValue)
     }
 }

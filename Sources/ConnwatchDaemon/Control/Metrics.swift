@@ -53,14 +53,21 @@ final class CheckMetrics: Sendable {
 /// `dead`, `gone`).
 final class DeliveryMetrics: Sendable {
     struct Key: Sendable, Hashable {
+        /// The sink's name (a webhook's or an `[[email]]` sink's).
         var webhook: String
         var outcome: String
+        /// `webhook` or `email`.
+        var kind: String = "webhook"
     }
 
     private let state = Mutex([Key: Int]())
 
     func record(webhook: String, outcome: String) {
-        state.withLock { $0[Key(webhook: webhook, outcome: outcome), default: 0] += 1 }
+        record(sink: .webhook(webhook), outcome: outcome)
+    }
+
+    func record(sink: DeliverySink, outcome: String) {
+        state.withLock { $0[Key(webhook: sink.name, outcome: outcome, kind: sink.kind.rawValue), default: 0] += 1 }
     }
 
     func snapshot() -> [Key: Int] { state.withLock { $0 } }
@@ -263,9 +270,14 @@ struct MetricsExposition {
         }
         family(
             "connwatch_webhook_attempts_total", "counter",
-            "Webhook delivery attempts since connwatchd started, by webhook and outcome (delivered, retry, dead, gone).")
-        for (key, n) in webhookAttempts.sorted(by: { ($0.key.webhook, $0.key.outcome) < ($1.key.webhook, $1.key.outcome) }) {
-            sample("connwatch_webhook_attempts_total", [("webhook", key.webhook), ("outcome", key.outcome)], Double(n))
+            "Delivery attempts since connwatchd started, by sink (webhook or [[email]] sink name), sink_kind (webhook, email) and outcome (delivered, retry, dead, gone)."
+        )
+        for (key, n) in webhookAttempts.sorted(by: {
+            ($0.key.kind, $0.key.webhook, $0.key.outcome) < ($1.key.kind, $1.key.webhook, $1.key.outcome)
+        }) {
+            sample(
+                "connwatch_webhook_attempts_total",
+                [("webhook", key.webhook), ("sink_kind", key.kind), ("outcome", key.outcome)], Double(n))
         }
         family(
             "connwatch_history_commit_failures_total", "counter",

@@ -14,6 +14,8 @@ public actor CycleCoordinator {
         public var alerts: AlertSettings
         public var failureThreshold: Int
         public var webhooks: [WebhookConfig]
+        /// `[[email]]` sinks: alert mails go through the same outbox as webhooks.
+        public var emails: [EmailConfig]
         /// `[zscaler]` is configured: connectors (but MIP) have a `zscaler` check.
         public var zscaler: Bool
 
@@ -21,6 +23,7 @@ public actor CycleCoordinator {
             alerts = c.alerts
             failureThreshold = c.daemon.failureThreshold
             webhooks = c.webhooks
+            emails = c.emails
             zscaler = c.zscaler != nil
         }
     }
@@ -341,7 +344,10 @@ public actor CycleCoordinator {
             identity ?? self.identity(n.connector)
             ?? ConnectorIdentity(name: n.connector, kind: .exchange, tenantId: "", clientId: "")
         let hooks =
-            n.suppressed ? [] : NotificationRendering.matchingWebhooks(n, identity: id, webhooks: settings.webhooks)
+            n.suppressed
+            ? []
+            : NotificationRendering.matchingWebhooks(n, identity: id, webhooks: settings.webhooks)
+                + NotificationRendering.matchingEmails(n, identity: id, emails: settings.emails)
         let outgoing = OutgoingNotification(
             notification: n, body: NotificationRendering.standardPayload(n, identity: id), webhooks: hooks)
         pendingNotifications.append(PendingNotification(outgoing: outgoing, identity: id))

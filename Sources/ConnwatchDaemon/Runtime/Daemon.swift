@@ -25,6 +25,8 @@ public final class Daemon: Sendable {
         public var clock: WallClock = .system
         /// Makes each `[[tenant]]` observer's client (SPEC §3b); tests give a double.
         public var observerFactory: TenantObserverFactory = Daemon.observerClientFactory
+        /// Submits alert mails; nil: SMTP with the configured `ca_file` (tests put a double here).
+        public var mailTransport: (any MailTransport)?
 
         public init(configPath: String, credentialsDirectory: String?, environment: [String: String]) {
             self.configPath = configPath
@@ -82,6 +84,9 @@ public final class Daemon: Sendable {
     let caContents: Mutex<Data?>
     /// The webhooks and their HTTP client, swapped on reload; read by the delivery worker.
     let webhookSink: WebhookSink
+    /// The `[[email]]` sinks and their SMTP transport, swapped on reload; read by the
+    /// delivery worker (alert mails go through the same outbox as webhooks).
+    let emailSink: EmailSink
     /// The control socket, when claimed at start (``Options/claimControlSocket``).
     let socketClaim: ControlSocketClaim?
     /// Sends the webhook outbox (its own service; `--once` drains it before exiting).
@@ -115,10 +120,13 @@ public final class Daemon: Sendable {
         self.caContents = Mutex(Daemon.caFileContents(configuration))
         let sink = WebhookSink(webhooks: configuration.webhooks, sender: sender)
         self.webhookSink = sink
+        let mail = EmailSink(
+            emails: configuration.emails, transport: options.mailTransport ?? SMTPMailTransport(caFile: configuration.daemon.caFile))
+        self.emailSink = mail
         self.deliveryWorker = DeliveryWorker(
             store: store, journal: journal, logger: logger,
             policy: WebhookRetryPolicy(environment: options.environment), version: Daemon.version, clock: options.clock,
-            sink: { [sink] in sink.state.withLock { $0 } })
+            sink: { [sink] in sink.state.withLock { $0 } }, mail: { [mail] in mail.state.withLock { $0 } })
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
@@ -405,6 +413,11 @@ public final class Daemon: Sendable {
             Task { await previous.shutdown() }
         }
         webhookSink.state.withLock { $0.webhooks = fresh.webhooks }
+        emailSink.state.withLock { state in
+            state.emails = fresh.emails
+            // The transport reads ca_file for every message; a new path takes effect now.
+            if options.mailTransport == nil { state.transport = SMTPMailTransport(caFile: fresh.daemon.caFile) }
+        }
         // A webhook that answered 410 Gone gets deliveries again once its URL changes.
         for hook in fresh.webhooks {
             if let before = old.webhooks.first(where: { $0.name == hook.name }), before.url != hook.url {

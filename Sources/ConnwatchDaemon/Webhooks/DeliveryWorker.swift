@@ -35,6 +35,8 @@ public actor DeliveryWorker {
     }
 
     public typealias Sink = @Sendable () -> (webhooks: [WebhookConfig], sender: WebhookSender)
+    /// The current `[[email]]` sinks and their SMTP transport.
+    public typealias Mail = @Sendable () -> (emails: [EmailConfig], transport: any MailTransport)
 
     let store: HistoryStore
     let journal: JournalWriter
@@ -44,6 +46,7 @@ public actor DeliveryWorker {
     let version: String
     /// The current webhooks and sender (they change on reload).
     let sink: Sink
+    let mail: Mail?
     /// When attempts happen and retries are due.
     let clock: WallClock
     /// Attempts by webhook and outcome, for `GET /metrics`.
@@ -57,8 +60,10 @@ public actor DeliveryWorker {
 
     public init(
         store: HistoryStore, journal: JournalWriter, logger: Logger, policy: WebhookRetryPolicy,
-        limits: Limits = Limits(), version: String, clock: WallClock = .system, sink: @escaping Sink
+        limits: Limits = Limits(), version: String, clock: WallClock = .system, sink: @escaping Sink,
+        mail: Mail? = nil
     ) {
+        self.mail = mail
         self.clock = clock
         self.store = store
         self.journal = journal
@@ -111,16 +116,44 @@ public actor DeliveryWorker {
         }
     }
 
+    /// One sink the worker sends to: a webhook or an `[[email]]` sink (one outbox, two transports).
+    enum Target: Sendable {
+        case webhook(WebhookConfig, WebhookSender)
+        case email(EmailConfig, any MailTransport)
+
+        /// The outbox key (``DeliverySink/key``).
+        var key: String {
+            switch self {
+            case .webhook(let hook, _): hook.name
+            case .email(let sink, _): DeliverySink.email(sink.name).key
+            }
+        }
+
+        /// The lease outlives the attempt: a live sender always records first. An SMTP
+        /// dialogue is a dozen exchanges, each allowed the sink's timeout.
+        var lease: Duration {
+            switch self {
+            case .webhook(let hook, _): hook.timeout.swiftDuration + .seconds(60)
+            case .email(let sink, _): sink.timeout.swiftDuration * (12 + sink.to.count) + .seconds(60)
+            }
+        }
+    }
+
     /// Claims and starts every due delivery there is room for. Returns how many started.
     private func startDue(group: inout DiscardingTaskGroup) async -> Int {
         let (webhooks, sender) = sink()
+        var targets = webhooks.map { Target.webhook($0, sender) }
+        if let mail {
+            let (emails, transport) = mail()
+            targets += emails.map { Target.email($0, transport) }
+        }
         let now = clock.now()
-        let configured = Set(webhooks.map(\.name))
+        let configured = Set(targets.map(\.key))
         if configured != lastConfigured {
             lastConfigured = configured
             do {
                 let n = try await store.abandonDeliveries(toWebhooksNotIn: configured, now: now)
-                if n > 0 { logger.warning("webhooks: \(n) deliveries to removed webhooks given up") }
+                if n > 0 { logger.warning("webhooks: \(n) deliveries to removed webhooks or e-mail sinks given up") }
             } catch {
                 logger.error("webhooks: cannot update the outbox: \(error)")
             }
@@ -129,25 +162,27 @@ public actor DeliveryWorker {
         // outbox, or one waiting for its next retry, costs no writes.
         guard let due = try? await store.nextDeliveryDue(), due <= now else { return 0 }
         var started = 0
-        for hook in webhooks {
-            let free = min(limits.perWebhook - inFlight[hook.name, default: 0], limits.total - total)
+        for target in targets {
+            let key = target.key
+            let free = min(limits.perWebhook - inFlight[key, default: 0], limits.total - total)
             guard free > 0 else { continue }
             let claimed: [ClaimedDelivery]
             do {
-                // The lease outlives the attempt's timeout: a live sender always records first.
-                claimed = try await store.claimDueDeliveries(
-                    now: now, lease: hook.timeout.swiftDuration + .seconds(60), limit: free, webhook: hook.name)
+                claimed = try await store.claimDueDeliveries(now: now, lease: target.lease, limit: free, webhook: key)
             } catch {
                 logger.error("webhooks: cannot claim deliveries: \(error)")
                 return started
             }
             for delivery in claimed {
-                inFlight[hook.name, default: 0] += 1
+                inFlight[key, default: 0] += 1
                 total += 1
                 started += 1
                 group.addTask {
-                    await self.deliver(delivery, hook: hook, sender: sender)
-                    await self.finished(hook.name)
+                    switch target {
+                    case .webhook(let hook, let sender): await self.deliver(delivery, hook: hook, sender: sender)
+                    case .email(let sink, let transport): await self.deliver(delivery, email: sink, transport: transport)
+                    }
+                    await self.finished(key)
                 }
             }
         }
@@ -191,7 +226,7 @@ public actor DeliveryWorker {
         do {
             body = try WebhookFormats.render(hook.format, standardPayload: d.body)
         } catch {
-            await record(d, hook: hook, attempt: attempt, at: clock.now(), status: nil,
+            await record(d, sink: .webhook(hook.name), attempt: attempt, at: clock.now(), status: nil,
                 error: "cannot render the \(hook.format) payload: \(error)", duration: .zero, outcome: .dead)
             return
         }
@@ -227,12 +262,40 @@ public actor DeliveryWorker {
         var status: Int?
         if case .response(let s, _) = result { status = s }
         await record(
-            d, hook: hook, attempt: attempt, at: at, status: status, error: result.errorText, duration: duration,
+            d, sink: .webhook(hook.name), attempt: attempt, at: at, status: status, error: result.errorText,
+            duration: duration, outcome: outcome)
+    }
+
+    /// One e-mail attempt: render the alert mail from the stored payload (the Message-ID comes
+    /// from the notification id, so it is the same on every attempt and after a restart),
+    /// submit it, record what the server said about each recipient, decide
+    /// (``EmailAttempt/decide(_:attempt:policy:random:)``).
+    nonisolated func deliver(_ d: ClaimedDelivery, email sink: EmailConfig, transport: any MailTransport) async {
+        let attempt = d.attempts + 1
+        guard let (envelope, _) = EmailAttempt.envelope(for: d, sink: sink) else {
+            await record(
+                d, sink: .email(sink.name), attempt: attempt, at: clock.now(), status: nil,
+                error: "cannot render the alert mail from the stored payload", duration: .zero, outcome: .dead)
+            return
+        }
+        let started = ContinuousClock.now
+        let report = await transport.send(envelope, sink: sink)
+        let duration = ContinuousClock.now - started
+        let at = clock.now()
+        let (decision, details) = EmailAttempt.decide(report, attempt: attempt, policy: policy)
+        let outcome: AttemptOutcome
+        switch decision {
+        case .delivered: outcome = .delivered
+        case .retry(let after): outcome = .retry(at: at.addingTimeInterval(after.seconds))
+        case .dead, .gone: outcome = .dead
+        }
+        await record(
+            d, sink: .email(sink.name), attempt: attempt, at: at, status: nil, error: details, duration: duration,
             outcome: outcome)
     }
 
     nonisolated private func record(
-        _ d: ClaimedDelivery, hook: WebhookConfig, attempt: Int, at: Date, status: Int?, error: String?,
+        _ d: ClaimedDelivery, sink: DeliverySink, attempt: Int, at: Date, status: Int?, error: String?,
         duration: Duration, outcome: AttemptOutcome
     ) async {
         do {
@@ -244,8 +307,8 @@ public actor DeliveryWorker {
             logger.error("webhooks: cannot record delivery \(d.id): \(error)")
             return
         }
-        metrics.record(webhook: hook.name, outcome: outcome.label)
-        let what = "delivery \(d.id) (\(d.eventType), connector \(d.connector)) to webhook \(hook.name)"
+        metrics.record(sink: sink, outcome: outcome.label)
+        let what = "delivery \(d.id) (\(d.eventType), connector \(d.connector)) to \(sink)"
         switch outcome {
         case .delivered:
             logger.info("webhooks: \(what) delivered on attempt \(attempt)")
@@ -254,17 +317,17 @@ public actor DeliveryWorker {
                 "webhooks: \(what) attempt \(attempt) failed: \(error ?? "?"); next attempt at \(RFC3339.string(next))")
         case .gone:
             logger.error(
-                "webhooks: \(what): the endpoint answered 410 Gone; no more deliveries to \(hook.name) until its URL changes or an operator retries one (connwatchctl deliveries retry ID)"
+                "webhooks: \(what): the endpoint answered 410 Gone; no more deliveries to \(sink.name) until its URL changes or an operator retries one (connwatchctl deliveries retry ID)"
             )
         case .dead:
             logger.error("webhooks: \(what) given up after \(attempt) attempts: \(error ?? "?")")
             journal.send(
                 JournalEntry(
                     message:
-                        "webhook \(hook.name): delivery \(d.id) of \(d.eventType) for connector \(d.connector) given up after \(attempt) attempts (last: \(error ?? "?")); resend with connwatchctl deliveries retry \(d.id)",
+                        "\(sink): delivery \(d.id) of \(d.eventType) for connector \(d.connector) given up after \(attempt) attempts (last: \(error ?? "?")); resend with connwatchctl deliveries retry \(d.id)",
                     priority: 3, messageID: MessageIDs.deliveryDead,
                     fields: [
-                        ("CONNWATCH_WEBHOOK", hook.name), ("CONNWATCH_DELIVERY_ID", String(d.id)),
+                        (sink.kind == .email ? "CONNWATCH_EMAIL" : "CONNWATCH_WEBHOOK", sink.name), ("CONNWATCH_DELIVERY_ID", String(d.id)),
                         ("CONNWATCH_CONNECTOR", d.connector), ("CONNWATCH_NOTIFICATION_ID", d.notificationId),
                         ("CONNWATCH_EVENT", d.eventType.rawValue), ("CONNWATCH_ATTEMPTS", String(attempt)),
                         ("CONNWATCH_LAST_ERROR", error ?? ""),
