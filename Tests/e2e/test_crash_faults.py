@@ -1,7 +1,7 @@
 """Crash and resource faults (issue 19, point 3): the real connwatchd against the simulator, with
 a real SQLite file, a real journald and a loopback webhook receiver.
 
-- kill -9 at 20 random moments while checks run and webhook deliveries are pending;
+- kill -9 at 20 random moments while checks run and webhook and e-mail deliveries are pending;
 - the database's file system full (a small tmpfs; RLIMIT_FSIZE where mount is not allowed);
 - journald stopped and restarted (a journald of the test's own, in a private mount namespace,
   so the machine's journal and other tests are untouched);
@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from harness import BIN, GRAPH, REPO, NotifySocket, Simulator, iso, journal, query, wait_journal
-from test_webhooks import World, deliveries, wait_for, whsec
+from mailsink import MailSink, email_sink_toml
+from test_webhooks import World, ca_bundle, deliveries, wait_for, whsec
 
 HISTORY_NOT_WRITTEN = "a7ffdc4763b84b2bb8e385e8bb820ae9"
 HISTORY_RESUMED = "0e38d5ac9f784373844b1d26a00bf8ee"
@@ -171,10 +172,14 @@ def check_all(w, timeout=60):
 
 def test_kill9_during_checks_and_deliveries(tmp_path):
     """20 kill -9s at random moments while checks run (on demand and scheduled, against a slow
-    simulator), consents flip, and webhook deliveries wait in the outbox (the receiver fails
-    each notification twice, then answers slowly). After every kill `PRAGMA integrity_check`
-    is ok; at the end every transition has its notification, every notification arrived under
-    its own webhook-id (duplicates only of that id), none under a new id, none missing."""
+    simulator), consents flip, and webhook and e-mail deliveries wait in the outbox (the webhook
+    receiver fails each notification twice, then answers slowly; the SMTP server answers 451 to
+    the first three DATA of each message). After every kill `PRAGMA integrity_check` is ok; at
+    the end every transition has its notification, every notification arrived under its own
+    webhook-id (duplicates only of that id), none under a new id, none missing — and its mail
+    reached both recipients under its own Message-ID, none under a new one. A kill between the
+    server's 250 and the outbox's record of it can repeat a mail (at least once, as webhooks);
+    the repeat carries the same Message-ID, so it is counted and bounded, not hidden."""
     seed = int(os.environ.get("CONNWATCH_FAULT_SEED", time.time_ns() % 1_000_000))
     rnd = random.Random(seed)
     print(f"\nkill -9 test: seed {seed} (CONNWATCH_FAULT_SEED reproduces it)")
@@ -187,7 +192,13 @@ def test_kill9_during_checks_and_deliveries(tmp_path):
     key = whsec()
     w.write_secret("k", key)
     hook = f"hook-{w.run}"
-    w.write_config(sim, sim.ca, [{"name": hook, "url": rx.url, "secret_credential": "k"}], interval="10s")
+    password = "Sm7p-kill-" + os.urandom(6).hex()
+    w.write_secret("smtp-pass", password)
+    smtp = MailSink(tmp_path, password, fail_first=lambda mid, rcpts: 3)
+    mail = f"mail-{w.run}"
+    w.write_config(sim, ca_bundle(tmp_path, sim.ca, smtp.ca), [{"name": hook, "url": rx.url, "secret_credential": "k"}],
+                   interval="10s",
+                   extra=email_sink_toml(mail, smtp.url, "smtp-pass", ["a@example.com", "b@example.com"]))
     env = {"CONNWATCH_WEBHOOK_BACKOFF_SCALE": "0.0002"}  # 1 ms, 60 ms, 0.36 s, 1.4 s, 3.6 s, 7.2 s
     notify = NotifySocket(tmp_path / "notify.sock")
     stop = threading.Event()
@@ -212,6 +223,7 @@ def test_kill9_during_checks_and_deliveries(tmp_path):
     threads = [threading.Thread(target=flipper, daemon=True), threading.Thread(target=checker, daemon=True)]
     daemon = None
     kills = []
+    mail_kills = []
     try:
         for t in threads:
             t.start()
@@ -221,14 +233,18 @@ def test_kill9_during_checks_and_deliveries(tmp_path):
             notify.wait_for(lambda m: "READY=1" in m, start=mark, timeout=60)
             time.sleep(rnd.uniform(0.3, 2.5))
             open_rows = query(w.db, "SELECT count(*) FROM delivery WHERE status IN ('pending', 'delivering')")[0][0]
+            open_mail = query(w.db, "SELECT count(*) FROM delivery WHERE status IN ('pending', 'delivering') "
+                                    "AND webhook = ?", f"email:{mail}")[0][0]
             daemon.kill()
             integrity(w.db)
             kills.append(open_rows)
+            mail_kills.append(open_mail)
         stop.set()
         for t in threads:
             t.join(40)
-        print(f"open deliveries at each kill: {kills}")
+        print(f"open deliveries at each kill: {kills}, of them e-mail: {mail_kills}")
         assert sum(1 for k in kills if k) >= 5, f"too few kills hit pending deliveries: {kills}"
+        assert sum(1 for k in mail_kills if k) >= 3, f"too few kills hit pending e-mail deliveries: {mail_kills}"
 
         # Everything back to healthy; one more daemon drains the outbox.
         for k, _ in flappers:
@@ -278,6 +294,29 @@ def test_kill9_during_checks_and_deliveries(tmp_path):
         extra = len(got) - len(set(got))
         print(f"{len(notes)} notifications ({flips} consent incidents), {len(got)} requests received, "
               f"{len(set(got))} unique webhook-ids, {extra} of them retries or resends of the same id")
+
+        # The mails: one outbox row per notification, each message at both recipients under the
+        # notification's Message-ID; nothing under another id; repeats only of the same id.
+        mail_rows = deliveries(w.db, f"email:{mail}")
+        assert sorted(d["nid"] for d in mail_rows) == sorted(expected), "one e-mail delivery per notification"
+        mids = {f"<{nid}.connwatch@example.com>" for nid in expected}
+        received = smtp.received()
+        assert {m["mid"] for m in received} == mids, "a mail missing or under a new Message-ID"
+        per_rcpt = {}
+        for m in received:
+            assert m["tls"] and m["rcpts"] == ("a@example.com", "b@example.com"), m["rcpts"]
+            for r in m["rcpts"]:
+                per_rcpt[(m["mid"], r)] = per_rcpt.get((m["mid"], r), 0) + 1
+        assert set(per_rcpt) == {(mid, r) for mid in mids for r in ("a@example.com", "b@example.com")}
+        repeats = sum(n - 1 for n in per_rcpt.values())
+        # 451 three times first: every message was tried at least four times, always one id.
+        assert all(sum(1 for a in smtp.attempts if a["mid"] == mid) >= 4 for mid in mids)
+        # A repeat needs a kill inside the few milliseconds between the server's 250 and the record.
+        assert repeats <= 2 * len(kills), per_rcpt
+        print(f"{len(mids)} mails, {len(smtp.attempts)} DATA attempts, {len(received)} accepted, "
+              f"{repeats} recipient-deliveries repeated under the same Message-ID")
+        log = b"".join(p.read_bytes() for p in tmp_path.glob("connwatchd*.log"))
+        assert password.encode() not in log and password.encode() not in Path(w.db).read_bytes()
     finally:
         stop.set()
         if daemon and daemon.alive():
@@ -285,6 +324,7 @@ def test_kill9_during_checks_and_deliveries(tmp_path):
         notify.close()
         sim.stop()
         rx.stop()
+        smtp.stop()
 
 
 # ---------------------------------------------------------------------------------------------
