@@ -129,7 +129,13 @@ import Testing
             store: store, journal: JournalWriter(forceStderr: true), logger: Logger(label: "test"),
             policy: WebhookRetryPolicy(scale: 0.0002, jitter: 0), version: "test",
             sink: { ([], sender) }, mail: { ([ops, strict], mail) })
-        await worker.drainDue(deadline: .now + .seconds(20))
+        // drainDue stops when nothing is due *now*; the 451's retry is due 1 ms later.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            await worker.drainDue(deadline: deadline)
+            if try await store.deliveries(states: [.pending, .delivering]).isEmpty { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
 
         let byKey = Dictionary(grouping: try await store.deliveries(), by: \.webhook)
         let opsRow = try #require(byKey["email:ops"]?.first)
@@ -160,5 +166,54 @@ import Testing
         let file = try Data(contentsOf: temporary.url.appendingPathComponent("connwatch.sqlite"))
         let wal = (try? Data(contentsOf: temporary.url.appendingPathComponent("connwatch.sqlite-wal"))) ?? Data()
         #expect(file.range(of: Data("sm7p-pa55word".utf8)) == nil && wal.range(of: Data("sm7p-pa55word".utf8)) == nil)
+    }
+}
+
+/// The coordinator writes one outbox row per matching webhook and `[[email]]` sink, in the
+/// commit of the state change; a reload changes which sinks get the next notification.
+@Suite struct EmailOutboxRowTests {
+    @Test func aCriticalTransitionWritesARowPerMatchingSinkInItsCommit() async throws {
+        let store = try HistoryStore.openInMemory()
+        var configuration = Configuration(
+            webhooks: [WebhookConfig(name: "soc", url: Secret("https://hooks.example.com/x"), source: SourceLocation(file: "t"))],
+            connectors: [CycleCoordinatorTests.connector("a")])
+        var critical = EmailDeliveryTests.sink("oncall")
+        critical.minSeverity = .critical
+        var elsewhere = EmailDeliveryTests.sink("elsewhere")
+        elsewhere.connectors = ["b"]
+        configuration.emails = [critical, elsewhere]
+        let t0 = CycleCoordinatorTests.t0
+        let coordinator = CycleCoordinator(
+            store: store, journal: JournalWriter(forceStderr: true), configuration: configuration,
+            snapshot: try await store.loadState(), startedAt: t0, logger: Logger(label: "test"))
+        await coordinator.reconcile(now: t0)
+
+        func record(_ status: CheckStatus, at t: Date) async {
+            var results = CycleCoordinatorTests.results(.exchange, at: t)
+            for i in results.indices where results[i].check == .consent {
+                results[i] = CheckResult(
+                    check: .consent, status: status, reason: status == .ok ? .ok : .consentMissing,
+                    summary: status == .ok ? "granted" : "1 required permission not granted", checkedAt: t)
+            }
+            await coordinator.record(connector: "a", results: results, now: t)
+            await coordinator.flush(now: t)
+        }
+        let t1 = t0.addingTimeInterval(60)
+        await record(.critical, at: t1)
+        let firing = try await store.deliveries()
+        #expect(Set(firing.map(\.webhook)) == ["soc", "email:oncall"], "\(firing.map(\.webhook))")
+        #expect(Set(firing.map(\.notificationId)).count == 1)
+        #expect(firing.allSatisfy { $0.status == .pending && $0.createdAt == t1 })
+
+        // Reloaded without the webhook and with the second sink now matching: the resolution
+        // goes to the sinks configured when it happens.
+        var reloaded = configuration
+        reloaded.webhooks = []
+        reloaded.emails[1].connectors = []
+        await coordinator.reload(reloaded, now: t1)
+        let t2 = t1.addingTimeInterval(60)
+        await record(.ok, at: t2)
+        let resolution = try await store.deliveries().filter { $0.createdAt == t2 }
+        #expect(Set(resolution.map(\.webhook)) == ["email:oncall", "email:elsewhere"], "\(resolution.map(\.webhook))")
     }
 }
