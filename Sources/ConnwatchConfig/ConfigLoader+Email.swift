@@ -14,20 +14,8 @@ extension ConfigLoader {
 
     func readEmail(_ t: TableReader, connectorNames: Set<String>) -> EmailConfig? {
         var ok = true
-        let name = t.string("name")
-        if let name {
-            if Validators.isName(name) {
-                t.label = "email \"\(name)\""
-            } else {
-                t.error("name", "\"\(name)\" is not a valid name; use lowercase letters, digits and '-'")
-                ok = false
-            }
-        } else if !t.has("name") {
-            t.error("name", "missing; give the e-mail sink a name, e.g. name = \"secops\"")
-            ok = false
-        } else {
-            ok = false
-        }
+        let name = readSinkName(t, what: "e-mail sink", label: "email", example: "secops")
+        if name == nil { ok = false }
 
         var server: SMTPServer?
         if let url = t.string("smtp_url") {
@@ -123,21 +111,8 @@ extension ConfigLoader {
         }
         let owners = t.bool("owners") ?? false
 
-        var minSeverity = Severity.warning
-        if let v = t.string("min_severity") {
-            if let s = Severity(rawValue: v) {
-                minSeverity = s
-            } else {
-                t.error("min_severity", "unknown severity \"\(v)\"; use \"info\", \"warning\" or \"critical\"")
-                ok = false
-            }
-        }
-        let connectors = t.stringArray("connectors") ?? []
-        for c in connectors where !connectorNames.contains(c) {
-            t.error("connectors", "\"\(c)\" is not a configured connector")
-            ok = false
-        }
-        let labels = t.stringTable("labels") ?? [:]
+        let filters = readSinkFilters(t, connectorNames: connectorNames)
+        if filters == nil { ok = false }
 
         var digest = DigestSchedule.off
         let digestKind = t.string("digest") ?? "off"
@@ -169,23 +144,20 @@ extension ConfigLoader {
             ok = false
         }
 
-        let timeout = t.duration("timeout", minimum: .seconds(1))
-        if let timeout, timeout > .minutes(5) {
-            t.error("timeout", "\(timeout) is too long; use at most 5m")
-            ok = false
-        }
+        let timeout = readSinkTimeout(t)
+        if timeout == nil { ok = false }
 
         // `password` is refused above (inline secret), not unknown.
         t.finish(allowed: ConfigLoader.emailKeys + ["password"])
-        guard ok, let name, let server, let from else { return nil }
+        guard ok, let name, let server, let from, let filters, let timeout else { return nil }
         var email = EmailConfig(
             name: name, server: server, from: from, to: to, source: SourceLocation(file: t.file, line: t.line(nil)))
         email.username = username
         email.password = password
         email.owners = owners
-        email.minSeverity = minSeverity
-        email.connectors = connectors
-        email.labels = labels
+        email.minSeverity = filters.minSeverity
+        email.connectors = filters.connectors
+        email.labels = filters.labels
         email.digest = digest
         if let timeout { email.timeout = timeout }
         return email

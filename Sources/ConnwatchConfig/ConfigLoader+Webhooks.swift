@@ -5,20 +5,8 @@ import Foundation
 extension ConfigLoader {
     func readWebhook(_ t: TableReader, connectorNames: Set<String>) -> WebhookConfig? {
         var ok = true
-        let name = t.string("name")
-        if let name {
-            if Validators.isName(name) {
-                t.label = "webhook \"\(name)\""
-            } else {
-                t.error("name", "\"\(name)\" is not a valid name; use lowercase letters, digits and '-'")
-                ok = false
-            }
-        } else if !t.has("name") {
-            t.error("name", "missing; give the webhook a name, e.g. name = \"soc\"")
-            ok = false
-        } else {
-            ok = false
-        }
+        let name = readSinkName(t, what: "webhook", label: "webhook", example: "soc")
+        if name == nil { ok = false }
         let resolver = SecretResolver(
             credentialsDirectory: credentialsDirectory, baseDirectory: dir(t), resolve: resolveSecrets)
         var url: Secret?
@@ -107,34 +95,17 @@ extension ConfigLoader {
             )
             ok = false
         }
-        var minSeverity = Severity.warning
-        if let v = t.string("min_severity") {
-            if let s = Severity(rawValue: v) {
-                minSeverity = s
-            } else {
-                t.error("min_severity", "unknown severity \"\(v)\"; use \"info\", \"warning\" or \"critical\"")
-                ok = false
-            }
-        }
-        let connectors = t.stringArray("connectors") ?? []
-        for c in connectors where !connectorNames.contains(c) {
-            t.error("connectors", "\"\(c)\" is not a configured connector")
-            ok = false
-        }
-        let labels = t.stringTable("labels") ?? [:]
-        let timeout = t.duration("timeout", minimum: .seconds(1))
-        if let timeout, timeout > .minutes(5) {
-            t.error("timeout", "\(timeout) is too long; use at most 5m")
-            ok = false
-        }
+        let filters = readSinkFilters(t, connectorNames: connectorNames)
+        let timeout = readSinkTimeout(t)
+        if filters == nil || timeout == nil { ok = false }
         t.finish(allowed: ConfigLoader.webhookKeys)
-        guard ok, let name, let url else { return nil }
+        guard ok, let name, let url, let filters, let timeout else { return nil }
         var hook = WebhookConfig(
             name: name, url: url, signingSecrets: signing, source: SourceLocation(file: t.file, line: t.line(nil)))
         hook.format = format
-        hook.minSeverity = minSeverity
-        hook.connectors = connectors
-        hook.labels = labels
+        hook.minSeverity = filters.minSeverity
+        hook.connectors = filters.connectors
+        hook.labels = filters.labels
         if let timeout { hook.timeout = timeout }
         return hook
     }

@@ -79,7 +79,8 @@ public actor ZIAClient {
             switch response.status {
             case 200..<300:
                 return response.body
-            case 429, 503 where Self.retryAfter(response) != nil:  // the `where` is the 503's only
+            case 429,
+                503 where Self.retryAfter(response) != nil:  // the `where` is the 503's only
                 // A 503 with Retry-After is throttling too (SPEC §3: 429/503 Retry-After is
                 // honoured): waited out once like a 429, then `throttled`, not a server error.
                 let retryAfter = Self.retryAfter(response)
