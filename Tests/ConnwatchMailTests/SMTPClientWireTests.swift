@@ -124,7 +124,9 @@ import Testing
             .send(envelope)
         #expect(report.verdict == .transient)
         #expect(report.failure?.contains("mail from: no reply within the timeout") == true, "\(report)")
-        #expect(ContinuousClock.now - start < .seconds(4))
+        // The failure text proves the command timeout fired; the bound only catches a hang
+        // (a busy CI machine took 14 s once with a 500 ms timeout, so it is generous).
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test func connectionRefusedIsTransient() async throws {
