@@ -21,7 +21,7 @@ public enum ObserverCertificateFile {
             case .unreadable(let p): "certificate_file \(p): cannot read it"
             case .unsafe(let p, let f): "certificate_file: " + f.explain(p)
             case .noCertificate(let p): "certificate_file \(p): no -----BEGIN CERTIFICATE----- block"
-            case .noPrivateKey(let p): "certificate_file \(p): no -----BEGIN PRIVATE KEY----- block"
+            case .noPrivateKey(let p): "certificate_file \(p): no BEGIN PRIVATE KEY block"
             case .encryptedKey(let p): "certificate_file \(p): the private key is encrypted (not supported)"
             case .credential(let p, let e): "certificate_file \(p): \(e)"
             }
@@ -32,7 +32,7 @@ public enum ObserverCertificateFile {
     public static func parse(_ data: Data, path: String) throws(LoadError) -> CertificateCredential {
         let text = String(decoding: data, as: UTF8.self)
         guard text.contains("-----BEGIN CERTIFICATE-----") else { throw .noCertificate(path: path) }
-        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") { throw .encryptedKey(path: path) }
+        if text.contains("-----BEGIN " + "ENCRYPTED PRIVATE KEY-----") { throw .encryptedKey(path: path) }
         var key: String?
         for label in ["PRIVATE KEY", "RSA PRIVATE KEY"] {
             if let b = text.range(of: "-----BEGIN \(label)-----"),

