@@ -116,12 +116,12 @@ public enum ObserverPermissionsReport {
         Entry(
             permission: .applicationReadAll, name: "Application.Read.All", required: true, licence: nil,
             why:
-                "reads each connector's app and service principal: its secrets and certificates with their expiry, accountEnabled, its app-role assignments and the resource apps' appRoles; and the monitoring app's own credentials"
+                "reads each connector's app and service principal: its secrets and certificates with their expiry, accountEnabled, its app-role assignments and the resource apps' appRoles; and the monitoring app's own credentials; for [[email]] sinks with owners = true, each connector app's owners (read only when such a mail goes out)"
         ),
         Entry(
             permission: .directoryReadAll, name: "Directory.Read.All", required: true, licence: nil,
             why:
-                "reads delegated grants (oauth2PermissionGrants, which Application.Read.All does not cover); the sign-in log needs it beside AuditLog.Read.All"
+                "reads delegated grants (oauth2PermissionGrants, which Application.Read.All does not cover); the sign-in log needs it beside AuditLog.Read.All; the owners' mail addresses (owners = true; without a user read permission Graph lists owners by object ID only)"
         ),
         Entry(
             permission: .auditLogReadAll, name: "AuditLog.Read.All", required: false,

@@ -29,8 +29,9 @@ struct APIRequester: Sendable {
         return try StrictProblem.decodeList(from: body, endpoint: endpoint, element)
     }
 
-    private func fetch(
-        url: String, endpoint: String, token: AccessToken, headers: [(String, String)]
+    /// The body of a 2xx reply; any other status is an `apiError`.
+    func fetch(
+        url: String, endpoint: String, token: AccessToken, headers: [(String, String)] = []
     ) async throws(EntraError) -> Data {
         var all = [("Authorization", token.value.withValue { "Bearer \($0)" })]
         if !headers.contains(where: { $0.0.lowercased() == "accept" }) { all.append(("Accept", "application/json")) }

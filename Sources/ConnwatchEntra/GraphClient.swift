@@ -193,6 +193,18 @@ public struct GraphClient: Sendable {
         return GrantedPermissions(byResourceAppId: out)
     }
 
+    /// The app's owners (observer-facts §6), every page: for `[[email]]` sinks with
+    /// `owners = true`, read only when a mail is about to go out. 403 when the connector's
+    /// app may not read applications (``OwnersWire/failure(_:reader:)`` says so).
+    public func owners(appId: String, token: AccessToken) async throws(EntraError) -> AppOwners {
+        let endpoint = "graph GET \(OwnersWire.name)"
+        return try await OwnersWire.read(
+            firstURL: base + OwnersWire.path(appId: appId), base: base, endpoint: endpoint
+        ) { (url) throws(EntraError) in
+            try await api.fetch(url: url, endpoint: endpoint, token: token)
+        }
+    }
+
     public func probe(_ probe: GraphProbe, token: AccessToken) async throws(EntraError) {
         _ = try await api.get(
             strict: ProbePage.self, url: base + probe.path, path: String(probe.path.prefix { $0 != "?" }), token: token)

@@ -116,8 +116,12 @@ struct GraphContext {
 
     /// One page of a collection: `pageSize` items without `$top`, at most `maxPageSize`
     /// with it, and an absolute `@odata.nextLink` when more remain.
+    ///
+    /// `polymorphic`: a `directoryObject` collection (an app's owners): members of several
+    /// types, each keeping its `@odata.type` and those `$select`ed properties its type has;
+    /// a property no member has is not an error (Graph cannot tell either).
     func collection(
-        _ objects: [JSONNode], contextPath: String, pageSize: Int, maxPageSize: Int = 999
+        _ objects: [JSONNode], contextPath: String, pageSize: Int, maxPageSize: Int = 999, polymorphic: Bool = false
     )
         throws(GraphService.Failure) -> SimResponse
     {
@@ -142,7 +146,18 @@ struct GraphContext {
         }
         let page = objects.dropFirst(offset).prefix(top)
         var projected: [JSONNode] = []
-        for object in page { projected.append(try project(object, type: type)) }
+        for object in page {
+            if polymorphic {
+                let wanted = selected
+                guard !wanted.isEmpty, case .object(let members) = object else {
+                    projected.append(object)
+                    continue
+                }
+                projected.append(.object(members.filter { $0.0 == "@odata.type" || wanted.contains($0.0.lowercased()) }))
+            } else {
+                projected.append(try project(object, type: type))
+            }
+        }
         var members: [(String, JSONNode)] = [
             ("@odata.context", .string("\(root)/$metadata#\(contextPath)\(selectSuffix(objects.first))"))
         ]

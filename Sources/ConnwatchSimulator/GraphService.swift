@@ -207,6 +207,7 @@ struct GraphService: Sendable {
     private func applications(
         _ first: EntitySegment, _ rest: [String], _ c: GraphContext
     ) throws(Failure) -> SimResponse {
+        if rest == ["owners"], let key = first.key { return try owners(first, key, c) }
         guard rest.isEmpty else { throw Self.badSegment(rest[0]) }
         let canRead = c.caller.has(anyOf: Self.readApplications)
         if let key = first.key {
@@ -237,6 +238,53 @@ struct GraphService: Sendable {
         return try c.collection(
             apps.map { applicationObject($0, c, single: false) }, contextPath: "applications",
             pageSize: Self.defaultPageSize)
+    }
+
+    /// Server-driven page size of an app's owners, small on purpose (Graph may return fewer
+    /// than asked): three owners or more span pages and exercise `@odata.nextLink`.
+    static let ownersPageSize = 3
+    /// Who may read a user's profile (`mail`, `userPrincipalName`): an owner the reader may
+    /// not read is listed with only `@odata.type` and `id` (observer-facts §6 [LIMITED]).
+    static let readUserProfiles = readUsers + ["User.ReadBasic.All"]
+
+    /// `applications(appId='…')/owners` / `applications('…')/owners` (observer-facts §6):
+    /// needs an application read permission (403 otherwise, or always with
+    /// `owners_forbidden`); users' properties need a user read permission.
+    private func owners(_ first: EntitySegment, _ key: Key, _ c: GraphContext) throws(Failure) -> SimResponse {
+        let app: AppEntry?
+        switch key.property?.lowercased() {
+        case "appid": app = c.tenant.appsByAppId[key.value.lowercased()]
+        case nil, "id": app = c.tenant.appsByObjectId[key.value.lowercased()]
+        default: throw Self.badSegment(first.raw)
+        }
+        guard c.caller.has(anyOf: Self.readApplications) else { throw Self.denied }
+        guard let app else { throw Self.notFound(key.value) }
+        if app.app.ownersForbidden { throw Self.denied }
+        let readsUsers = c.caller.has(anyOf: Self.readUserProfiles)
+        var objects: [JSONNode] = []
+        for (i, owner) in app.app.owners.enumerated() {
+            let id = owner.id?.lowercased() ?? DeterministicID.uuid("owner", app.tenantId, app.appId, String(i))
+            switch owner.type {
+            case .user where !readsUsers:
+                objects.append(.object([("@odata.type", "#microsoft.graph.user"), ("id", .string(id))]))
+            case .user:
+                objects.append(
+                    .object([
+                        ("@odata.type", "#microsoft.graph.user"), ("id", .string(id)),
+                        ("displayName", .string(owner.displayName)), ("mail", JSONNode.optional(owner.mail)),
+                        ("userPrincipalName", JSONNode.optional(owner.upn)),
+                    ]))
+            case .servicePrincipal:
+                objects.append(
+                    .object([
+                        ("@odata.type", "#microsoft.graph.servicePrincipal"), ("id", .string(id)),
+                        ("displayName", .string(owner.displayName)),
+                    ]))
+            }
+        }
+        return try c.collection(
+            objects, contextPath: "directoryObjects", pageSize: Self.ownersPageSize, maxPageSize: Self.ownersPageSize,
+            polymorphic: true)
     }
 
     private func applicationObject(_ app: AppEntry, _ c: GraphContext, single: Bool) -> JSONNode {

@@ -215,6 +215,11 @@ public struct App: Codable, Sendable, Equatable {
     /// `expirationDateTime`, `keyType: clientSecret`) or `example` (`expirationDate`,
     /// `keyType: secret`), the two spellings Microsoft's documentation shows.
     public var reportSpelling: ReportSpelling?
+    /// The app's owners (`applications/{id}/owners`, observer-facts §6).
+    public var owners: [AppOwner]
+    /// Every owners read of this app is refused (403 `Authorization_RequestDenied`) whatever
+    /// the reader's permissions, as when a tenant restricts it.
+    public var ownersForbidden: Bool
 
     public init(
         appId: String, objectId: String? = nil, spObjectId: String? = nil, displayName: String = "",
@@ -222,8 +227,10 @@ public struct App: Codable, Sendable, Equatable {
         secrets: [ClientSecret] = [], certificates: [CertificateCredential] = [], appRoles: [String: [String]] = [:],
         delegatedGrants: [DelegatedGrant] = [], roleAssignments: [RoleAssignment] = [],
         requiredResourceAccess: [RequiredResourceAccess]? = nil, signIns: SignInPattern? = nil,
-        reportSpelling: ReportSpelling? = nil
+        reportSpelling: ReportSpelling? = nil, owners: [AppOwner] = [], ownersForbidden: Bool = false
     ) {
+        self.owners = owners
+        self.ownersForbidden = ownersForbidden
         self.signIns = signIns
         self.reportSpelling = reportSpelling
         self.appId = appId
@@ -245,7 +252,7 @@ public struct App: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case appId, objectId, spObjectId, displayName, disabled, servicePrincipal, selfRead, blockedByPolicy
         case secrets, certificates, appRoles, delegatedGrants, roleAssignments, requiredResourceAccess
-        case signIns, reportSpelling
+        case signIns, reportSpelling, owners, ownersForbidden
     }
 
     public init(from decoder: any Decoder) throws {
@@ -269,6 +276,8 @@ public struct App: Codable, Sendable, Equatable {
             [RequiredResourceAccess].self, forKey: .requiredResourceAccess)
         signIns = try c.decodeIfPresent(SignInPattern.self, forKey: .signIns)
         reportSpelling = try c.decodeIfPresent(ReportSpelling.self, forKey: .reportSpelling)
+        owners = try c.decodeIfPresent([AppOwner].self, forKey: .owners) ?? []
+        ownersForbidden = try c.decodeIfPresent(Bool.self, forKey: .ownersForbidden) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -289,6 +298,43 @@ public struct App: Codable, Sendable, Equatable {
         try c.encodeIfPresent(requiredResourceAccess, forKey: .requiredResourceAccess)
         try c.encodeIfPresent(signIns, forKey: .signIns)
         try c.encodeIfPresent(reportSpelling, forKey: .reportSpelling)
+        if !owners.isEmpty { try c.encode(owners, forKey: .owners) }
+        if ownersForbidden { try c.encode(ownersForbidden, forKey: .ownersForbidden) }
+    }
+}
+
+/// One owner of an app registration: a user (with or without a mailbox) or a service
+/// principal (`type`), as `applications/{id}/owners` lists it.
+public struct AppOwner: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case user
+        case servicePrincipal = "service_principal"
+    }
+
+    public var displayName: String
+    public var mail: String?
+    public var upn: String?
+    public var type: Kind
+    /// Object ID; derived from the app and the owner's position when absent.
+    public var id: String?
+
+    public init(displayName: String, mail: String? = nil, upn: String? = nil, type: Kind = .user, id: String? = nil) {
+        self.displayName = displayName
+        self.mail = mail
+        self.upn = upn
+        self.type = type
+        self.id = id
+    }
+
+    enum CodingKeys: String, CodingKey { case displayName, mail, upn, type, id }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        displayName = try c.decodeIfPresent(String.self, forKey: .displayName) ?? ""
+        mail = try c.decodeIfPresent(String.self, forKey: .mail)
+        upn = try c.decodeIfPresent(String.self, forKey: .upn)
+        type = try c.decodeIfPresent(Kind.self, forKey: .type) ?? .user
+        id = try c.decodeIfPresent(String.self, forKey: .id)
     }
 }
 

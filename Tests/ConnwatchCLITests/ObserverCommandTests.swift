@@ -160,10 +160,10 @@ import Testing
         Microsoft Graph application permissions (API permissions > Add a permission > Microsoft Graph > Application permissions), then grant admin consent (connwatchctl consent-url --observer TENANT_ID):
 
           Application.Read.All  required
-            why: reads each connector's app and service principal: its secrets and certificates with their expiry, accountEnabled, its app-role assignments and the resource apps' appRoles; and the monitoring app's own credentials
+            why: reads each connector's app and service principal: its secrets and certificates with their expiry, accountEnabled, its app-role assignments and the resource apps' appRoles; and the monitoring app's own credentials; for [[email]] sinks with owners = true, each connector app's owners (read only when such a mail goes out)
             without it, connwatch loses the connectors' app, secret_expiry, certificate and consent checks (apps, service principals, grants) and the observer's own expiry
           Directory.Read.All  required
-            why: reads delegated grants (oauth2PermissionGrants, which Application.Read.All does not cover); the sign-in log needs it beside AuditLog.Read.All
+            why: reads delegated grants (oauth2PermissionGrants, which Application.Read.All does not cover); the sign-in log needs it beside AuditLog.Read.All; the owners' mail addresses (owners = true; without a user read permission Graph lists owners by object ID only)
             without it, connwatch loses azure-blob consent (delegated grants) and the signin check (the sign-in log needs it with AuditLog.Read.All)
           AuditLog.Read.All  optional (needs a Microsoft Entra ID P1 or P2 licence)
             why: reads the sign-in log (the signin check: failing and stale sign-ins) and credential sign-in activity (which secret is in use)

@@ -99,4 +99,9 @@ public actor ObserverMonitor {
         if last.map({ $0.startedAt <= now }) ?? true { last = (pass, now) }
         return pass
     }
+
+    /// An observed app's owners, read by this tenant's observer (on demand, outside the pass).
+    public func owners(appId: String) async -> OwnersLookup {
+        await client.owners(appId: appId)
+    }
 }

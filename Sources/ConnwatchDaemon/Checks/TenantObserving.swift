@@ -7,6 +7,15 @@ import Foundation
 /// (its token refused → every connector blocked with `observer_failed`).
 public protocol TenantObserving: Sendable {
     func observe(_ targets: [ObservationTarget], now: Date) async -> TenantObservation
+    /// An observed app's owners, for `[[email]]` sinks with `owners = true` (SPEC §5).
+    func owners(appId: String) async -> OwnersLookup
+}
+
+extension TenantObserving {
+    /// Observers that cannot read owners (test doubles) say so; the mail still goes to `to`.
+    public func owners(appId: String) async -> OwnersLookup {
+        .unavailable("owners not read: this observer does not read owners")
+    }
 }
 
 /// What an observer's client is made with: the daemon's HTTPS transport (its `ca_file`

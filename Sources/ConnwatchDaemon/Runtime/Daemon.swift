@@ -91,6 +91,8 @@ public final class Daemon: Sendable {
     let socketClaim: ControlSocketClaim?
     /// Sends the webhook outbox (its own service; `--once` drains it before exiting).
     let deliveryWorker: DeliveryWorker
+    /// App owners for `[[email]]` sinks with `owners = true`, read on demand and cached.
+    let ownersDirectory: OwnersDirectory
     /// Bounds each connector's checks (``checkTimeLimit``) with one timer for all.
     let timeLimiter = TimeLimiter()
     /// Checks in flight per HTTPS clients: a reload's old clients close when they are unused.
@@ -123,10 +125,14 @@ public final class Daemon: Sendable {
         let mail = EmailSink(
             emails: configuration.emails, transport: options.mailTransport ?? SMTPMailTransport(caFile: configuration.daemon.caFile))
         self.emailSink = mail
+        let link = DaemonLink()
+        self.ownersDirectory = OwnersDirectory(clock: options.clock, reader: Daemon.ownersReader(link))
         self.deliveryWorker = DeliveryWorker(
             store: store, journal: journal, logger: logger,
             policy: WebhookRetryPolicy(environment: options.environment), version: Daemon.version, clock: options.clock,
-            sink: { [sink] in sink.state.withLock { $0 } }, mail: { [mail] in mail.state.withLock { $0 } })
+            sink: { [sink] in sink.state.withLock { $0 } }, mail: { [mail] in mail.state.withLock { $0 } },
+            owners: { [link] name in await link.daemon?.owners(ofConnector: name) ?? .unavailable("owners not read: the daemon is stopping") })
+        link.set(self)
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
@@ -418,6 +424,8 @@ public final class Daemon: Sendable {
             // The transport reads ca_file for every message; a new path takes effect now.
             if options.mailTransport == nil { state.transport = SMTPMailTransport(caFile: fresh.daemon.caFile) }
         }
+        // Owners are read again after a reload (a permission granted, an observer added).
+        await ownersDirectory.clear()
         // A webhook that answered 410 Gone gets deliveries again once its URL changes.
         for hook in fresh.webhooks {
             if let before = old.webhooks.first(where: { $0.name == hook.name }), before.url != hook.url {

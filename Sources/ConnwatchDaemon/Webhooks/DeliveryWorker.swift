@@ -37,6 +37,10 @@ public actor DeliveryWorker {
     public typealias Sink = @Sendable () -> (webhooks: [WebhookConfig], sender: WebhookSender)
     /// The current `[[email]]` sinks and their SMTP transport.
     public typealias Mail = @Sendable () -> (emails: [EmailConfig], transport: any MailTransport)
+    /// A connector's app owners by connector name, for sinks with `owners = true` (the
+    /// daemon's ``OwnersDirectory``); nil: owners are never read (the mail goes to `to` and
+    /// the delivery says so).
+    public typealias Owners = @Sendable (_ connector: String) async -> OwnersLookup
 
     let store: HistoryStore
     let journal: JournalWriter
@@ -47,6 +51,7 @@ public actor DeliveryWorker {
     /// The current webhooks and sender (they change on reload).
     let sink: Sink
     let mail: Mail?
+    let owners: Owners?
     /// When attempts happen and retries are due.
     let clock: WallClock
     /// Attempts by webhook and outcome, for `GET /metrics`.
@@ -61,9 +66,10 @@ public actor DeliveryWorker {
     public init(
         store: HistoryStore, journal: JournalWriter, logger: Logger, policy: WebhookRetryPolicy,
         limits: Limits = Limits(), version: String, clock: WallClock = .system, sink: @escaping Sink,
-        mail: Mail? = nil
+        mail: Mail? = nil, owners: Owners? = nil
     ) {
         self.mail = mail
+        self.owners = owners
         self.clock = clock
         self.store = store
         self.journal = journal
@@ -134,7 +140,12 @@ public actor DeliveryWorker {
         var lease: Duration {
             switch self {
             case .webhook(let hook, _): hook.timeout.swiftDuration + .seconds(60)
-            case .email(let sink, _): sink.timeout.swiftDuration * (12 + sink.to.count) + .seconds(60)
+            case .email(let sink, _):
+                // Owners: their read (token, pages, Retry-After: within two minutes) and
+                // their RCPT commands (a few, rarely more than 20).
+                sink.owners
+                    ? sink.timeout.swiftDuration * (12 + sink.to.count + 20) + .seconds(180)
+                    : sink.timeout.swiftDuration * (12 + sink.to.count) + .seconds(60)
             }
         }
     }
@@ -266,13 +277,20 @@ public actor DeliveryWorker {
             duration: duration, outcome: outcome)
     }
 
-    /// One e-mail attempt: render the alert mail from the stored payload (the Message-ID comes
-    /// from the notification id, so it is the same on every attempt and after a restart),
-    /// submit it, record what the server said about each recipient, decide
-    /// (``EmailAttempt/decide(_:attempt:policy:random:)``).
+    /// One e-mail attempt: work out the recipients (`to`, plus the app's owners when the sink
+    /// has `owners = true`), render the alert mail from the stored payload (the Message-ID
+    /// comes from the notification id, so it is the same on every attempt and after a
+    /// restart), submit it, record whom it was for and what the server said about each
+    /// recipient, decide (``EmailAttempt/decide(_:attempt:policy:random:)``). Owners that
+    /// cannot be read never hold the mail back: it goes to `to` and the details say why.
     nonisolated func deliver(_ d: ClaimedDelivery, email sink: EmailConfig, transport: any MailTransport) async {
         let attempt = d.attempts + 1
-        guard let (envelope, _) = EmailAttempt.envelope(for: d, sink: sink) else {
+        var lookup: OwnersLookup?
+        if sink.owners {
+            lookup = await owners?(d.connector) ?? .unavailable("owners not read: owner lookup is not available")
+        }
+        let recipients = MailRecipients(to: sink.to, owners: lookup)
+        guard let (envelope, _) = EmailAttempt.envelope(for: d, sink: sink, recipients: recipients) else {
             await record(
                 d, sink: .email(sink.name), attempt: attempt, at: clock.now(), status: nil,
                 error: "cannot render the alert mail from the stored payload", duration: .zero, outcome: .dead)
@@ -282,7 +300,8 @@ public actor DeliveryWorker {
         let report = await transport.send(envelope, sink: sink)
         let duration = ContinuousClock.now - started
         let at = clock.now()
-        let (decision, details) = EmailAttempt.decide(report, attempt: attempt, policy: policy)
+        let (decision, smtp) = EmailAttempt.decide(report, attempt: attempt, policy: policy)
+        let details = EmailAttempt.details(recipients: recipients, smtp: smtp)
         let outcome: AttemptOutcome
         switch decision {
         case .delivered: outcome = .delivered

@@ -73,15 +73,30 @@ public enum EmailAttempt {
         }
     }
 
-    /// The envelope and message for a claimed row: the sink's `to`, the Message-ID from the
-    /// notification id (the same on every attempt and after a restart). Nil when the stored
-    /// payload cannot be read.
-    public static func envelope(for d: ClaimedDelivery, sink: EmailConfig) -> (SMTPEnvelope, messageID: String)? {
-        guard let message = AlertMail.message(standardPayload: d.body, notificationID: d.notificationId, sink: sink)
+    /// The envelope and message for a claimed row: `recipients` (the sink's `to` when nil;
+    /// `to` then owners for a sink with `owners = true`) in both the `RCPT TO` list and the
+    /// `To:` header, the Message-ID from the notification id (the same on every attempt and
+    /// after a restart). Nil when the stored payload cannot be read.
+    public static func envelope(
+        for d: ClaimedDelivery, sink: EmailConfig, recipients: MailRecipients? = nil
+    ) -> (SMTPEnvelope, messageID: String)? {
+        let to = recipients?.all ?? sink.to
+        guard
+            let message = AlertMail.message(
+                standardPayload: d.body, notificationID: d.notificationId, sink: sink, recipients: to)
         else { return nil }
         return (
-            SMTPEnvelope(from: sink.from.address, recipients: sink.to.map(\.address), message: message.rendered()),
+            SMTPEnvelope(from: sink.from.address, recipients: to.map(\.address), message: message.rendered()),
             message.messageID
         )
+    }
+
+    /// The attempt's details as `connwatchctl deliveries` shows them: for a sink with
+    /// `owners = true`, whom the mail was for (`to` and owners told apart, and why owners
+    /// are missing), then the server's report (``decide(_:attempt:policy:random:)``).
+    /// Sinks without owners keep the server's report alone, as before.
+    public static func details(recipients: MailRecipients, smtp: String) -> String {
+        guard recipients.includesOwners else { return smtp }
+        return String((recipients.details + " — " + smtp).prefix(1000))
     }
 }
