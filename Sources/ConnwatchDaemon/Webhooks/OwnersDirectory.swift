@@ -73,20 +73,30 @@ public actor OwnersDirectory {
         cache = [:]
     }
 
-    /// The daemon's reader: through the tenant's observer for an observed connector,
-    /// else with the connector's own Graph token (the checker's token cache).
+    /// The daemon's reader: through the tenant's observer for an observed connector, else
+    /// with the connector's own Graph token (the checker's token cache). A connector app
+    /// rarely may read applications itself: when its own read fails and its tenant has an
+    /// observer, the observer reads them (SPEC §5: "read by the observer, or by the
+    /// connector's token when it may").
     /// - Parameters:
     ///   - clients: the checker's Microsoft clients (transport and token cache).
     ///   - observer: the connector's tenant's observer monitor, if there is one.
     public static func read(
         _ connector: ConnectorConfig, clients: MicrosoftClients, observer: ObserverMonitor?
     ) async -> OwnersLookup {
-        guard let secret = connector.clientSecret else {
+        guard connector.clientSecret != nil else {
             guard let observer else {
                 return .unavailable("owners not read: no [[tenant]] observer for the connector's tenant")
             }
             return await observer.owners(appId: connector.clientId)
         }
+        let own = await readOwn(connector, clients: clients)
+        guard case .unavailable = own, let observer else { return own }
+        return await observer.owners(appId: connector.clientId)
+    }
+
+    private static func readOwn(_ connector: ConnectorConfig, clients: MicrosoftClients) async -> OwnersLookup {
+        guard let secret = connector.clientSecret else { return .unavailable("owners not read: no secret") }
         let token: AccessToken
         do {
             token = try await clients.tokens.token(
