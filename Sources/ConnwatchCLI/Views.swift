@@ -266,7 +266,15 @@ public enum Views {
                 String(x.attempts), next, Human.clip(last, 60),
             ])
         }
-        return style.colorColumns(t.render(), ["STATUS"])
+        var out = style.colorColumns(t.render(), ["STATUS"])
+        // Mails to sinks with `owners = true` record whom they were for (`to` and owners
+        // apart, or why owners are missing): too long for the column, shown in full below.
+        let recipients = d.deliveries.filter { $0.sinkKind == "email" && $0.lastError?.hasPrefix("recipients: ") == true }
+        if !recipients.isEmpty {
+            out += "\nRecipients (owners = true):\n"
+            for x in recipients { out += "  \(x.id)  " + UntrustedText.terminal(x.lastError ?? "") + "\n" }
+        }
+        return out
     }
 
     // MARK: Nagios

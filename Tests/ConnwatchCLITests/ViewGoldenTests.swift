@@ -115,6 +115,29 @@ import Testing
                 == "no deliveries\n")
     }
 
+    /// A mail to a sink with `owners = true`: the recipients, too long for the column, in
+    /// full under the table (untrusted text made safe for the terminal).
+    @Test func deliveriesWithOwnersListTheirRecipients() {
+        var reply = Fixture.deliveries
+        reply.deliveries[0].lastError =
+            "recipients: ops@example.com (to), ana@contoso.com (owner); owners: 1 of 2 has no mail address — delivered to ops@example.com, ana@contoso.com"
+        reply.deliveries[1].lastError = "recipients: not an e-mail row"
+        reply.deliveries.append(reply.deliveries[0])
+        reply.deliveries[4].id = 14
+        reply.deliveries[4].lastError = "recipients: ops@example.com (to); owners not read: graph: \u{1B}[31mred\nline"
+        let text = Views.deliveries(reply, now: now, style: .plain)
+        let tail = text.components(separatedBy: "\nRecipients (owners = true):\n")
+        #expect(tail.count == 2)
+        #expect(
+            tail.last
+                == """
+                  13  recipients: ops@example.com (to), ana@contoso.com (owner); owners: 1 of 2 has no mail address — delivered to ops@example.com, ana@contoso.com
+                  14  \(UntrustedText.terminal("recipients: ops@example.com (to); owners not read: graph: \u{1B}[31mred\nline"))
+
+                """)
+        #expect(!text.contains("\u{1B}"))
+    }
+
     static let deliveriesTable =
         """
         ID  AGE     CONNECTOR         SINK    KIND     EVENT                      STATUS     ATTEMPTS  NEXT   LAST ERROR
