@@ -256,5 +256,23 @@ import Testing
         }
         #expect(why.hasPrefix("owners not read: the observer has no token: "), "\(why)")
         #expect(!why.contains(secret))
+
+        // Throttled once: the observer waits out Retry-After and reads them.
+        try await sim.setFaults([Fault(service: .graph, path: "/owners", status: 429, retryAfter: 1, count: 1)])
+        #expect(await watcher.owners(appId: Self.target) == .read(own))
+        // Replies that cannot be understood are words, never owners and never a verdict.
+        for (mode, words) in [
+            (Fault.Mode.malformed, "not valid JSON"), (.wrongTypes, "has the wrong type"),
+            (.oversized, "byte cap"), (.wrongContentType, "not valid JSON"),
+        ] {
+            try await sim.setFaults([Fault(service: .graph, path: "/owners", mode: mode, sizeMb: 5)])
+            guard case .unavailable(let why) = await watcher.owners(appId: Self.target) else {
+                Issue.record("\(mode): read")
+                continue
+            }
+            #expect(why.hasPrefix("owners not read: graph GET /v1.0/applications(appId=…)/owners: "), "\(mode): \(why)")
+            #expect(why.contains(words), "\(mode): \(why)")
+        }
+        try await sim.setFaults([])
     }
 }
