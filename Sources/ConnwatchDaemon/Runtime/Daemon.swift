@@ -344,6 +344,21 @@ public final class Daemon: Sendable {
         try? await store.recordDaemonEvent(.reloadFailed, message: error.description, at: now)
     }
 
+    /// A reload that would remove every connector is refused: an empty or half-written file
+    /// (an editor's truncate-then-write, a deploy tool caught mid-copy, a `connectors.d` that
+    /// did not mount) parses as "no connectors", and applying it would resolve every alert —
+    /// an all-clear nobody gave. Removing them all on purpose is a restart (or a stop).
+    static func refusesEmptying(old: Configuration, fresh: Configuration, path: String) -> ConfigErrors? {
+        guard fresh.connectors.isEmpty, !old.connectors.isEmpty else { return nil }
+        return ConfigErrors([
+            ConfigError(
+                file: path, line: nil, key: "connector",
+                message:
+                    "the new configuration has no [[connector]] (the running one has \(old.connectors.count)): applying it would resolve every alert; if that is meant, restart connwatchd instead of reloading"
+            )
+        ])
+    }
+
     /// The bytes of `[daemon] ca_file`, to notice a reload after the file was edited in place.
     static func caFileContents(_ c: Configuration) -> Data? {
         c.daemon.caFile.flatMap { FileManager.default.contents(atPath: $0) }
@@ -365,6 +380,10 @@ public final class Daemon: Sendable {
             return error
         }
         let old = configuration
+        if let refused = Daemon.refusesEmptying(old: old, fresh: fresh, path: options.configPath) {
+            await refuseReload(refused, at: now)
+            return refused
+        }
         // The new clients are made before anything is swapped: a reload whose ca_file or
         // proxy cannot be used is refused with the reason, never half applied or ignored
         // (keeping the old clients silently would leave the operator believing the new
