@@ -56,14 +56,14 @@ import Testing
         }
 
         /// A worker on a freshly opened store: a new daemon process on the same file.
-        func worker() throws -> (DigestWorker, HistoryStore) {
+        func worker(maxSleep: Duration = .seconds(60)) throws -> (DigestWorker, HistoryStore) {
             let store = try HistoryStore.open(path: dir.url.appendingPathComponent("connwatch.sqlite").path)
             let sink = self.sink
             let mail = self.mail
             let worker = DigestWorker(
                 store: store, journal: JournalWriter(forceStderr: true), logger: Logger(label: "test"),
                 policy: WebhookRetryPolicy(scale: 1, jitter: 0), clock: clock.wall, timeZone: { DigestWorkerTests.berlin },
-                mail: { ([sink], mail) }, content: content.provider)
+                maxSleep: maxSleep, mail: { ([sink], mail) }, content: content.provider)
             return (worker, store)
         }
     }
@@ -217,6 +217,40 @@ import Testing
         #expect(await worker.tick() == 1)
         #expect(rig.mail.sent.count == 2)
         #expect(Self.header(rig.mail.sent[0], "X-Connwatch-Digest") == "manual")
+        try store.close()
+    }
+
+    @Test func sleepsUntilTheNextDueButNeverLongerThanItsCap() async throws {
+        let rig = try Rig(now: "2026-12-07T06:59:50Z", digest: .daily(hour: 8, minute: 0))
+        let (worker, store) = try rig.worker()
+        #expect(await worker.nextWake() == .seconds(10))
+        rig.clock.set("2026-12-07T07:00:01Z")
+        #expect(await worker.tick() == 1)
+        #expect(await worker.nextWake() == .seconds(60))  // tomorrow's is far: the cap
+        // A 451 schedules a retry 5 s ahead: the worker wakes for it.
+        rig.mail.state.withLock { $0.script["ops"] = [SMTPDeliveryReport(verdict: .transient, failure: "451 later")] }
+        rig.clock.set("2026-12-08T07:00:00Z")
+        #expect(await worker.tick() == 1)
+        #expect(await worker.nextWake() == .seconds(5))
+        try store.close()
+    }
+
+    /// The running loop re-reads the wall clock after each (capped) sleep: a clock stepped
+    /// past the due time is noticed within the cap, without a wake.
+    @Test func theLoopNoticesAWallClockStep() async throws {
+        let rig = try Rig(now: "2026-12-07T03:00:00Z", digest: .daily(hour: 8, minute: 0))
+        let (worker, store) = try rig.worker(maxSleep: .milliseconds(100))
+        let running = Mutex(true)
+        let loop = Task { await worker.run(keepGoing: { running.withLock { $0 } }) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(rig.mail.sent.isEmpty)
+        rig.clock.set("2026-12-07T09:00:00Z")  // NTP steps the clock by six hours
+        let deadline = ContinuousClock.now + .seconds(10)
+        while rig.mail.sent.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(rig.mail.sent.count == 1)
+        running.withLock { $0 = false }
+        await worker.wake()
+        await loop.value
         try store.close()
     }
 
