@@ -42,6 +42,11 @@ extension HistoryStore {
     /// Inserts the row of `period` for `sink` unless there is one. Its "changes since" is the
     /// due time of the sink's latest delivered digest (nil when none). Returns true when this
     /// call created it.
+    ///
+    /// An older period of the sink still waiting for a retry is superseded (dead, saying so):
+    /// the new digest covers everything since the last delivered one, and two digests
+    /// arriving together — one of them stale — would help nobody. One being sent right now
+    /// (a live lease) is left to finish.
     @discardableResult
     public func claimDigestPeriod(
         sink: String, period: DigestPeriod, messageID: String, now: Date
@@ -57,7 +62,15 @@ extension HistoryStore {
                     VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
                     """,
                 arguments: [sink, period.key, period.dueAt.ms, now.ms, now.ms, messageID, since])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            try db.execute(
+                sql: """
+                    UPDATE digest SET status = 'dead', last_error = ?
+                    WHERE sink = ? AND status = 'pending' AND period <> ? AND due_at < ?
+                      AND (lease_until IS NULL OR lease_until <= ?)
+                    """,
+                arguments: ["superseded by \(period.key)", sink, period.key, period.dueAt.ms, now.ms])
+            return true
         }
     }
 

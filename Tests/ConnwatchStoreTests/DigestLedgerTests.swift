@@ -84,4 +84,33 @@ import Testing
         #expect(rows[0].changesSince == Self.t0 && rows[1].lastError == "550 5.7.1 no")
         try store.close()
     }
+
+    /// A period still waiting for a retry when the next one is claimed is superseded; one
+    /// being sent (a live lease) is left alone; other sinks are untouched.
+    @Test func aNewPeriodSupersedesAnOlderOneWaitingForARetry() async throws {
+        let dir = try TemporaryDirectory.store()
+        let store = try HistoryStore.open(path: dir.databasePath)
+        let day = 86400.0
+        try await store.claimDigestPeriod(sink: "ops", period: Self.period("daily:2026-12-01", Self.t0), messageID: "a@x", now: Self.t0)
+        try await store.claimDigestPeriod(sink: "soc", period: Self.period("daily:2026-12-01", Self.t0), messageID: "s@x", now: Self.t0)
+        _ = try await store.claimDueDigests(sinks: ["ops"], now: Self.t0, lease: .seconds(60))
+        try await store.recordDigestAttempt(
+            sink: "ops", period: "daily:2026-12-01", at: Self.t0 + 1, outcome: .retry(at: Self.t0 + 7200),
+            error: "451", recipients: [])
+        try await store.claimDigestPeriod(
+            sink: "ops", period: Self.period("daily:2026-12-02", Self.t0 + day), messageID: "b@x", now: Self.t0 + day)
+        var rows = try await store.digests()
+        #expect(rows.map { "\($0.sink) \($0.period) \($0.status)" } == [
+            "ops daily:2026-12-02 pending", "ops daily:2026-12-01 dead", "soc daily:2026-12-01 pending",
+        ])
+        #expect(rows[1].lastError == "superseded by daily:2026-12-02")
+        // Being sent when the next period comes: it finishes, then both exist.
+        _ = try await store.claimDueDigests(sinks: ["ops"], now: Self.t0 + day, lease: .seconds(600))
+        try await store.claimDigestPeriod(
+            sink: "ops", period: Self.period("daily:2026-12-03", Self.t0 + 2 * day), messageID: "c@x",
+            now: Self.t0 + day + 60)
+        rows = try await store.digests(sink: "ops")
+        #expect(rows.map(\.status) == [.pending, .pending, .dead])
+        try store.close()
+    }
 }
