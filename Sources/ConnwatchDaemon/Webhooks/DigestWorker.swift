@@ -38,6 +38,9 @@ public actor DigestWorker {
 
     private var waiter: CheckedContinuation<Void, Never>?
     private var wakePending = false
+    /// The period each sink was last seen claimed in (this process): no write per look for
+    /// the rest of the period. A restart's first look inserts-or-ignores once.
+    private var claimed: [String: String] = [:]
 
     public init(
         store: HistoryStore, journal: JournalWriter, logger: Logger, policy: WebhookRetryPolicy,
@@ -79,7 +82,8 @@ public actor DigestWorker {
         let now = clock.now()
         let zone = timeZone()
         for sink in sinks {
-            guard let period = DigestCalendar.current(sink.digest, timeZone: zone, now: now), period.dueAt <= now
+            guard let period = DigestCalendar.current(sink.digest, timeZone: zone, now: now), period.dueAt <= now,
+                claimed[sink.name] != period.key
             else { continue }
             do {
                 if try await store.claimDigestPeriod(
@@ -89,9 +93,14 @@ public actor DigestWorker {
                     let late = now.timeIntervalSince(period.dueAt) > 300 ? " (late: it was due at \(RFC3339.string(period.dueAt)))" : ""
                     logger.info("digest: \(period.key) of e-mail sink \(sink.name) is due\(late)")
                 }
+                claimed[sink.name] = period.key
             } catch {
                 logger.error("digest: cannot record the period \(period.key) of \(sink.name): \(error)")
             }
+        }
+        // Claiming is a write: only when something is due (a read).
+        guard let next = try? await store.nextDigestAttempt(sinks: Set(sinks.map(\.name))), next <= now else {
+            return 0
         }
         var attempts = 0
         for sink in sinks {
