@@ -2,6 +2,7 @@ import ConnwatchAlerting
 import ConnwatchConfig
 import ConnwatchCore
 import ConnwatchEntra
+import ConnwatchMail
 import ConnwatchStore
 import Foundation
 import Logging
@@ -27,6 +28,9 @@ public final class Daemon: Sendable {
         public var observerFactory: TenantObserverFactory = Daemon.observerClientFactory
         /// Submits alert mails; nil: SMTP with the configured `ca_file` (tests put a double here).
         public var mailTransport: (any MailTransport)?
+        /// The zone digests are scheduled in (`digest_at` is local time): the process's, read
+        /// at each look so a changed `TZ` is not needed — tests give a fixed one.
+        public var timeZone: @Sendable () -> TimeZone = { TimeZone.current }
 
         public init(configPath: String, credentialsDirectory: String?, environment: [String: String]) {
             self.configPath = configPath
@@ -91,6 +95,11 @@ public final class Daemon: Sendable {
     let socketClaim: ControlSocketClaim?
     /// Sends the webhook outbox (its own service; `--once` drains it before exiting).
     let deliveryWorker: DeliveryWorker
+    /// Sends each `[[email]]` sink's digest on its schedule (its own service; not in `--once`).
+    let digestWorker: DigestWorker
+    /// Where the digest worker gets its content: ``digestContent(sink:changesSince:now:)``,
+    /// set once the daemon exists (the worker is made before `self` may be used).
+    private let digestSlot = DigestContentSlot()
     /// Bounds each connector's checks (``checkTimeLimit``) with one timer for all.
     let timeLimiter = TimeLimiter()
     /// Checks in flight per HTTPS clients: a reload's old clients close when they are unused.
@@ -127,6 +136,16 @@ public final class Daemon: Sendable {
             store: store, journal: journal, logger: logger,
             policy: WebhookRetryPolicy(environment: options.environment), version: Daemon.version, clock: options.clock,
             sink: { [sink] in sink.state.withLock { $0 } }, mail: { [mail] in mail.state.withLock { $0 } })
+        let slot = digestSlot
+        self.digestWorker = DigestWorker(
+            store: store, journal: journal, logger: logger,
+            policy: WebhookRetryPolicy(environment: options.environment), clock: options.clock,
+            timeZone: options.timeZone, mail: { [mail] in mail.state.withLock { $0 } },
+            content: { sink, since, now in try await slot.provide(sink, since, now) })
+        slot.set { [weak self] sink, since, now in
+            guard let self else { throw CancellationError() }
+            return try await self.digestContent(sink: sink, changesSince: since, now: now)
+        }
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
@@ -444,6 +463,7 @@ public final class Daemon: Sendable {
             }
         }
         await deliveryWorker.wake()
+        await digestWorker.wake()
         state.withLock { $0.configuration = fresh }
         await coordinator.reload(fresh, now: now)
         await observers.reload(
@@ -455,5 +475,17 @@ public final class Daemon: Sendable {
         try? await store.recordDaemonEvent(.reload, message: "\(fresh.connectors.count) connectors", at: now)
         logger.info("configuration reloaded: \(fresh.connectors.count) connectors")
         return nil
+    }
+}
+
+/// The digest worker's content provider, filled in once the daemon exists.
+final class DigestContentSlot: Sendable {
+    private let provider = Mutex<DigestContentProvider?>(nil)
+
+    func set(_ p: @escaping DigestContentProvider) { provider.withLock { $0 = p } }
+
+    func provide(_ sink: EmailConfig, _ since: Date?, _ now: Date) async throws -> DigestContent {
+        guard let p = provider.withLock({ $0 }) else { throw CancellationError() }
+        return try await p(sink, since, now)
     }
 }
