@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: connwatchd against the simulated Microsoft cloud, one connector per kind in
 # healthy and broken states. Builds everything, creates stand-in secrets, starts
-# connwatch-sim, runs a first check cycle and prints the status table, then keeps the
-# daemon running (logs on this terminal, alerts in the journal) until Ctrl-C.
+# connwatch-sim and a local SMTP catcher (scripts/smtp-catcher.py: every mail becomes an .eml
+# file), runs a first check cycle and prints the status table, then keeps the daemon running
+# (logs on this terminal, alerts in the journal and the catcher) until Ctrl-C.
 #   DEMO_ONCE=1 ./scripts/demo.sh   stops after the first cycle (used to test the demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +13,14 @@ bin="$(swift build --show-bin-path)"
 ./scripts/example-secrets.sh >/dev/null
 
 work="$(mktemp -d /tmp/connwatch-demo.XXXXXX)"
+# What the demo leaves to read afterwards (its mails, its report): kept after it stops.
+out="${DEMO_OUT:-$PWD/demo-out}"
+rm -rf "$out/mail" && mkdir -p "$out/mail"
 sim_pid=""
+smtp_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null && wait "$smtp_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -27,6 +33,13 @@ sim_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
 base="$(sed -n 's/^connwatch-sim listening on //p' "$work/sim.out")"
 [ -n "$base" ] || { echo "connwatch-sim did not start:" >&2; cat "$work/sim.log" >&2; exit 1; }
+
+# A real SMTP server on loopback that keeps every mail as $out/mail/NNN.eml.
+python3 scripts/smtp-catcher.py --dir "$out/mail" >"$work/smtp.out" 2>"$work/smtp.log" &
+smtp_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/smtp.out" 2>/dev/null && break; sleep 0.1; done
+smtp="$(sed -n 's/^smtp-catcher listening on //p' "$work/smtp.out")"
+[ -n "$smtp" ] || { echo "the SMTP catcher did not start:" >&2; cat "$work/smtp.log" >&2; exit 1; }
 
 # The example configuration, pointed at the simulator, with a temporary database.
 mkdir -p "$work/connectors.d"
@@ -56,11 +69,21 @@ api_base = "$base/zia/api/v1"
 client_id = "connwatch-demo"
 client_secret_credential = "zscaler-api"
 
+# Alert mails go to the local catcher (plain smtp:// is allowed only to loopback).
+[[email]]
+name = "demo-mail"
+smtp_url = "smtp://$smtp"
+from = "connwatch demo <connwatch@demo.example>"
+to = ["secops@demo.example"]
+digest = "daily"
+digest_at = "08:00"
+
 TOML
   sed -n '/^\[\[connector\]\]/,$p' config/connwatch.toml
 } >"$work/connwatch.toml"
 
 echo "== simulated Microsoft cloud at $base"
+echo "== SMTP catcher at $smtp: mails are kept in $out/mail/"
 echo "== first check cycle (connwatchd --once)"
 set +e
 "$bin/connwatchd" --once --config "$work/connwatch.toml" --credentials-dir config/credentials 2>"$work/once.log"
@@ -71,6 +94,9 @@ if [ "$rc" -gt 3 ]; then cat "$work/once.log" >&2; exit 1; fi
 if command -v journalctl >/dev/null && [ -S /run/systemd/journal/socket ]; then
   echo "Alerts went to the journal:  journalctl -o verbose SYSLOG_IDENTIFIER=connwatchd CONNWATCH_KIND=exchange"
 fi
+sleep 0.5  # the catcher writes a mail after its 250
+mails=$(find "$out/mail" -name '*.eml' | wc -l)
+echo "The first cycle's alert mails: $mails in $out/mail/ (e.g. less $out/mail/001.eml)"
 [ "${DEMO_ONCE:-}" = 1 ] && exit 0
 
 echo

@@ -4,6 +4,7 @@
 set -euo pipefail
 need=()
 # faketime (libfaketime): Tests/e2e/test_crash_faults.py steps connwatchd's wall clock with it.
+# Tests/e2e/test_digest.py runs connwatchd under it too (a digest due a minute after a faked start).
 for pkg in libsystemd-dev libsqlite3-dev pkg-config openssl curl faketime; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done

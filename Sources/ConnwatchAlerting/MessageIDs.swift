@@ -41,7 +41,15 @@ public enum MessageIDs {
     /// The history database accepts writes again; what waited is written.
     public static let historyResumed = "0e38d5ac9f784373844b1d26a00bf8ee"
 
+    /// A scheduled digest e-mail was accepted by the SMTP server.
+    public static let digestSent = "a9bce12aa57f4053aab5567efc398cc0"
+    /// A scheduled digest e-mail was given up (5xx, or its last retry failed).
+    public static let digestDead = "59a310cb086b475eb840d125c3bf3a47"
+
     public static var all: [String] {
-        Array(byEventType.values) + [resolved, deliveryDead, reloadFailed, silenceExpired, historyNotWritten, historyResumed]
+        Array(byEventType.values) + [
+            resolved, deliveryDead, reloadFailed, silenceExpired, historyNotWritten, historyResumed, digestSent,
+            digestDead,
+        ]
     }
 }

@@ -9,7 +9,8 @@ import Foundation
 /// server, TLS, credentials and recipients before an alert depends on them.
 struct EmailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "email", abstract: "E-mail sink commands.", subcommands: [EmailTestCommand.self])
+        commandName: "email", abstract: "E-mail sink commands.",
+        subcommands: [EmailTestCommand.self, EmailDigestCommand.self])
 }
 
 struct EmailTestCommand: AsyncParsableCommand {
@@ -106,5 +107,55 @@ struct EmailTestCommand: AsyncParsableCommand {
         }
         let text = "\(sink.name): \(UntrustedText.terminal(report.description)) (Message-ID <\(message.messageID)>)\n"
         return exitCode == 0 ? Outcome(stdout: text) : Outcome(stderr: text, exitCode: exitCode)
+    }
+}
+
+/// `connwatchctl email digest NAME`: asks connwatchd to send the sink's digest now
+/// (`POST /v1/emails/{name}/digest`), outside its schedule — it does not count as the
+/// period's digest, which still goes out at `digest_at`.
+struct EmailDigestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "digest",
+        abstract: "Have connwatchd send an [[email]] sink's digest now.",
+        discussion: """
+            connwatchd builds the digest (every connector the sink covers, what expires soon, what \
+            changed since its last scheduled digest) and submits it once through the sink; the \
+            scheduled digest of the current period is not affected. Needs write access to the \
+            control socket. Exit 0 when the server took it, 75 on a temporary failure, 76 when the \
+            server refused it, 64 for an unknown sink.
+            """)
+
+    @Argument(help: "The [[email]] sink's name.")
+    var name: String
+
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws { try Self.outcome(name: name, options.context(timeout: .seconds(600))).emit() }
+
+    static func outcome(name: String, _ ctx: CommandContext) -> Outcome {
+        switch ctx.request("POST", "/v1/emails/\(escape(name))/digest") {
+        case .failure(let outcome): return outcome
+        case .success(let reply):
+            let r: ControlAPI.DigestReply
+            do {
+                r = try StatusReport.decoder.decode(ControlAPI.DigestReply.self, from: reply.body)
+            } catch {
+                return Outcome(stderr: "connwatchctl: connwatchd's reply is unreadable: \(error)\n", exitCode: Exit.software)
+            }
+            let exitCode: Int32 =
+                switch r.verdict {
+                case "delivered": 0
+                case "permanent": 76
+                default: 75
+                }
+            if ctx.json { return Outcome(stdout: CommandContext.line(reply.text), exitCode: exitCode) }
+            var text = "\(r.email): digest \(r.verdict)"
+            if !r.accepted.isEmpty { text += " to \(r.accepted.joined(separator: ", "))" }
+            if !r.refused.isEmpty { text += "; refused: " + r.refused.map { "\($0.address) (\($0.reply))" }.joined(separator: ", ") }
+            if !r.deferred.isEmpty { text += "; deferred: " + r.deferred.map { "\($0.address) (\($0.reply))" }.joined(separator: ", ") }
+            if let f = r.failure { text += ": \(f)" }
+            text = UntrustedText.terminal(text) + " (Message-ID <\(UntrustedText.terminal(r.messageId))>)\n"
+            return exitCode == 0 ? Outcome(stdout: text) : Outcome(stderr: text, exitCode: exitCode)
+        }
     }
 }

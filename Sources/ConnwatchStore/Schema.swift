@@ -60,6 +60,11 @@ enum Schema {
         migrator.registerMigration("v3-observer-checks-and-events") { db in
             try widen(db, tables: ["latest_result", "result_history", "transition", "alert_state", "notification"])
         }
+        // The digest e-mail (SPEC §5): one row per (sink, period), inserted when the period is
+        // due — the unique key is what keeps a period from being sent twice, across restarts too.
+        migrator.registerMigration("v4-digest") { db in
+            try db.execute(sql: v4Digest)
+        }
         return migrator
     }
 
@@ -86,6 +91,38 @@ enum Schema {
             for index in indexes { try db.execute(sql: index) }
         }
     }
+
+    /// Digest statuses (frozen with v4): `pending` until the server took it (or, leased by a
+    /// sender, while it is being sent), `delivered`, or `dead` after a 5xx or the last retry.
+    static let digestStatuses = ["pending", "delivered", "dead"]
+
+    static let v4Digest = """
+        CREATE TABLE digest (
+            -- the [[email]] sink's name
+            sink TEXT NOT NULL CHECK (length(sink) > 0),
+            -- daily:YYYY-MM-DD or weekly:YYYY-Www (local time)
+            period TEXT NOT NULL CHECK (length(period) > 0),
+            due_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN \(list(digestStatuses))),
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            next_attempt_at INTEGER NOT NULL,
+            -- set while a sender holds it; an expired lease (the sender died) is claimed again
+            lease_until INTEGER,
+            last_error TEXT,
+            -- the same on every attempt and after a restart
+            message_id TEXT NOT NULL CHECK (length(message_id) > 0),
+            -- the due time of the sink's previous delivered digest; NULL for the first
+            changes_since INTEGER,
+            -- JSON array of the addresses the server accepted
+            recipients TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(recipients)),
+            sent_at INTEGER,
+            PRIMARY KEY (sink, period),
+            CHECK ((status = 'delivered') = (sent_at IS NOT NULL))
+        ) WITHOUT ROWID;
+        CREATE INDEX digest_open ON digest(next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX digest_by_sink ON digest(sink, status, due_at);
+        """
 
     static let v1 = """
         CREATE TABLE connector (

@@ -174,6 +174,18 @@ public struct StatusTransition: Sendable, Equatable {
     public var to: CheckStatus
     public var reason: String
     public var at: Date
+
+    public init(
+        id: Int64, connector: String, check: CheckKind?, from: CheckStatus?, to: CheckStatus, reason: String, at: Date
+    ) {
+        self.id = id
+        self.connector = connector
+        self.check = check
+        self.from = from
+        self.to = to
+        self.reason = reason
+        self.at = at
+    }
 }
 
 /// A recorded notification.

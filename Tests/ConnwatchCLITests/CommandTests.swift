@@ -276,7 +276,7 @@ import Testing
             (["consent-url", "x"], ConsentURLCommand.self), (["permissions", "teams"], PermissionsCommand.self),
             (["reauthorize"], ReauthorizeCommand.self), (["keyfile", "inspect", "f"], KeyFileInspect.self),
             (["keyfile", "create", "--cert", "c", "--key", "k"], KeyFileCreate.self),
-            (["email", "test", "x"], EmailTestCommand.self),
+            (["email", "test", "x"], EmailTestCommand.self), (["email", "digest", "x"], EmailDigestCommand.self),
         ]
     }
 

@@ -190,3 +190,41 @@ def test_reload_with_an_unusable_ca_file_is_refused(tmp_path):
         daemon.wait(30)
         notify.close()
         sim.stop()
+
+
+def test_reload_that_would_remove_every_connector_is_refused(tmp_path):
+    """An empty or truncated file on reload is not an all-clear: the reload is refused, the
+    connectors stay checked, no alert is resolved; a real configuration reloads again."""
+    secret = new_secret()
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "ex").write_text(secret)
+    (creds / "ex").chmod(0o600)
+    sim = Simulator(tmp_path, scenario(secret))
+    cfg = config(tmp_path, sim.base, sim.ca, "")
+    good = open(cfg).read()
+    notify = NotifySocket(tmp_path / "notify.sock")
+    daemon = Daemon(tmp_path, cfg, creds, notify)
+    sock = str(tmp_path / "connwatch.sock")
+    try:
+        notify.wait_for(lambda m: "READY=1" in m, timeout=90)
+        status, _, raw = unix_request(sock, "POST", "/v1/check")
+        assert status == 200 and len(json.loads(raw)["connectors"]) == 1, raw
+        # Truncated to its [daemon] table: it parses, and has no connector.
+        with open(cfg, "w") as f:
+            f.write(good.split("[[connector]]")[0])
+        status, _, raw = unix_request(sock, "POST", "/v1/reload")
+        assert status == 422, raw
+        problem = json.loads(raw)["errors"][0]
+        assert problem["key"] == "connector" and "resolve every alert" in problem["message"], problem
+        status, _, raw = unix_request(sock, "GET", "/v1/status")
+        assert status == 200 and [c["name"] for c in json.loads(raw)["connectors"]] != [], raw
+        with open(cfg, "w") as f:
+            f.write(good)
+        status, _, raw = unix_request(sock, "POST", "/v1/reload")
+        assert status == 200, raw
+    finally:
+        daemon.signal(signal.SIGTERM)
+        daemon.wait(30)
+        notify.close()
+        sim.stop()

@@ -169,6 +169,18 @@ office_management_endpoint = "{base}/office"
 [[webhook]]
 name = "soc"
 url_credential = "hook-url"
+
+# For the digest-on-request route: nothing listens on port 1 (a transient verdict),
+# and no connector carries the label, so no alert mail is queued for it.
+[[email]]
+name = "digest-only"
+smtp_url = "smtp://localhost:1"
+from = "connwatch <connwatch@example.com>"
+to = ["ops@example.com"]
+labels = {{ never = "matched" }}
+digest = "weekly"
+digest_at = "Mon 08:00"
+timeout = "5s"
 '''
         for i, k in enumerate(("ex", "od", "tm"), 1):
             body += f'''
@@ -340,6 +352,13 @@ def test_every_route_answers_as_documented(env):
     h("GET", "/v1/deliveries?status=pending,dead", "/v1/deliveries", expect=200)
     h("GET", "/v1/deliveries?status=lost", "/v1/deliveries", expect=400)
     h("GET", "/metrics", "/metrics", expect=200)
+    _, status = h("GET", "/v1/status", "/v1/status", expect=200)
+    [sink] = status["emails"]
+    assert sink["name"] == "digest-only" and sink["digest"] == "weekly on Mon at 08:00" and sink["next_digest_at"]
+    _, digest = h("POST", "/v1/emails/digest-only/digest", "/v1/emails/{name}/digest", expect=200)
+    assert digest["verdict"] == "transient" and digest["failure"], digest
+    assert digest["message_id"].startswith("digest.digest-only.manual."), digest
+    h("POST", "/v1/emails/nope/digest", "/v1/emails/{name}/digest", expect=404)
 
     _, one = h("POST", f"/v1/connectors/{od}/check", "/v1/connectors/{name}/check", expect=200)
     before = c["connector"]["checked_at"]
@@ -427,7 +446,7 @@ def test_non_operator_may_read_but_not_change(env):
     assert len(json.loads(r.stdout)["connectors"]) == 3
 
     for args in (("check", od), ("reload",), ("silence", od, "--for", "1h", "--reason", "x"), ("unsilence", "1"),
-                 ("deliveries", "retry", "1")):
+                 ("deliveries", "retry", "1"), ("email", "digest", "digest-only")):
         r = env.ctl(*args, user=a.user)
         assert r.returncode == 77, (args, r.returncode, r.stderr)
         assert "permission denied" in r.stderr and a.user in r.stderr and f"@{a.ops}" in r.stderr, r.stderr

@@ -348,4 +348,47 @@ public enum ControlAPI {
             case message, id, connectors
         }
     }
+
+    /// `POST /v1/emails/{name}/digest`: a digest sent on request, as the SMTP server answered
+    /// (the fields of `connwatchctl email test --json`). It does not count as the period's.
+    public struct DigestReply: Sendable, Codable, Equatable {
+        public struct Recipient: Sendable, Codable, Equatable {
+            public var address: String
+            public var reply: String
+
+            public init(address: String, reply: String) {
+                self.address = address
+                self.reply = reply
+            }
+        }
+
+        public var schemaVersion = ControlAPI.schemaVersion
+        public var email: String
+        /// `delivered`, `transient` or `permanent`.
+        public var verdict: String
+        public var messageId: String
+        public var accepted: [String]
+        public var refused: [Recipient]
+        public var deferred: [Recipient]
+        public var failure: String?
+
+        public init(
+            email: String, verdict: String, messageId: String, accepted: [String], refused: [Recipient],
+            deferred: [Recipient], failure: String?
+        ) {
+            self.email = email
+            self.verdict = verdict
+            self.messageId = messageId
+            self.accepted = accepted
+            self.refused = refused
+            self.deferred = deferred
+            self.failure = failure
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case schemaVersion = "schema_version"
+            case messageId = "message_id"
+            case email, verdict, accepted, refused, deferred, failure
+        }
+    }
 }

@@ -21,9 +21,37 @@ public struct StatusReport: Sendable, Codable, Equatable {
         self.observers = observers
     }
 
+    /// One per `[[email]]` sink: its digest schedule, when the next digest is due and when the
+    /// last one went out. Absent when no sink is configured (the reply is then unchanged).
+    public var emails: [EmailStatus]?
+
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
-        case daemon, connectors, observers
+        case daemon, connectors, observers, emails
+    }
+
+    /// An `[[email]]` sink in `status --json`.
+    public struct EmailStatus: Sendable, Codable, Equatable {
+        public var name: String
+        /// `off`, `daily at 08:00` or `weekly on Mon at 08:00` (local time).
+        public var digest: String
+        /// The next scheduled digest; absent when the digest is off.
+        public var nextDigestAt: Date?
+        /// When the sink's latest scheduled digest was accepted by the server; absent before the first.
+        public var lastDigestAt: Date?
+
+        public init(name: String, digest: String, nextDigestAt: Date?, lastDigestAt: Date?) {
+            self.name = name
+            self.digest = digest
+            self.nextDigestAt = nextDigestAt
+            self.lastDigestAt = lastDigestAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, digest
+            case nextDigestAt = "next_digest_at"
+            case lastDigestAt = "last_digest_at"
+        }
     }
 
     /// A tenant's observer as `status --json` shows it (SPEC §3b): its ``ObserverCheck`` result.

@@ -39,13 +39,30 @@ final class ControlBackend: Sendable {
 
     /// Every connector's status; shared by concurrent readers for up to 250 ms.
     func status() async -> StatusReport {
-        await statusCache.report { [daemon] in await daemon.coordinator.status(version: Daemon.version) }
+        var report = await statusCache.report { [daemon] in await daemon.coordinator.status(version: Daemon.version) }
+        report.emails = await emailStatus()
+        return report
+    }
+
+    /// Each `[[email]]` sink's digest schedule, next due and last sent; nil without sinks.
+    func emailStatus() async -> [StatusReport.EmailStatus]? {
+        let emails = daemon.configuration.emails
+        guard !emails.isEmpty else { return nil }
+        let now = daemon.clock.now()
+        let next = daemon.digestWorker.nextDue(now: now)
+        let last = (try? await store.lastDigestSent()) ?? [:]
+        return emails.map {
+            StatusReport.EmailStatus(
+                name: $0.name, digest: $0.digest.description, nextDigestAt: next[$0.name]?.dueAt,
+                lastDigestAt: last[$0.name])
+        }
     }
 
     /// The `/v1/status` body: the report encoded from per-connector fragments that are only
     /// re-encoded when that connector's status changed (10,000 connectors make 16 MB of JSON).
     func statusBody() async throws -> ByteBuffer {
-        try await statusJSON.body { [daemon] known in
+        let emails = await emailStatus()
+        return try await statusJSON.body(emails: emails) { [daemon] known in
             await daemon.coordinator.statusUpdate(version: Daemon.version, known: known)
         }
     }
@@ -73,7 +90,9 @@ final class ControlBackend: Sendable {
         return MetricsExposition(
             report: report, checks: daemon.checkMetrics.snapshot(), consecutiveFailures: failures,
             counts: try await store.counts(at: now), commitFailures: commitFailures, now: now,
-            webhookAttempts: daemon.deliveryWorker.metrics.snapshot(), observerTraffic: traffic
+            webhookAttempts: daemon.deliveryWorker.metrics.snapshot(), observerTraffic: traffic,
+            digests: daemon.digestWorker.metrics.snapshot(),
+            digestSinks: daemon.configuration.emails.filter { $0.digest != .off }.map(\.name)
         ).render()
     }
 
@@ -125,7 +144,7 @@ actor StatusCache {
 }
 
 /// Encodes status reports byte for byte as `StatusReport.encoder` would (sorted keys: the
-/// connectors, the daemon, the observers when configured, the schema version) plus a final newline, keeping each connector's
+/// connectors, the daemon, the e-mail sinks and the observers when configured, the schema version) plus a final newline, keeping each connector's
 /// JSON until its status stamp changes: between two requests only the connectors checked
 /// meanwhile are encoded again, and the reply is assembled in one buffer.
 actor StatusJSONCache {
@@ -134,7 +153,9 @@ actor StatusJSONCache {
     private var known: [String: StatusStamp] = [:]
     private var lastSize = 0
 
-    func body(_ update: @Sendable ([String: StatusStamp]) async -> StatusUpdate) async throws -> ByteBuffer {
+    func body(
+        emails: [StatusReport.EmailStatus]? = nil, _ update: @Sendable ([String: StatusStamp]) async -> StatusUpdate
+    ) async throws -> ByteBuffer {
         let update = await update(known)
         let encoder = StatusReport.encoder
         var out = ByteBufferAllocator().buffer(capacity: lastSize + 1024)
@@ -158,6 +179,10 @@ actor StatusJSONCache {
         }
         out.writeString(#"],"daemon":"#)
         out.writeBytes(try encoder.encode(update.daemon))
+        if let emails {
+            out.writeString(#","emails":"#)
+            out.writeBytes(try encoder.encode(emails))
+        }
         if let observers = update.observers {
             out.writeString(#","observers":"#)
             out.writeBytes(try encoder.encode(observers))

@@ -350,6 +350,22 @@ struct ControlRoutes: Sendable {
             b.logger.notice("delivery \(id) retried by \(context.peerName ?? "?")")
             return try Reply.json(ControlAPI.DoneReply(message: "delivery \(id) is pending again", id: id))
         }
+        router.post("/v1/emails/{name}/digest") { _, context in
+            let name = try context.parameters.require("name")
+            b.logger.info("digest through e-mail sink \(name.prefix(100)) requested by \(context.peerName ?? "?")")
+            guard let (report, messageID) = await b.daemon.digestWorker.sendNow(name) else {
+                let known = b.daemon.configuration.emails.map(\.name)
+                throw ControlFailure.notFound(
+                    "no [[email]] sink named \"\(name.prefix(100))\" is configured"
+                        + (known.isEmpty ? "" : " (configured: \(known.joined(separator: ", ")))"))
+            }
+            return try Reply.json(
+                ControlAPI.DigestReply(
+                    email: name, verdict: report.verdict.rawValue, messageId: messageID, accepted: report.accepted,
+                    refused: report.refused.map { .init(address: $0.address, reply: $0.reply) },
+                    deferred: report.deferred.map { .init(address: $0.address, reply: $0.reply) },
+                    failure: report.failure))
+        }
         return router
     }
 

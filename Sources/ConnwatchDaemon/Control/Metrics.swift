@@ -91,6 +91,10 @@ struct MetricsExposition {
     /// Per observer's tenant ID: its passes and their Graph/ARM HTTP requests since
     /// connwatchd started (``ObserverMonitor``), for the budget of SPEC §3b.
     var observerTraffic: [String: ObserverTraffic] = [:]
+    /// Scheduled digests by `[[email]]` sink and outcome since connwatchd started.
+    var digests: [DigestMetrics.Key: Int] = [:]
+    /// Sinks with a digest: each gets a `delivered` sample, 0 until its first digest.
+    var digestSinks: [String] = []
 
     struct ObserverTraffic: Sendable, Equatable {
         var passes: Int
@@ -280,6 +284,17 @@ struct MetricsExposition {
                 [("webhook", key.webhook), ("sink_kind", key.kind), ("outcome", key.outcome)], Double(n))
         }
         family(
+            "connwatch_digest_sent_total", "counter",
+            "Scheduled digest e-mail attempts since connwatchd started, by [[email]] sink and outcome (delivered, retry, dead); digests sent with connwatchctl email digest are not counted."
+        )
+        var digestSamples = digests
+        for sink in digestSinks where digestSamples[.init(email: sink, outcome: "delivered")] == nil {
+            digestSamples[.init(email: sink, outcome: "delivered")] = 0
+        }
+        for (key, n) in digestSamples.sorted(by: { ($0.key.email, $0.key.outcome) < ($1.key.email, $1.key.outcome) }) {
+            sample("connwatch_digest_sent_total", [("email", key.email), ("outcome", key.outcome)], Double(n))
+        }
+        family(
             "connwatch_history_commit_failures_total", "counter",
             "Failed writes to the history database since connwatchd started.")
         sample("connwatch_history_commit_failures_total", [], Double(commitFailures))
@@ -315,12 +330,14 @@ extension MetricsExposition {
     init(
         report: StatusReport, checks: CheckMetrics.Snapshot, consecutiveFailures: [AlertKey: Int],
         counts: StoreCounts, commitFailures: Int, now: Date, webhookAttempts: [DeliveryMetrics.Key: Int] = [:],
-        observerTraffic: [String: ObserverTraffic] = [:]
+        observerTraffic: [String: ObserverTraffic] = [:], digests: [DigestMetrics.Key: Int] = [:],
+        digestSinks: [String] = []
     ) {
         self.init(
             report: report, checks: checks, consecutiveFailures: consecutiveFailures,
             deliveries: Dictionary(uniqueKeysWithValues: counts.deliveries.map { ($0.key.rawValue, $0.value) }),
             firingAlerts: counts.firingAlerts, activeSilences: counts.activeSilences, commitFailures: commitFailures,
-            now: now, webhookAttempts: webhookAttempts, observerTraffic: observerTraffic)
+            now: now, webhookAttempts: webhookAttempts, observerTraffic: observerTraffic, digests: digests,
+            digestSinks: digestSinks)
     }
 }

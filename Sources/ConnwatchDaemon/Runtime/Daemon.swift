@@ -2,6 +2,7 @@ import ConnwatchAlerting
 import ConnwatchConfig
 import ConnwatchCore
 import ConnwatchEntra
+import ConnwatchMail
 import ConnwatchStore
 import Foundation
 import Logging
@@ -27,6 +28,9 @@ public final class Daemon: Sendable {
         public var observerFactory: TenantObserverFactory = Daemon.observerClientFactory
         /// Submits alert mails; nil: SMTP with the configured `ca_file` (tests put a double here).
         public var mailTransport: (any MailTransport)?
+        /// The zone digests are scheduled in (`digest_at` is local time): the process's, read
+        /// at each look so a changed `TZ` is not needed — tests give a fixed one.
+        public var timeZone: @Sendable () -> TimeZone = { TimeZone.current }
 
         public init(configPath: String, credentialsDirectory: String?, environment: [String: String]) {
             self.configPath = configPath
@@ -93,6 +97,11 @@ public final class Daemon: Sendable {
     let deliveryWorker: DeliveryWorker
     /// App owners for `[[email]]` sinks with `owners = true`, read on demand and cached.
     let ownersDirectory: OwnersDirectory
+    /// Sends each `[[email]]` sink's digest on its schedule (its own service; not in `--once`).
+    let digestWorker: DigestWorker
+    /// Where the digest worker gets its content: ``digestContent(sink:changesSince:now:)``,
+    /// set once the daemon exists (the worker is made before `self` may be used).
+    private let digestSlot = DigestContentSlot()
     /// Bounds each connector's checks (``checkTimeLimit``) with one timer for all.
     let timeLimiter = TimeLimiter()
     /// Checks in flight per HTTPS clients: a reload's old clients close when they are unused.
@@ -132,6 +141,16 @@ public final class Daemon: Sendable {
             policy: WebhookRetryPolicy(environment: options.environment), version: Daemon.version, clock: options.clock,
             sink: { [sink] in sink.state.withLock { $0 } }, mail: { [mail] in mail.state.withLock { $0 } },
             owners: { [link] name in await link.daemon?.owners(ofConnector: name) ?? .unavailable("owners not read: the daemon is stopping") })
+        let slot = digestSlot
+        self.digestWorker = DigestWorker(
+            store: store, journal: journal, logger: logger,
+            policy: WebhookRetryPolicy(environment: options.environment), clock: options.clock,
+            timeZone: options.timeZone, mail: { [mail] in mail.state.withLock { $0 } },
+            content: { sink, since, now in try await slot.provide(sink, since, now) })
+        slot.set { [weak self] sink, since, now in
+            guard let self else { throw CancellationError() }
+            return try await self.digestContent(sink: sink, changesSince: since, now: now)
+        }
         link.set(self)
     }
 
@@ -350,6 +369,21 @@ public final class Daemon: Sendable {
         try? await store.recordDaemonEvent(.reloadFailed, message: error.description, at: now)
     }
 
+    /// A reload that would remove every connector is refused: an empty or half-written file
+    /// (an editor's truncate-then-write, a deploy tool caught mid-copy, a `connectors.d` that
+    /// did not mount) parses as "no connectors", and applying it would resolve every alert —
+    /// an all-clear nobody gave. Removing them all on purpose is a restart (or a stop).
+    static func refusesEmptying(old: Configuration, fresh: Configuration, path: String) -> ConfigErrors? {
+        guard fresh.connectors.isEmpty, !old.connectors.isEmpty else { return nil }
+        return ConfigErrors([
+            ConfigError(
+                file: path, line: nil, key: "connector",
+                message:
+                    "the new configuration has no [[connector]] (the running one has \(old.connectors.count)): applying it would resolve every alert; if that is meant, restart connwatchd instead of reloading"
+            )
+        ])
+    }
+
     /// The bytes of `[daemon] ca_file`, to notice a reload after the file was edited in place.
     static func caFileContents(_ c: Configuration) -> Data? {
         c.daemon.caFile.flatMap { FileManager.default.contents(atPath: $0) }
@@ -371,6 +405,10 @@ public final class Daemon: Sendable {
             return error
         }
         let old = configuration
+        if let refused = Daemon.refusesEmptying(old: old, fresh: fresh, path: options.configPath) {
+            await refuseReload(refused, at: now)
+            return refused
+        }
         // The new clients are made before anything is swapped: a reload whose ca_file or
         // proxy cannot be used is refused with the reason, never half applied or ignored
         // (keeping the old clients silently would leave the operator believing the new
@@ -433,6 +471,7 @@ public final class Daemon: Sendable {
             }
         }
         await deliveryWorker.wake()
+        await digestWorker.wake()
         state.withLock { $0.configuration = fresh }
         await coordinator.reload(fresh, now: now)
         await observers.reload(
@@ -444,5 +483,17 @@ public final class Daemon: Sendable {
         try? await store.recordDaemonEvent(.reload, message: "\(fresh.connectors.count) connectors", at: now)
         logger.info("configuration reloaded: \(fresh.connectors.count) connectors")
         return nil
+    }
+}
+
+/// The digest worker's content provider, filled in once the daemon exists.
+final class DigestContentSlot: Sendable {
+    private let provider = Mutex<DigestContentProvider?>(nil)
+
+    func set(_ p: @escaping DigestContentProvider) { provider.withLock { $0 = p } }
+
+    func provide(_ sink: EmailConfig, _ since: Date?, _ now: Date) async throws -> DigestContent {
+        guard let p = provider.withLock({ $0 }) else { throw CancellationError() }
+        return try await p(sink, since, now)
     }
 }

@@ -96,6 +96,21 @@ struct DeliveryService: Service {
     }
 }
 
+/// Sends digests on their schedule. On SIGTERM it stops; a digest being sent either
+/// finishes within the group's shutdown limit or its lease runs out and the next start
+/// sends it again under the same Message-ID.
+struct DigestService: Service {
+    let worker: DigestWorker
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await worker.run(keepGoing: { !Task.isShuttingDownGracefully })
+        } onGracefulShutdown: {
+            Task { await worker.wake() }
+        }
+    }
+}
+
 /// SIGHUP → reload, the same path as `connwatchctl reload`.
 struct ReloadService: Service {
     let daemon: Daemon
@@ -159,6 +174,7 @@ extension Daemon {
                 .init(service: HeartbeatService(daemon: self, scheduler: scheduler, controlReady: controlReady)),
                 .init(service: ReloadService(daemon: self, scheduler: scheduler)),
                 .init(service: DeliveryService(worker: deliveryWorker)),
+                .init(service: DigestService(worker: digestWorker)),
                 // Last in, first out: on SIGTERM the socket closes before the checks drain.
                 .init(
                     service: ControlService(

@@ -1,0 +1,289 @@
+import ConnwatchAlerting
+import ConnwatchCore
+import ConnwatchMail
+import ConnwatchStore
+import ConnwatchTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import ConnwatchDaemon
+
+/// The digest worker's decisions on a test wall clock, a real SQLite file (reopened to play
+/// a restart) and an in-memory SMTP double: due / not due, late start inside a period,
+/// missed periods, restart after delivery and with a pending row, 451, 550, a DST day.
+@Suite struct DigestWorkerTests {
+    static let berlin = TimeZone(identifier: "Europe/Berlin")!
+
+    final class TestClock: Sendable {
+        let now: Mutex<Date>
+        init(_ s: String) { now = Mutex(RFC3339.date(s)!) }
+        func set(_ s: String) { now.withLock { $0 = RFC3339.date(s)! } }
+        var wall: WallClock { WallClock { [self] in self.now.withLock { $0 } } }
+    }
+
+    /// Real content from connector statuses (the interim renderer); records what it was asked.
+    final class Content: Sendable {
+        let calls = Mutex<[(sink: String, since: Date?)]>([])
+        var provider: DigestContentProvider {
+            { [self] sink, since, now in
+                calls.withLock { $0.append((sink.name, since)) }
+                var ok = StatusReport.ConnectorStatus(
+                    identity: ConnectorIdentity(name: "contoso-teams", kind: .teams, tenantId: "t", clientId: "c", labels: [:]),
+                    checks: [])
+                ok.status = .ok
+                ok.summary = "all checks ok"
+                return StatusDigest.render(
+                    sink: sink, connectors: [ok], transitions: [], changesSince: since, now: now, warningDays: 30)
+            }
+        }
+    }
+
+    struct Rig {
+        let dir: TemporaryDirectory
+        let clock: TestClock
+        let mail: EmailDeliveryTests.ScriptedMail
+        let content = Content()
+        var sink: EmailConfig
+
+        init(now: String, digest: DigestSchedule, script: [SMTPDeliveryReport] = []) throws {
+            dir = try TemporaryDirectory("digest-worker")
+            clock = TestClock(now)
+            mail = EmailDeliveryTests.ScriptedMail(["ops": script])
+            sink = EmailDeliveryTests.sink("ops")
+            sink.digest = digest
+        }
+
+        /// A worker on a freshly opened store: a new daemon process on the same file.
+        func worker(maxSleep: Duration = .seconds(60)) throws -> (DigestWorker, HistoryStore) {
+            let store = try HistoryStore.open(path: dir.url.appendingPathComponent("connwatch.sqlite").path)
+            let sink = self.sink
+            let mail = self.mail
+            let worker = DigestWorker(
+                store: store, journal: JournalWriter(forceStderr: true), logger: Logger(label: "test"),
+                policy: WebhookRetryPolicy(scale: 1, jitter: 0), clock: clock.wall, timeZone: { DigestWorkerTests.berlin },
+                maxSleep: maxSleep, mail: { ([sink], mail) }, content: content.provider)
+            return (worker, store)
+        }
+    }
+
+    static func header(_ e: SMTPEnvelope, _ name: String) -> String? {
+        let text = String(decoding: e.message, as: UTF8.self)
+        let head = text.components(separatedBy: "\r\n\r\n").first ?? ""
+        return head.split(separator: "\r\n").first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+            .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
+    }
+
+    @Test func dueOnceThenNeverAgainAcrossARestart() async throws {
+        let rig = try Rig(now: "2026-12-07T06:59:59Z", digest: .daily(hour: 8, minute: 0))
+        var (worker, store) = try rig.worker()
+        // 07:59:59 in Berlin: not due.
+        #expect(await worker.tick() == 0)
+        #expect(rig.mail.sent.isEmpty)
+        #expect(worker.nextDue(now: rig.clock.wall.now())["ops"]?.key == "daily:2026-12-07")
+        rig.clock.set("2026-12-07T07:00:00Z")
+        #expect(await worker.tick() == 1)
+        #expect(await worker.tick() == 0)
+        #expect(rig.mail.sent.count == 1)
+        let sent = try #require(rig.mail.sent.first)
+        #expect(Self.header(sent, "Message-ID") == "<digest.ops.daily.2026-12-07.connwatch@example.com>")
+        #expect(Self.header(sent, "Content-Type")?.hasPrefix("multipart/alternative") == true)
+        #expect(Self.header(sent, "X-Connwatch-Digest") == "daily:2026-12-07")
+        #expect(sent.recipients == ["ops@example.com"])
+        let body = String(decoding: sent.message, as: UTF8.self)
+        #expect(body.contains("text/plain") && body.contains("text/html") && body.contains("contoso-teams"))
+        #expect(body.contains("Changes in the last day"))
+        #expect(rig.content.calls.withLock { $0.map(\.since) } == [nil])
+        #expect(worker.metrics.snapshot()[.init(email: "ops", outcome: "delivered")] == 1)
+        try store.close()
+
+        // A restart later the same day: the period is delivered, nothing is sent.
+        rig.clock.set("2026-12-07T20:00:00Z")
+        (worker, store) = try rig.worker()
+        #expect(await worker.tick() == 0)
+        #expect(rig.mail.sent.count == 1)
+        // The next day's digest reports changes since the previous one's due time.
+        rig.clock.set("2026-12-08T07:00:30Z")
+        #expect(await worker.tick() == 1)
+        #expect(rig.content.calls.withLock { $0.last?.since } == RFC3339.date("2026-12-07T07:00:00Z"))
+        #expect(Self.header(rig.mail.sent[1], "Message-ID") == "<digest.ops.daily.2026-12-08.connwatch@example.com>")
+        try store.close()
+    }
+
+    @Test func lateStartSendsTheCurrentPeriodButNotMissedOnes() async throws {
+        // Down from Monday morning to Wednesday 23:00 local: Monday's and Tuesday's digests
+        // are not sent afterwards; Wednesday's (due 08:00) is sent late, once.
+        let rig = try Rig(now: "2026-12-09T22:00:00Z", digest: .daily(hour: 8, minute: 0))
+        let (worker, store) = try rig.worker()
+        #expect(await worker.tick() == 1)
+        #expect(await worker.tick() == 0)
+        #expect(try await store.digests().map(\.period) == ["daily:2026-12-09"])
+        // Weekly: started on Sunday of the week whose digest was due Monday → sent late.
+        var weekly = try Rig(now: "2026-12-13T12:00:00Z", digest: .weekly(weekday: 1, hour: 8, minute: 0))
+        weekly.sink.digest = .weekly(weekday: 1, hour: 8, minute: 0)
+        let (w2, s2) = try weekly.worker()
+        #expect(await w2.tick() == 1)
+        #expect(try await s2.digests().map(\.period) == ["weekly:2026-W50"])
+        #expect(Self.header(weekly.mail.sent[0], "Message-ID") == "<digest.ops.weekly.2026-W50.connwatch@example.com>")
+        try store.close()
+        try s2.close()
+    }
+
+    @Test func a451IsRetriedAfterARestartWithTheSameMessageID() async throws {
+        let rig = try Rig(
+            now: "2026-12-07T07:00:00Z", digest: .daily(hour: 8, minute: 0),
+            script: [SMTPDeliveryReport(verdict: .transient, failure: "DATA: 451 4.3.0 try again later")])
+        var (worker, store) = try rig.worker()
+        #expect(await worker.tick() == 1)
+        var row = try #require(try await store.digests().first)
+        #expect(row.status == .pending && row.attempts == 1 && row.lastError?.contains("451 4.3.0") == true)
+        #expect(row.nextAttemptAt == RFC3339.date("2026-12-07T07:00:05Z"))
+        #expect(worker.metrics.snapshot()[.init(email: "ops", outcome: "retry")] == 1)
+        // Not before its time.
+        rig.clock.set("2026-12-07T07:00:04Z")
+        #expect(await worker.tick() == 0)
+        try store.close()
+        // A restart; the retry is due and goes out under the same Message-ID.
+        rig.clock.set("2026-12-07T07:00:06Z")
+        (worker, store) = try rig.worker()
+        #expect(await worker.tick() == 1)
+        row = try #require(try await store.digests().first)
+        #expect(row.status == .delivered && row.attempts == 2 && row.recipients == ["ops@example.com"])
+        #expect(Set(rig.mail.sent.map { Self.header($0, "Message-ID") }) == ["<digest.ops.daily.2026-12-07.connwatch@example.com>"])
+        #expect(rig.mail.sent.count == 2)
+        try store.close()
+    }
+
+    @Test func aKilledSendIsResentAfterItsLeaseWithTheSameMessageID() async throws {
+        let rig = try Rig(now: "2026-12-07T07:00:00Z", digest: .daily(hour: 8, minute: 0))
+        var (worker, store) = try rig.worker()
+        // A process claims the period and leases it, then dies before recording anything.
+        let period = try #require(DigestCalendar.current(rig.sink.digest, timeZone: Self.berlin, now: rig.clock.wall.now()))
+        try await store.claimDigestPeriod(
+            sink: "ops", period: period, messageID: DigestMail.messageID(sink: rig.sink, period: period.key),
+            now: rig.clock.wall.now())
+        _ = try await store.claimDueDigests(sinks: ["ops"], now: rig.clock.wall.now(), lease: .seconds(600))
+        try store.close()
+        (worker, store) = try rig.worker()
+        #expect(await worker.tick() == 0)  // the lease still runs
+        rig.clock.set("2026-12-07T07:10:01Z")
+        #expect(await worker.tick() == 1)
+        #expect(rig.mail.sent.map { Self.header($0, "Message-ID") } == ["<digest.ops.daily.2026-12-07.connwatch@example.com>"])
+        #expect(try await store.digests().first?.status == .delivered)
+        try store.close()
+    }
+
+    @Test func a550IsDeadAtOnceAndNotRetried() async throws {
+        let rig = try Rig(
+            now: "2026-12-07T07:00:00Z", digest: .daily(hour: 8, minute: 0),
+            script: [SMTPDeliveryReport(verdict: .permanent, failure: "MAIL FROM: 550 5.7.1 relaying denied")])
+        let (worker, store) = try rig.worker()
+        #expect(await worker.tick() == 1)
+        rig.clock.set("2026-12-07T12:00:00Z")
+        #expect(await worker.tick() == 0)
+        let row = try #require(try await store.digests().first)
+        #expect(row.status == .dead && row.attempts == 1 && row.lastError?.contains("550 5.7.1") == true)
+        #expect(rig.mail.sent.count == 1)
+        #expect(worker.metrics.snapshot()[.init(email: "ops", outcome: "dead")] == 1)
+        try store.close()
+    }
+
+    @Test func onTheSpringForwardDayA0230DigestIsDueAtThreeLocal() async throws {
+        let rig = try Rig(now: "2027-03-28T00:59:59Z", digest: .daily(hour: 2, minute: 30))
+        let (worker, store) = try rig.worker()
+        #expect(await worker.tick() == 0)
+        rig.clock.set("2027-03-28T01:00:00Z")  // 03:00 CEST, the first instant after the gap
+        #expect(await worker.tick() == 1)
+        // Fall back in October: 02:30 happens twice; the second pass sends nothing.
+        rig.clock.set("2027-10-31T00:30:00Z")
+        #expect(await worker.tick() == 1)
+        rig.clock.set("2027-10-31T01:30:00Z")
+        #expect(await worker.tick() == 0)
+        #expect(try await store.digests().map(\.period) == ["daily:2027-10-31", "daily:2027-03-28"])
+        try store.close()
+    }
+
+    @Test func sendNowIsOutsideTheScheduleAndDoesNotCountAsThePeriods() async throws {
+        let rig = try Rig(now: "2026-12-07T06:00:00Z", digest: .daily(hour: 8, minute: 0))
+        let (worker, store) = try rig.worker()
+        let sent = try #require(await worker.sendNow("ops"))
+        #expect(sent.report.verdict == .delivered)
+        #expect(sent.messageID.hasPrefix("digest.ops.manual.") && sent.messageID.hasSuffix(".connwatch@example.com"))
+        #expect(try await store.digests().isEmpty)
+        #expect(await worker.sendNow("nope") == nil)
+        // The period's own digest still goes out at 08:00 local.
+        rig.clock.set("2026-12-07T07:00:00Z")
+        #expect(await worker.tick() == 1)
+        #expect(rig.mail.sent.count == 2)
+        #expect(Self.header(rig.mail.sent[0], "X-Connwatch-Digest") == "manual")
+        try store.close()
+    }
+
+    @Test func sleepsUntilTheNextDueButNeverLongerThanItsCap() async throws {
+        let rig = try Rig(now: "2026-12-07T06:59:50Z", digest: .daily(hour: 8, minute: 0))
+        let (worker, store) = try rig.worker()
+        #expect(await worker.nextWake() == .seconds(10))
+        rig.clock.set("2026-12-07T07:00:01Z")
+        #expect(await worker.tick() == 1)
+        #expect(await worker.nextWake() == .seconds(60))  // tomorrow's is far: the cap
+        // A 451 schedules a retry 5 s ahead: the worker wakes for it.
+        rig.mail.state.withLock { $0.script["ops"] = [SMTPDeliveryReport(verdict: .transient, failure: "451 later")] }
+        rig.clock.set("2026-12-08T07:00:00Z")
+        #expect(await worker.tick() == 1)
+        #expect(await worker.nextWake() == .seconds(5))
+        try store.close()
+    }
+
+    /// The running loop re-reads the wall clock after each (capped) sleep: a clock stepped
+    /// past the due time is noticed within the cap, without a wake.
+    @Test func theLoopNoticesAWallClockStep() async throws {
+        let rig = try Rig(now: "2026-12-07T03:00:00Z", digest: .daily(hour: 8, minute: 0))
+        let (worker, store) = try rig.worker(maxSleep: .milliseconds(100))
+        let running = Mutex(true)
+        let loop = Task { await worker.run(keepGoing: { running.withLock { $0 } }) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(rig.mail.sent.isEmpty)
+        rig.clock.set("2026-12-07T09:00:00Z")  // NTP steps the clock by six hours
+        let deadline = ContinuousClock.now + .seconds(10)
+        while rig.mail.sent.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(rig.mail.sent.count == 1)
+        running.withLock { $0 = false }
+        await worker.wake()
+        await loop.value
+        try store.close()
+    }
+
+    @Test func theInterimContentCoversTheSinksConnectorsOnly() {
+        func connector(_ name: String, _ status: CheckStatus, labels: [String: String]) -> StatusReport.ConnectorStatus {
+            var c = StatusReport.ConnectorStatus(
+                identity: ConnectorIdentity(name: name, kind: .onedrive, tenantId: "t", clientId: "c", labels: labels),
+                checks: [])
+            c.status = status
+            c.summary = "<b>\(name)</b> summary"
+            return c
+        }
+        var sink = EmailDeliveryTests.sink("ops")
+        sink.digest = .weekly(weekday: 1, hour: 8, minute: 0)
+        sink.labels = ["env": "prod"]
+        sink.minSeverity = .critical  // not for the digest: ok connectors are listed too
+        let all = [
+            connector("a-prod", .ok, labels: ["env": "prod"]), connector("b-prod", .critical, labels: ["env": "prod"]),
+            connector("c-dev", .warning, labels: ["env": "dev"]),
+        ]
+        let now = RFC3339.date("2026-12-07T07:00:00Z")!
+        let t = StatusTransition(id: 1, connector: "b-prod", check: nil, from: .ok, to: .critical, reason: "secret_expired", at: now - 3600)
+        let c = StatusDigest.render(
+            sink: sink, connectors: all, transitions: [t], changesSince: now - 7 * 86400, now: now, warningDays: 30)
+        #expect(c.subject.contains("Weekly digest: 2 connectors") && c.subject.contains("1 critical, 1 ok"))
+        #expect(c.text.contains("a-prod") && c.text.contains("b-prod") && !c.text.contains("c-dev"))
+        #expect(c.text.contains("b-prod: ok -> critical (secret_expired)"))
+        #expect(c.text.contains("Changes since the previous digest (2026-11-30T07:00:00Z)"))
+        // The critical one first; HTML escaped.
+        #expect(c.text.range(of: "b-prod")!.lowerBound < c.text.range(of: "a-prod")!.lowerBound)
+        #expect(c.html.contains("&lt;b&gt;a-prod&lt;/b&gt;") && !c.html.contains("<b>a-prod"))
+        let first = StatusDigest.render(
+            sink: sink, connectors: all, transitions: [], changesSince: nil, now: now, warningDays: 30)
+        #expect(first.text.contains("Changes in the last 7 days (the first digest of ops)"))
+    }
+}
