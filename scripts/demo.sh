@@ -18,8 +18,10 @@ out="${DEMO_OUT:-$PWD/demo-out}"
 rm -rf "$out/mail" && mkdir -p "$out/mail"
 sim_pid=""
 smtp_pid=""
+daemon_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
   [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null && wait "$smtp_pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -75,6 +77,7 @@ name = "demo-mail"
 smtp_url = "smtp://$smtp"
 from = "connwatch demo <connwatch@demo.example>"
 to = ["secops@demo.example"]
+owners = true                     # also each connector app's owners (read by the observer or the connector)
 digest = "daily"
 digest_at = "08:00"
 
@@ -97,8 +100,26 @@ fi
 sleep 0.5  # the catcher writes a mail after its 250
 mails=$(find "$out/mail" -name '*.eml' | wc -l)
 echo "The first cycle's alert mails: $mails in $out/mail/ (e.g. less $out/mail/001.eml)"
-[ "${DEMO_ONCE:-}" = 1 ] && exit 0
 
 echo
-echo "== connwatchd keeps checking every minute; Ctrl-C stops it"
-"$bin/connwatchd" --config "$work/connwatch.toml" --credentials-dir config/credentials
+echo "== connwatchd keeps checking every minute"
+"$bin/connwatchd" --config "$work/connwatch.toml" --credentials-dir config/credentials 2>"$out/connwatchd.log" &
+daemon_pid=$!
+ctl() { "$bin/connwatchctl" --socket "$work/connwatch.sock" "$@"; }
+for _ in $(seq 300); do ctl status >/dev/null 2>&1 && break; sleep 0.2; done
+ctl check >/dev/null 2>&1 || true
+# The report page (what the digest's HTML part is), and one digest sent now, outside its
+# daily schedule, to the catcher.
+ctl report --html "$out/report.html"
+ctl email digest demo-mail >/dev/null
+sleep 0.5
+digest="$(grep -l '^Subject:.*digest' "$out"/mail/*.eml 2>/dev/null | tail -1 || true)"
+echo "The report: $out/report.html (open it in a browser; also: $bin/connwatchctl --socket $work/connwatch.sock report)"
+echo "A digest, sent on request (connwatchctl email digest demo-mail): ${digest:-none arrived, see $out/connwatchd.log}"
+if [ "${DEMO_ONCE:-}" = 1 ]; then
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid" || true
+  exit 0
+fi
+echo "Logs: $out/connwatchd.log; Ctrl-C stops the demo"
+wait "$daemon_pid"
