@@ -203,6 +203,14 @@ client_secret_credential = "{self.names[k]}"
             assert ctype.startswith("text/plain; version=0.0.4"), ctype
             self.covered.add((template, method.lower()))
             return status, raw.decode()
+        if template == "/v1/report" and status == 200:
+            # The report: HTML (default) or text, as documented; never JSON.
+            want = "text/plain; charset=utf-8" if "format=text" in target else "text/html; charset=utf-8"
+            assert ctype == want, (target, ctype)
+            documented = DOC["paths"][template][method.lower()]["responses"]["200"]["content"]
+            assert ctype.split(";")[0] in documented, (ctype, list(documented))
+            self.covered.add((template, method.lower()))
+            return status, raw.decode()
         assert ctype == "application/json", (target, ctype)
         data = json.loads(raw)
         validate(template, method.lower(), status, data)
@@ -340,6 +348,12 @@ def test_every_route_answers_as_documented(env):
     h("GET", "/v1/deliveries?status=pending,dead", "/v1/deliveries", expect=200)
     h("GET", "/v1/deliveries?status=lost", "/v1/deliveries", expect=400)
     h("GET", "/metrics", "/metrics", expect=200)
+    _, page = h("GET", "/v1/report?days=30", "/v1/report", expect=200)
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page.lower()
+    _, text = h("GET", "/v1/report?format=text&since=1d", "/v1/report", expect=200)
+    assert text.startswith("connwatch report") and "Changed since" in text
+    for bad in ("days=0", "days=3651", "days=x", "format=pdf", "since=yesterday"):
+        h("GET", f"/v1/report?{bad}", "/v1/report", expect=400)
 
     _, one = h("POST", f"/v1/connectors/{od}/check", "/v1/connectors/{name}/check", expect=200)
     before = c["connector"]["checked_at"]
