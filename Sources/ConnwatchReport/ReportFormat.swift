@@ -45,6 +45,8 @@ struct ReportFormat {
         let id = c.credentialId.count > 8 ? String(c.credentialId.prefix(8)) + "…" : c.credentialId
         switch c.which {
         case .secret:
+            // An expiry from the operator's `secret_expires` (Graph could not say which secret).
+            if c.credentialId.hasPrefix("secret_expires:") { return "secret (per secret_expires)" }
             return c.hint.map { "secret \($0)… (key \(id))" } ?? "secret (key \(id))"
         case .certificate: return "certificate \(id)"
         case .observer: return "observer credential \(id)"

@@ -106,15 +106,21 @@ extension ReportModel {
 
     static func connector(_ s: ConnectorSource, dayStarts: [Date], now: Date) -> Connector {
         let status = StatusReport.ConnectorStatus(identity: s.identity, checks: s.checks)
-        // What to do: the remediations of the checks in trouble, worst first, each once.
-        var seen = Set<String>()
-        let troubled: [CheckResult] = s.checks.filter { $0.status != .ok && !$0.remediation.isEmpty }
-        let ordered: [CheckResult] = troubled.sorted { (a: CheckResult, b: CheckResult) -> Bool in
-            if a.status != b.status { return a.status > b.status }
-            return Self.rank(a.check) < Self.rank(b.check)
+        // What to do: the remediations of the checks at the connector's (worst) status, in
+        // check order, each once; one that another already says in full is left out (an
+        // expired secret's "create a new client secret (step 1b), then …" twice).
+        let troubled: [CheckResult] = s.checks.filter {
+            $0.status != .ok && $0.status == status.status && !$0.remediation.isEmpty
         }
+        let ordered: [CheckResult] = troubled.sorted { Self.rank($0.check) < Self.rank($1.check) }
+        let texts: [String] = ordered.map(\.remediation)
         var steps: [String] = []
-        for r in ordered where seen.insert(r.remediation).inserted { steps.append(r.remediation) }
+        for (i, t) in texts.enumerated() {
+            let saidElsewhere = texts.enumerated().contains { j, other in
+                j != i && other != t && other.contains(t)
+            }
+            if !saidElsewhere && !steps.contains(t) { steps.append(t) }
+        }
         let remediation = steps.joined(separator: "; ")
         return Connector(
             name: s.identity.name, kind: s.isObserver ? "observer" : s.identity.kind.rawValue, status: status.status,

@@ -197,7 +197,9 @@ import Testing
         let odRow = try #require(model.tenants.first?.connectors.first)
         #expect(model.tenants.flatMap(\.connectors).map(\.name) == ["od"])
         #expect(odRow.status == .critical && odRow.days.count == 30 && odRow.days.last == .critical)
-        #expect(model.changes.contains { $0.connector == "od" && $0.check == nil && $0.to == .critical })
+        #expect(model.changes.contains { $0.connector == "od" && $0.check != nil && $0.from == .ok && $0.to == .critical })
+        #expect(model.changes.contains { $0.connector == "od" && $0.check == nil && $0.from == nil })
+        #expect(!model.changes.contains { $0.check == nil && $0.from != nil })
         #expect(model.allCredentials.map(\.connector) == ["od"] && model.allCredentials[0].which == .secret)
 
         // Browsers, unknown routes, malformed HTTP, bodies too large.

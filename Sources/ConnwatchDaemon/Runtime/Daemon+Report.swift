@@ -53,7 +53,11 @@ extension Daemon {
         let names = Set(inputs.map(\.identity.name))
         var changes: [ReportModel.Change] = []
         if let changesSince {
-            for t in transitions where t.at >= changesSince && names.contains(t.connector) {
+            // One row per change: a check's move from one status to another, and a
+            // connector's first status (a new connector); not each check's first status,
+            // nor the connector's own moves, which its checks' rows explain.
+            for t in transitions
+            where t.at >= changesSince && names.contains(t.connector) && (t.check == nil) == (t.from == nil) {
                 changes.append(
                     .init(
                         connector: t.connector, check: t.check?.rawValue, from: t.from, to: t.to, reason: t.reason,
