@@ -26,7 +26,7 @@ struct HTMLReport {
             <title>connwatch report \(f.minute(m.generatedAt))</title>
             </head>
             <body style="margin:0;padding:24px;background:#f6f8fa;color:\(ReportFormat.ink);\(Self.font);font-size:14px;line-height:1.4">
-            <div style="max-width:1100px;margin:0 auto;background:#ffffff;border:1px solid \(ReportFormat.rule);border-radius:6px;padding:24px">
+            <div style="max-width:1240px;margin:0 auto;background:#ffffff;border:1px solid \(ReportFormat.rule);border-radius:6px;padding:24px">
 
             """
         out += header()
@@ -74,8 +74,8 @@ struct HTMLReport {
         var out = """
             <section class="tenant" data-tenant="\(e(t.tenantId))" style="margin:24px 0 0">
             <h2 style="margin:0 0 8px;font-size:18px;border-bottom:1px solid \(ReportFormat.rule);padding-bottom:4px">\(title) <span style="font-size:12px;font-weight:normal;color:\(ReportFormat.muted);font-family:monospace">\(e(t.tenantId))</span>\(observed)</h2>
-            <table class="connectors" cellpadding="0" cellspacing="0" style="border-collapse:collapse;width:100%;font-size:13px">
-            <tr style="text-align:left;color:\(ReportFormat.muted)">\(th("Connector"))\(th("Status"))\(th("Reason"))\(th("Summary"))\(th("What to do"))\(th("Last \(m.stripDays.count) days"))</tr>
+            <table class="connectors" cellpadding="0" cellspacing="0" style="border-collapse:collapse;width:100%;table-layout:fixed;font-size:13px">
+            <tr style="text-align:left;color:\(ReportFormat.muted)">\(th("Connector", width: 170))\(th("Status", width: 80))\(th("Reason", width: 130))\(th("Summary"))\(th("What to do"))\(th("Last \(m.stripDays.count) days", width: 226))</tr>
 
             """
         for c in t.connectors { out += row(c) }
@@ -86,8 +86,9 @@ struct HTMLReport {
         return out
     }
 
-    func th(_ s: String) -> String {
-        "<th style=\"padding:6px 8px;border-bottom:2px solid \(ReportFormat.rule);font-weight:600\">\(s)</th>"
+    func th(_ s: String, width: Int? = nil) -> String {
+        let w = width.map { " width=\"\($0)\"" } ?? ""
+        return "<th\(w) style=\"padding:6px 8px;border-bottom:2px solid \(ReportFormat.rule);font-weight:600\">\(s)</th>"
     }
 
     func td(_ s: String, extra: String = "") -> String {
@@ -95,20 +96,20 @@ struct HTMLReport {
     }
 
     func row(_ c: ReportModel.Connector) -> String {
-        var name = "<strong>\(e(c.name))</strong><br><span style=\"color:\(ReportFormat.muted);font-size:12px\">\(e(c.kind))"
+        var name = "<strong style=\"word-break:break-word\">\(e(c.name))</strong><br><span style=\"color:\(ReportFormat.muted);font-size:12px\">\(e(c.kind))"
         if !c.labels.isEmpty {
             name += " · " + c.labels.sorted { $0.key < $1.key }.map { e("\($0.key)=\($0.value)") }.joined(separator: ", ")
         }
         name += "</span>"
         let todo = c.remediation.isEmpty ? "<span style=\"color:\(ReportFormat.muted)\">—</span>" : e(c.remediation)
         return "<tr class=\"connector\" data-connector=\"\(e(c.name))\" data-status=\"\(c.status.rawValue)\">"
-            + td(name) + td(pill(c.status)) + td("<code style=\"font-size:12px\">\(e(c.reason))</code>")
+            + td(name) + td(pill(c.status)) + td("<code style=\"font-size:12px;word-break:break-word\">\(e(c.reason))</code>")
             + td(e(c.summary)) + td(todo) + td(strip(c), extra: ";white-space:nowrap") + "</tr>\n"
     }
 
     /// One rect per day, oldest first, coloured by the day's worst status.
     func strip(_ c: ReportModel.Connector) -> String {
-        let w = 8
+        let w = 6
         let gap = 1
         let width = m.stripDays.count * (w + gap) - gap
         var out =

@@ -55,7 +55,9 @@ extension ReportModel {
     /// How many local days a status strip covers (today included).
     public static let stripLength = 30
 
-    /// The report of `connectors` at `generatedAt`. Tenants come in the order of `tenants`
+    /// The report of `connectors` at `generatedAt`. A tenant's name and domain are what
+    /// `tenants` says (nothing else names an Entra tenant: Zscaler's `tenant_name` is its SaaS
+    /// tenant's, one per connector). Tenants come in the order of `tenants`
     /// (the configuration's `[[tenant]]` entries), then those only connectors name, in
     /// order of first appearance; connectors by name within a tenant, the observer first.
     public static func build(
@@ -84,12 +86,6 @@ extension ReportModel {
             }
             byKey[k]!.connectors.append(connector(source, dayStarts: dayStarts, now: now))
             byKey[k]!.credentials += credentials(source, thresholds: thresholds, now: now)
-            if byKey[k]!.displayName == nil,
-                case .string(let name)? = source.checks.first(where: { $0.check == .zscaler })?.details["tenant_name"],
-                !name.isEmpty
-            {
-                byKey[k]!.displayName = name
-            }
         }
         let built = order.map { k -> Tenant in
             var t = byKey[k]!

@@ -48,7 +48,7 @@ public struct ReportModel: Sendable, Equatable {
     /// One Entra tenant: the connectors registered in it, its observer when one is configured.
     public struct Tenant: Sendable, Equatable {
         public var tenantId: String
-        /// The tenant's name as Zscaler or Microsoft gave it (untrusted), when known.
+        /// The tenant's name as Microsoft gives it (untrusted), when known.
         public var displayName: String?
         /// Its primary domain, when known.
         public var domain: String?
