@@ -31,9 +31,11 @@ extension HistoryStore {
     }
 
     /// Transitions of every connector since `since` (inclusive), oldest first: the
-    /// connectors' own (`ownOnly`) or theirs and their checks'. `limit` bounds the rows read.
+    /// connectors' own (`ownOnly`) or theirs and their checks'. `limit` bounds the rows read
+    /// (nil: all of them; a transition is a status change, not a check, so a month of a
+    /// large fleet is thousands of rows, not millions).
     public func transitions(
-        since: Date, ownOnly: Bool, limit: Int = 100_000
+        since: Date, ownOnly: Bool, limit: Int? = nil
     ) async throws -> [StatusTransition] {
         try await read("reading transitions") { db in
             let s = RawStatement(
@@ -44,7 +46,7 @@ extension HistoryStore {
                         ORDER BY at, id LIMIT ?2
                         """), in: db)
             s.bind(1, since.ms)
-            s.bind(2, Int64(limit))
+            s.bind(2, Int64(limit ?? -1))  // LIMIT -1: no limit
             let t = "transition"
             var out: [StatusTransition] = []
             while try s.step() {

@@ -11,7 +11,7 @@ extension Daemon {
     /// HTML and text parts are made of.
     ///
     /// - Parameters:
-    ///   - days: how far the expiry timeline looks ahead (1…``reportMaxDays``).
+    ///   - days: how far the expiry timeline looks ahead (1…``reportMaxDays``; clamped).
     ///   - changesSince: list the status changes since then ("what changed since the
     ///     previous digest"); nil: no "changed since" section.
     ///   - filter: only these connectors (and observers, by their `observer:<tenant>`
@@ -23,6 +23,7 @@ extension Daemon {
     public func reportModel(days: Int, changesSince: Date?, connectors filter: Set<String>?) async throws
         -> ReportModel
     {
+        let days = min(max(days, 1), Self.reportMaxDays)
         let now = clock.now()
         await coordinator.flush(now: now)
         let configuration = self.configuration
