@@ -57,7 +57,8 @@ struct ReportCommand: ParsableCommand {
             let type = reply.headers["content-type"] ?? ""
             guard type.hasPrefix(html == nil ? "text/plain" : "text/html") else {
                 return Outcome(
-                    stderr: "connwatchctl: connwatchd's report reply has content type \"\(UntrustedText.terminal(String(type.prefix(60))))\"\n",
+                    stderr:
+                        "connwatchctl: connwatchd's report reply has content type \"\(UntrustedText.terminal(String(type.prefix(60))))\"\n",
                     exitCode: Exit.software)
             }
             guard let file = html else { return Outcome(stdout: CommandContext.line(reply.text)) }
@@ -68,7 +69,8 @@ struct ReportCommand: ParsableCommand {
                 // 73, EX_CANTCREAT, as keyfile create.
                 return Outcome(stderr: "connwatchctl: \(f)\n", exitCode: 73)
             case .success:
-                return Outcome(stdout: "wrote the report to \(file) (\(reply.body.count) bytes); open it in a browser\n")
+                return Outcome(
+                    stdout: "wrote the report to \(file) (\(reply.body.count) bytes); open it in a browser\n")
             }
         }
     }

@@ -88,7 +88,8 @@ struct HTMLReport {
 
     func th(_ s: String, width: Int? = nil) -> String {
         let w = width.map { " width=\"\($0)\"" } ?? ""
-        return "<th\(w) style=\"padding:6px 8px;border-bottom:2px solid \(ReportFormat.rule);font-weight:600\">\(s)</th>"
+        return
+            "<th\(w) style=\"padding:6px 8px;border-bottom:2px solid \(ReportFormat.rule);font-weight:600\">\(s)</th>"
     }
 
     func td(_ s: String, extra: String = "") -> String {
@@ -96,14 +97,17 @@ struct HTMLReport {
     }
 
     func row(_ c: ReportModel.Connector) -> String {
-        var name = "<strong style=\"word-break:break-word\">\(e(c.name))</strong><br><span style=\"color:\(ReportFormat.muted);font-size:12px\">\(e(c.kind))"
+        var name =
+            "<strong style=\"word-break:break-word\">\(e(c.name))</strong><br><span style=\"color:\(ReportFormat.muted);font-size:12px\">\(e(c.kind))"
         if !c.labels.isEmpty {
-            name += " · " + c.labels.sorted { $0.key < $1.key }.map { e("\($0.key)=\($0.value)") }.joined(separator: ", ")
+            name +=
+                " · " + c.labels.sorted { $0.key < $1.key }.map { e("\($0.key)=\($0.value)") }.joined(separator: ", ")
         }
         name += "</span>"
         let todo = c.remediation.isEmpty ? "<span style=\"color:\(ReportFormat.muted)\">—</span>" : e(c.remediation)
         return "<tr class=\"connector\" data-connector=\"\(e(c.name))\" data-status=\"\(c.status.rawValue)\">"
-            + td(name) + td(pill(c.status)) + td("<code style=\"font-size:12px;word-break:break-word\">\(e(c.reason))</code>")
+            + td(name) + td(pill(c.status))
+            + td("<code style=\"font-size:12px;word-break:break-word\">\(e(c.reason))</code>")
             + td(e(c.summary)) + td(todo) + td(strip(c), extra: ";white-space:nowrap") + "</tr>\n"
     }
 
@@ -140,7 +144,8 @@ struct HTMLReport {
             """
         for c in m.changes {
             let from = c.from.map { pill($0) } ?? "<span style=\"color:\(ReportFormat.muted)\">new</span>"
-            out += "<tr class=\"change\">" + td(f.minute(c.at), extra: ";white-space:nowrap") + td(e(c.connector))
+            out +=
+                "<tr class=\"change\">" + td(f.minute(c.at), extra: ";white-space:nowrap") + td(e(c.connector))
                 + td(e(c.check ?? "(connector)")) + td("\(from) → \(pill(c.to))", extra: ";white-space:nowrap")
                 + td("<code style=\"font-size:12px\">\(e(c.reason))</code>") + "</tr>\n"
         }

@@ -32,7 +32,8 @@ struct TextReport {
             let n = connectors.filter { $0.status == s }.count
             if n > 0 { counts.append("\(n) \(s)") }
         }
-        out += "\(connectors.count) connector\(connectors.count == 1 ? "" : "s") in \(m.tenants.count) tenant\(m.tenants.count == 1 ? "" : "s")"
+        out +=
+            "\(connectors.count) connector\(connectors.count == 1 ? "" : "s") in \(m.tenants.count) tenant\(m.tenants.count == 1 ? "" : "s")"
         out += counts.isEmpty ? "\n" : ": " + counts.joined(separator: ", ") + "\n"
         if m.tenants.isEmpty { out += "\nNo connector is configured.\n" }
         for t in m.tenants { out += tenant(t) }
@@ -73,7 +74,8 @@ struct TextReport {
             }.joined(separator: "\n")
         }
         if let first = m.stripDays.first, let last = m.stripDays.last {
-            out += "\nLast \(m.stripDays.count) days, \(f.day(first)) to \(f.day(last)) (o ok, w warning, u unknown, C critical, . no data):\n"
+            out +=
+                "\nLast \(m.stripDays.count) days, \(f.day(first)) to \(f.day(last)) (o ok, w warning, u unknown, C critical, . no data):\n"
             let width = t.connectors.map(\.name.count).max() ?? 0
             for k in t.connectors {
                 let name = c(k.name)

@@ -83,7 +83,8 @@ struct TimelineSVG {
         out +=
             "<line class=\"today\" x1=\"\(n(today))\" y1=\"\(n(top - 20))\" x2=\"\(n(today))\" y2=\"\(n(plotBottom))\" stroke=\"\(ReportFormat.ink)\" stroke-width=\"2\"/>\n"
         out += text(
-            x: today + 4, y: top - 22, "today \(f.day(m.generatedAt))", size: 11, colour: ReportFormat.ink, weight: "600")
+            x: today + 4, y: top - 22, "today \(f.day(m.generatedAt))", size: 11, colour: ReportFormat.ink,
+            weight: "600")
         out += text(x: 8, y: top - 8, "credential in use", size: 11, colour: ReportFormat.muted, weight: "600")
         if credentials.isEmpty {
             out += text(
@@ -128,7 +129,8 @@ struct TimelineSVG {
                 "<rect x=\"\(n(today))\" y=\"\(n(mid - 3))\" width=\"\(n(mx - today - 8))\" height=\"6\" rx=\"3\" fill=\"\(colour)\" fill-opacity=\"0.35\"/>"
             out +=
                 "<path class=\"beyond\" d=\"M\(n(mx - 10)) \(n(mid - 6)) L\(n(mx)) \(n(mid)) L\(n(mx - 10)) \(n(mid + 6)) Z\" fill=\"\(colour)\"/>"
-            out += text(x: mx - 14, y: mid + 4, "\(date) →", size: 11, colour: ReportFormat.ink, anchor: "end", inline: true)
+            out += text(
+                x: mx - 14, y: mid + 4, "\(date) →", size: 11, colour: ReportFormat.ink, anchor: "end", inline: true)
         } else {
             mx = x(days)
             if mx > today {

@@ -8,13 +8,16 @@ import Testing
 enum Golden {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
-    static func check(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    static func check(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws
+    {
         let url = directory.appendingPathComponent(name)
         let actual = Data(text.utf8)
         if ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1" {
             if (try? Data(contentsOf: url)) != actual {
                 try actual.write(to: url)
-                Issue.record("rewrote \(name): review the diff, then run again without UPDATE_GOLDENS", sourceLocation: sourceLocation)
+                Issue.record(
+                    "rewrote \(name): review the diff, then run again without UPDATE_GOLDENS",
+                    sourceLocation: sourceLocation)
             }
             return
         }
@@ -43,7 +46,9 @@ enum Fixture {
             remediation: remediation, checkedAt: now.addingTimeInterval(-120), expiry: expiry)
     }
 
-    static func sources(exchangeName: String = "exchange-prod", summary: String = "secret abc… expires in 12 days") -> [ReportModel.ConnectorSource] {
+    static func sources(
+        exchangeName: String = "exchange-prod", summary: String = "secret abc… expires in 12 days"
+    ) -> [ReportModel.ConnectorSource] {
         let thresholds = ExpiryThresholds(warningDays: 30, criticalDays: 7)
         _ = thresholds
         return [
@@ -56,18 +61,21 @@ enum Fixture {
                         .secretExpiry, .warning, .secretExpiring, summary,
                         remediation: CheckResult.remediation(.clientSecret, .authorize),
                         details: ["hint": "abc", "key_id": "0b1c2d3e-0000-4000-8000-000000000001"],
-                        expiry: CredentialExpiry(credentialId: "0b1c2d3e-0000-4000-8000-000000000001", expiresAt: days(12.5))),
+                        expiry: CredentialExpiry(
+                            credentialId: "0b1c2d3e-0000-4000-8000-000000000001", expiresAt: days(12.5))),
                 ],
                 statusBefore: .ok,
                 transitions: [.init(at: days(-3), status: .warning)]),
             .init(
-                identity: ConnectorIdentity(name: "sharepoint-docs", kind: .sharepoint, tenantId: tenantA, clientId: "c2"),
+                identity: ConnectorIdentity(
+                    name: "sharepoint-docs", kind: .sharepoint, tenantId: tenantA, clientId: "c2"),
                 checks: [
                     result(.credential, .ok, .ok, "token issued"),
                     result(
                         .certificate, .ok, .ok, "certificate expires in 200 days",
                         details: ["thumbprint": "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"],
-                        expiry: CredentialExpiry(credentialId: "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678", expiresAt: days(200))),
+                        expiry: CredentialExpiry(
+                            credentialId: "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678", expiresAt: days(200))),
                 ],
                 statusBefore: nil,
                 transitions: [.init(at: days(-10), status: .unknown), .init(at: days(-9.9), status: .ok)]),
@@ -78,19 +86,25 @@ enum Fixture {
                         .secretExpiry, .critical, .secretExpired, "secret xyz… expired 5 days ago",
                         remediation: CheckResult.remediation(.clientSecret, .authorize),
                         details: ["hint": "xyz"],
-                        expiry: CredentialExpiry(credentialId: "99999999-0000-4000-8000-000000000009", expiresAt: days(-5))),
-                    result(.consent, .critical, .consentMissing, "admin consent missing", remediation: CheckResult.remediation(.apiPermissions)),
+                        expiry: CredentialExpiry(
+                            credentialId: "99999999-0000-4000-8000-000000000009", expiresAt: days(-5))),
+                    result(
+                        .consent, .critical, .consentMissing, "admin consent missing",
+                        remediation: CheckResult.remediation(.apiPermissions)),
                 ],
                 statusBefore: .ok,
                 transitions: [.init(at: days(-5), status: .critical)]),
             .init(
                 identity: ObserverIdentity.identity(
-                    TenantConfig(tenantId: tenantA, clientId: "obs", credential: .secret(Secret("s")), source: .init(file: "x", line: 1))),
+                    TenantConfig(
+                        tenantId: tenantA, clientId: "obs", credential: .secret(Secret("s")),
+                        source: .init(file: "x", line: 1))),
                 isObserver: true,
                 checks: [
                     result(
                         .observer, .ok, .ok, "observer token ok",
-                        expiry: CredentialExpiry(credentialId: "7e7e7e7e-0000-4000-8000-00000000007e", expiresAt: days(45)))
+                        expiry: CredentialExpiry(
+                            credentialId: "7e7e7e7e-0000-4000-8000-00000000007e", expiresAt: days(45)))
                 ],
                 statusBefore: .ok),
         ]
@@ -103,8 +117,12 @@ enum Fixture {
             tenants: [.init(tenantId: tenantA, displayName: "Contoso", domain: "contoso.example", observed: true)],
             connectors: sources, changesSince: days(-7),
             changes: [
-                .init(connector: "teams-old", check: "secret_expiry", from: .warning, to: .critical, reason: "secret_expired", at: days(-5)),
-                .init(connector: "exchange-prod", check: nil, from: .ok, to: .warning, reason: "secret_expiring", at: days(-3)),
+                .init(
+                    connector: "teams-old", check: "secret_expiry", from: .warning, to: .critical,
+                    reason: "secret_expired", at: days(-5)),
+                .init(
+                    connector: "exchange-prod", check: nil, from: .ok, to: .warning, reason: "secret_expiring",
+                    at: days(-3)),
             ])
     }
 }
@@ -144,7 +162,10 @@ enum Fixture {
     @Test func noScriptNoURLNoExternalResource() {
         let html = ReportRenderer.html(Fixture.model())
         let lower = html.lowercased()
-        for needle in ["<script", "http://", "https://", "src=", "href=", "url(", "@import", "<link", "<img", "<iframe", "<object", "<embed", "//"] where needle != "//" {
+        for needle in [
+            "<script", "http://", "https://", "src=", "href=", "url(", "@import", "<link", "<img", "<iframe", "<object",
+            "<embed", "//",
+        ] where needle != "//" {
             #expect(!lower.contains(needle), "the page contains \(needle)")
         }
         // No protocol-relative URL either ("//host/…" in an attribute).
@@ -158,13 +179,17 @@ enum Fixture {
         let sources = Fixture.sources(exchangeName: attack, summary: attack)
         var model = Fixture.model(sources: sources)
         model.tenants[0].displayName = attack
-        model.changes.append(.init(connector: attack, check: nil, from: nil, to: .critical, reason: attack, at: Fixture.days(-1)))
+        model.changes.append(
+            .init(connector: attack, check: nil, from: nil, to: .critical, reason: attack, at: Fixture.days(-1)))
         let html = ReportRenderer.html(model)
         #expect(!html.lowercased().contains("<script"))
         #expect(!html.contains("<img"))
         // What is left of the attack is text: in an attribute it stays inside the quotes.
         #expect(!html.contains(attack) && !html.contains("\"><img") && !html.contains("\"><script"))
-        #expect(html.contains("data-connector=\"&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=http://x/a.png&gt;gnp.exe\""))
+        #expect(
+            html.contains(
+                "data-connector=\"&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=http://x/a.png&gt;gnp.exe\""
+            ))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=http://x/a.png&gt;gnp.exe"))
         for bidi in ["\u{202E}", "\u{2066}"] { #expect(!html.contains(bidi)) }
         let text = ReportRenderer.text(model)
@@ -176,8 +201,12 @@ enum Fixture {
         // The expired one (-5 d) before the one expiring in 12 days; the certificate (200 d)
         // and the observer's credential (45 d) are not expiring within 30 days.
         let lines = text.split(separator: "\n")
-        let expired = lines.first { $0.contains("2026-12-02") && $0.contains("teams-old") && $0.contains("expired 5 days ago") }
-        let soon = lines.first { $0.contains("2026-12-19") && $0.contains("exchange-prod") && $0.contains("12 days left") }
+        let expired = lines.first {
+            $0.contains("2026-12-02") && $0.contains("teams-old") && $0.contains("expired 5 days ago")
+        }
+        let soon = lines.first {
+            $0.contains("2026-12-19") && $0.contains("exchange-prod") && $0.contains("12 days left")
+        }
         #expect(expired != nil && soon != nil)
         #expect(!text.contains("certificate A1B2C3D4"))
     }
@@ -195,7 +224,8 @@ enum Fixture {
         let days = ReportModel.dailyWorst(
             dayStarts: starts, end: now, before: nil,
             transitions: [
-                .init(at: d(1, 10), status: .ok), .init(at: d(2, 3), status: .critical), .init(at: d(2, 4), status: .ok),
+                .init(at: d(1, 10), status: .ok), .init(at: d(2, 3), status: .critical),
+                .init(at: d(2, 4), status: .ok),
                 .init(at: d(3, 23), status: .warning),
             ])
         #expect(days == [nil, .ok, .critical, .warning, .warning])
@@ -203,7 +233,10 @@ enum Fixture {
 
     @Test func statusBeforeTheWindowFillsTheFirstDays() {
         let starts = ReportModel.dayStarts(endingAt: Fixture.now, count: 3, timeZone: utc)
-        #expect(ReportModel.dailyWorst(dayStarts: starts, end: Fixture.now, before: .unknown, transitions: []) == [.unknown, .unknown, .unknown])
+        #expect(
+            ReportModel.dailyWorst(dayStarts: starts, end: Fixture.now, before: .unknown, transitions: []) == [
+                .unknown, .unknown, .unknown,
+            ])
     }
 
     /// Local days: 29 March 2026 in Berlin is 23 hours long.

@@ -16,7 +16,10 @@ import Testing
         try await store.commit(CycleBatch(at: t0, connectors: [Fixture.cycle(1, at: t0)]))
         let broken = t0 + 2 * day
         try await store.commit(
-            CycleBatch(at: broken, connectors: [Fixture.cycle(1, at: broken, override: [.consent: Fixture.failing(.consent, at: broken)])]))
+            CycleBatch(
+                at: broken,
+                connectors: [Fixture.cycle(1, at: broken, override: [.consent: Fixture.failing(.consent, at: broken)])])
+        )
         try await store.commit(CycleBatch(at: t0 + 3 * day, connectors: [Fixture.cycle(2, at: t0 + 3 * day)]))
         try await store.commit(CycleBatch(at: t0 + 4 * day, connectors: [Fixture.cycle(1, at: t0 + 4 * day)]))
         return (store, dir)

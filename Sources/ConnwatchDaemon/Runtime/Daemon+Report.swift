@@ -20,7 +20,9 @@ extension Daemon {
     /// "Now" is each connector's results as `/v1/status` shows them; the 30-day strips and
     /// the changes come from the history database (committed first, so they agree), in
     /// local days of the daemon's time zone (`TZ`, else the system's).
-    public func reportModel(days: Int, changesSince: Date?, connectors filter: Set<String>?) async throws
+    public func reportModel(
+        days: Int, changesSince: Date?, connectors filter: Set<String>?
+    ) async throws
         -> ReportModel
     {
         let days = min(max(days, 1), Self.reportMaxDays)
