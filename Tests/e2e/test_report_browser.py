@@ -191,10 +191,21 @@ class CredentialRows(HTMLParser):
         super().__init__()
         self.rows = []
         self.tags = set()
+        self.days = {}
+        self.today_lines = 0
+        self._strip = None
 
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "svg" and "strip" in classes:
+            self._strip = a.get("data-connector")
+            self.days[self._strip] = 0
+        if tag == "rect" and "day" in classes and self._strip is not None:
+            self.days[self._strip] += 1
+        if tag == "line" and "today" in classes:
+            self.today_lines += 1
         if tag == "g" and "credential" in (a.get("class") or "").split():
             self.rows.append((a.get("data-connector"), a.get("data-credential")))
 
@@ -327,6 +338,9 @@ def test_report_in_a_real_browser(env):
     observer_rows = [row for row in rows.rows if row[0].startswith("observer:")]
     assert sorted(row for row in rows.rows if not row[0].startswith("observer:")) == expected, (rows.rows, expected)
     assert len(observer_rows) == len(expected_observers)
+    # A 30-day strip per connector, and today marked on each tenant's timeline (one tenant here).
+    assert rows.days == {name: 30 for name in by_name}, rows.days
+    assert rows.today_lines == 1
 
     width, height, bpp, pixels = decode_png(png.read_bytes())
     assert (width, height) == (1200, 2000)
