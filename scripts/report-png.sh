@@ -65,7 +65,6 @@ TOML
   sed -n '/^\[\[connector\]\]/,$p' config/connwatch.toml
 } >"$work/connwatch.toml"
 
-# Webhooks of the example configuration go nowhere: point them at a closed port.
 TZ="${TZ:-UTC}" "$bin/connwatchd" --config "$work/connwatch.toml" --credentials-dir config/credentials \
   >"$work/connwatchd.log" 2>&1 &
 daemon_pid=$!
