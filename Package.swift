@@ -98,11 +98,14 @@ let package = Package(
             ],
             exclude: ["Templates"]
         ),
+        // The report (SPEC §5): a model of every tenant's connectors, credentials and history,
+        // rendered as one self-contained HTML page and as text. Pure: Core and Foundation only.
+        .target(name: "ConnwatchReport", dependencies: ["ConnwatchCore"]),
         .target(
             name: "ConnwatchDaemon",
             dependencies: [
                 "ConnwatchCore", "ConnwatchConfig", "ConnwatchEntra", "ConnwatchStore", "ConnwatchAlerting", "CSystemd",
-                "ConnwatchMail",
+                "ConnwatchMail", "ConnwatchReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -176,6 +179,9 @@ let package = Package(
         .testTarget(
             name: "ConnwatchCLITests",
             dependencies: ["ConnwatchCLI", "ConnwatchTestSupport"]),
+        .testTarget(
+            name: "ConnwatchReportTests", dependencies: ["ConnwatchReport", "ConnwatchTestSupport"],
+            exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ConnwatchCore", "ConnwatchTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

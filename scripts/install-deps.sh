@@ -29,6 +29,20 @@ if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# The report in a real browser (Tests/e2e/test_report_browser.py, scripts/report-png.sh):
+# Debian's headless-capable chromium and one font, without the recommends (no desktop stack).
+need=()
+for pkg in chromium fonts-dejavu-core; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Where there is no such package (Ubuntu ships Chromium as a snap), the browser test skips.
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+    echo "warning: could not install ${need[*]}: Tests/e2e/test_report_browser.py will be skipped" >&2
+fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install the Swift 6.x toolchain first" >&2; exit 1; }
 # Microsoft's own MSAL library checks the simulator's wire formats (Tests/python); the control
 # socket's replies are checked against docs/control-api.yaml and Prometheus' parser (Tests/e2e).

@@ -19,7 +19,7 @@ public struct Connwatchctl: AsyncParsableCommand {
             StatusCommand.self, HistoryCommand.self, CheckCommand.self, AlertsCommand.self, SilenceCommand.self,
             UnsilenceCommand.self, DeliveriesCommand.self, ReloadCommand.self, NagiosCommand.self,
             ConfigCommand.self, ConsentURLCommand.self, PermissionsCommand.self, ReauthorizeCommand.self,
-            KeyFileCommand.self, EmailCommand.self,
+            KeyFileCommand.self, EmailCommand.self, ReportCommand.self,
         ]
     )
 
@@ -88,7 +88,7 @@ enum GlobalOption: String, CaseIterable, Sendable {
     /// option to keep this table true.
     static func declared(by command: ParsableCommand.Type) -> Set<GlobalOption> {
         switch command {
-        case is NagiosCommand.Type: [.socket, .config]
+        case is NagiosCommand.Type, is ReportCommand.Type: [.socket, .config]
         case is ConfigCheckCommand.Type, is ConsentURLCommand.Type, is EmailTestCommand.Type: [.config, .json]
         case is PermissionsCommand.Type, is KeyFileInspect.Type: [.json]
         case is ReauthorizeCommand.Type, is KeyFileCreate.Type: []

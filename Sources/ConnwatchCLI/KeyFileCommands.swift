@@ -83,15 +83,15 @@ struct KeyFileCreate: ParsableCommand {
 enum KeyFileWriter {
     enum Failure: Error, Equatable, CustomStringConvertible {
         case exists
-        case symlink(String)
+        case symlink(String, what: String = "a private key")
         case notAFile(String)
         case system(String, what: String, errno: Int32)
 
         var description: String {
             switch self {
             case .exists: "the file exists"
-            case .symlink(let p):
-                "\(p) is a symlink; refusing to write a private key through it (remove the link or name the real file)"
+            case .symlink(let p, let what):
+                "\(p) is a symlink; refusing to write \(what) through it (remove the link or name the real file)"
             case .notAFile(let p): "\(p) exists and is not a regular file"
             case .system(let p, let what, let e): "cannot \(what) \(p): \(String(cString: strerror(e)))"
             }
@@ -99,10 +99,18 @@ enum KeyFileWriter {
     }
 
     static func write(_ contents: Secret, to path: String, replace: Bool) -> Result<Void, Failure> {
+        contents.withValue { write(bytes: Array($0.utf8), to: path, replace: replace, mode: 0o600, what: "a private key") }
+    }
+
+    /// The same steps for any file: `mode` is set whatever the umask; `what` names the
+    /// contents in the symlink refusal. The report (`connwatchctl report --html`) is written
+    /// so too, mode 0644: it holds no secret, but a link planted where it goes must not
+    /// redirect it over another file.
+    static func write(bytes: [UInt8], to path: String, replace: Bool, mode: mode_t, what: String) -> Result<Void, Failure> {
         var st = stat()
         if lstat(path, &st) == 0 {
             switch st.st_mode & S_IFMT {
-            case S_IFLNK: return .failure(.symlink(path))
+            case S_IFLNK: return .failure(.symlink(path, what: what))
             case S_IFREG: if !replace { return .failure(.exists) }
             default: return .failure(.notAFile(path))
             }
@@ -119,14 +127,13 @@ enum KeyFileWriter {
             unlink(temporary)
             return .failure(.system(path, what: what, errno: e))
         }
-        // The mode is 0600 whatever the umask (open applies it; fchmod makes sure).
-        guard fchmod(fd, 0o600) == 0 else {
+        // The mode is `mode` whatever the umask (created 0600, then fchmod).
+        guard fchmod(fd, mode) == 0 else {
             let e = errno
             close(fd)
             return fail("set the mode of a new file for", e)
         }
-        let written: Int32? = contents.withValue { value in
-            let bytes = Array(value.utf8)
+        let written: Int32? = {
             var offset = 0
             while offset < bytes.count {
                 let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
@@ -137,7 +144,7 @@ enum KeyFileWriter {
                 offset += n
             }
             return fsync(fd) == 0 ? nil : errno
-        }
+        }()
         if let e = written {
             close(fd)
             return fail("write", e)

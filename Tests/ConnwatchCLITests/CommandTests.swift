@@ -277,6 +277,7 @@ import Testing
             (["reauthorize"], ReauthorizeCommand.self), (["keyfile", "inspect", "f"], KeyFileInspect.self),
             (["keyfile", "create", "--cert", "c", "--key", "k"], KeyFileCreate.self),
             (["email", "test", "x"], EmailTestCommand.self), (["email", "digest", "x"], EmailDigestCommand.self),
+            (["report", "--html", "r.html", "--days", "30"], ReportCommand.self),
         ]
     }
 

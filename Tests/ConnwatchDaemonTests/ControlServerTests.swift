@@ -178,6 +178,30 @@ import Testing
         #expect(metrics.contains(#"connwatch_connector_status{connector="ex",kind="exchange",status="warning"} 1"#))
         #expect(metrics.contains(#"connwatch_credential_days_left{connector="ex",check="secret_expiry"} 9"#))
 
+        // The report: the page, its text twin, and the model the digest is made of.
+        r = await ask("GET", "/v1/report?days=30")
+        #expect(r.status == 200 && r.head.lowercased().contains("content-type: text/html; charset=utf-8"))
+        let page = String(decoding: r.body, as: UTF8.self)
+        #expect(page.hasPrefix("<!DOCTYPE html>") && !page.contains(secret))
+        #expect(page.components(separatedBy: "<g class=\"credential\"").count - 1 == 2)
+        #expect(page.contains("data-connector=\"ex\" data-credential="))
+        r = await ask("GET", "/v1/report?format=text")
+        #expect(r.status == 200 && r.head.lowercased().contains("content-type: text/plain; charset=utf-8"))
+        #expect(String(decoding: r.body, as: UTF8.self).contains("Expiring within 30 days:"))
+        for bad in ["days=0", "days=3651", "days=x", "format=pdf", "since=soon"] {
+            r = await ask("GET", "/v1/report?\(bad)")
+            #expect(r.status == 400 && r.json["schema_version"] as? Int == 1, "\(bad)")
+        }
+        let model = try await daemon.reportModel(
+            days: 90, changesSince: Date().addingTimeInterval(-3600), connectors: ["od"])
+        let odRow = try #require(model.tenants.first?.connectors.first)
+        #expect(model.tenants.flatMap(\.connectors).map(\.name) == ["od"])
+        #expect(odRow.status == .critical && odRow.days.count == 30 && odRow.days.last == .critical)
+        #expect(model.changes.contains { $0.connector == "od" && $0.check != nil && $0.from == .ok && $0.to == .critical })
+        #expect(model.changes.contains { $0.connector == "od" && $0.check == nil && $0.from == nil })
+        #expect(!model.changes.contains { $0.check == nil && $0.from != nil })
+        #expect(model.allCredentials.map(\.connector) == ["od"] && model.allCredentials[0].which == .secret)
+
         // Browsers, unknown routes, malformed HTTP, bodies too large.
         r = await ask("GET", "/v1/status", headers: ["Origin: http://evil.example"])
         #expect(r.status == 403)

@@ -215,6 +215,14 @@ client_secret_credential = "{self.names[k]}"
             assert ctype.startswith("text/plain; version=0.0.4"), ctype
             self.covered.add((template, method.lower()))
             return status, raw.decode()
+        if template == "/v1/report" and status == 200:
+            # The report: HTML (default) or text, as documented; never JSON.
+            want = "text/plain; charset=utf-8" if "format=text" in target else "text/html; charset=utf-8"
+            assert ctype == want, (target, ctype)
+            documented = DOC["paths"][template][method.lower()]["responses"]["200"]["content"]
+            assert ctype.split(";")[0] in documented, (ctype, list(documented))
+            self.covered.add((template, method.lower()))
+            return status, raw.decode()
         assert ctype == "application/json", (target, ctype)
         data = json.loads(raw)
         validate(template, method.lower(), status, data)
@@ -359,6 +367,12 @@ def test_every_route_answers_as_documented(env):
     assert digest["verdict"] == "transient" and digest["failure"], digest
     assert digest["message_id"].startswith("digest.digest-only.manual."), digest
     h("POST", "/v1/emails/nope/digest", "/v1/emails/{name}/digest", expect=404)
+    _, page = h("GET", "/v1/report?days=30", "/v1/report", expect=200)
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page.lower()
+    _, text = h("GET", "/v1/report?format=text&since=1d", "/v1/report", expect=200)
+    assert text.startswith("connwatch report") and "Changed since" in text
+    for bad in ("days=0", "days=3651", "days=x", "format=pdf", "since=yesterday"):
+        h("GET", f"/v1/report?{bad}", "/v1/report", expect=400)
 
     _, one = h("POST", f"/v1/connectors/{od}/check", "/v1/connectors/{name}/check", expect=200)
     before = c["connector"]["checked_at"]

@@ -1,5 +1,6 @@
 import ConnwatchConfig
 import ConnwatchCore
+import ConnwatchReport
 import ConnwatchStore
 import Foundation
 import Hummingbird
@@ -256,6 +257,23 @@ struct ControlRoutes: Sendable {
             let records = try await b.synced().deliveries(states: states, limit: limit)
             return try Reply.json(ControlAPI.DeliveriesReply(deliveries: records.map(Self.delivery)))
         }
+        router.get("/v1/report") { request, _ in
+            let days = try Self.reportDays(request.uri.queryParameters["days"])
+            let now = b.daemon.clock.now()
+            let since = try Self.since(request.uri.queryParameters["since"], now: now)
+            let text: Bool
+            switch request.uri.queryParameters["format"] {
+            case nil, "html": text = false
+            case "text": text = true
+            case let other?: throw ControlFailure.badRequest("format=\(other.prefix(20)): html or text")
+            }
+            let model = try await b.daemon.reportModel(days: days, changesSince: since, connectors: nil)
+            let body = text ? ReportRenderer.text(model) : ReportRenderer.html(model)
+            return Response(
+                status: .ok,
+                headers: [.contentType: text ? "text/plain; charset=utf-8" : "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
         router.get("/metrics") { _, _ in
             let text = try await b.metrics(now: b.daemon.clock.now())
             return Response(
@@ -383,6 +401,15 @@ struct ControlRoutes: Sendable {
         if let date = RFC3339.date(String(raw)) { return date }
         throw ControlFailure.badRequest(
             "since=\(raw.prefix(40)): give a duration such as 7d or 12h, or an RFC 3339 time")
+    }
+
+    /// The report's timeline horizon: 1…3650 days, 90 when absent.
+    static func reportDays(_ raw: Substring?) throws -> Int {
+        guard let raw else { return 90 }
+        guard let n = Int(raw), (1...Daemon.reportMaxDays).contains(n) else {
+            throw ControlFailure.badRequest("days=\(raw.prefix(20)): a number from 1 to \(Daemon.reportMaxDays)")
+        }
+        return n
     }
 
     static func limit(_ raw: Substring?) throws -> Int {

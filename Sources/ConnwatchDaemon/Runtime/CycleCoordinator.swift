@@ -434,6 +434,22 @@ public actor CycleCoordinator {
             connectors: statuses, observers: observerStatuses)
     }
 
+    /// What the report (SPEC §5) shows as "now": every configured connector (in
+    /// configuration order, or those named in `names`) with the results `status` shows, and
+    /// each `[[tenant]]` observer with its own result (nil before its first pass). The same
+    /// results as `/v1/status`, so the report's credentials are the status's expiries.
+    public func reportSources(names: Set<String>? = nil) -> (
+        connectors: [(identity: ConnectorIdentity, checks: [CheckResult])],
+        observers: [(tenant: TenantConfig, result: CheckResult?)]
+    ) {
+        var connectors: [(identity: ConnectorIdentity, checks: [CheckResult])] = []
+        for c in ordered where names?.contains(c.name) ?? true {
+            connectors.append((ConnectorIdentity(c), shown.results(connector: c.name, plan: plan(c))))
+        }
+        let own = observers.filter { names?.contains(ObserverIdentity.name(tenantId: $0.tenantId)) ?? true }
+        return (connectors, own.map { ($0, shown[ObserverIdentity.name(tenantId: $0.tenantId), .observer]?.result) })
+    }
+
     /// Each observer's own result (SPEC §3b `observers`); nil when none is configured, so
     /// the reply of a daemon without observers is unchanged.
     public var observerStatuses: [StatusReport.ObserverStatus]? {
