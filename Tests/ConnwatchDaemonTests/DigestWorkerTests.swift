@@ -1,6 +1,7 @@
 import ConnwatchAlerting
 import ConnwatchCore
 import ConnwatchMail
+import ConnwatchReport
 import ConnwatchStore
 import ConnwatchTestSupport
 import Foundation
@@ -23,19 +24,21 @@ import Testing
         var wall: WallClock { WallClock { [self] in self.now.withLock { $0 } } }
     }
 
-    /// Real content from connector statuses (the interim renderer); records what it was asked.
+    /// Real content: the digest of a one-connector report; records what it was asked.
     final class Content: Sendable {
         let calls = Mutex<[(sink: String, since: Date?)]>([])
         var provider: DigestContentProvider {
             { [self] sink, since, now in
                 calls.withLock { $0.append((sink.name, since)) }
-                var ok = StatusReport.ConnectorStatus(
-                    identity: ConnectorIdentity(name: "contoso-teams", kind: .teams, tenantId: "t", clientId: "c", labels: [:]),
-                    checks: [])
-                ok.status = .ok
-                ok.summary = "all checks ok"
-                return StatusDigest.render(
-                    sink: sink, connectors: [ok], transitions: [], changesSince: since, now: now, warningDays: 30)
+                let ok = ReportModel.Connector(
+                    name: "contoso-teams", kind: "teams", status: .ok, reason: "ok", summary: "all checks ok",
+                    remediation: "", days: Array(repeating: nil, count: ReportModel.stripLength))
+                let model = ReportModel(
+                    generatedAt: now, horizonDays: 90, timeZoneIdentifier: "UTC",
+                    stripDays: ReportModel.dayStarts(endingAt: now, count: ReportModel.stripLength, timeZone: .gmt),
+                    tenants: [.init(tenantId: "t", observed: false, connectors: [ok], credentials: [])],
+                    changesSince: since ?? now - 86400)
+                return StatusDigest.content(sink: sink, model: model, first: since == nil)
             }
         }
     }
@@ -93,7 +96,7 @@ import Testing
         #expect(sent.recipients == ["ops@example.com"])
         let body = String(decoding: sent.message, as: UTF8.self)
         #expect(body.contains("text/plain") && body.contains("text/html") && body.contains("contoso-teams"))
-        #expect(body.contains("Changes in the last day"))
+        #expect(body.contains("The first digest of this sink"))
         #expect(rig.content.calls.withLock { $0.map(\.since) } == [nil])
         #expect(worker.metrics.snapshot()[.init(email: "ops", outcome: "delivered")] == 1)
         try store.close()
@@ -254,36 +257,35 @@ import Testing
         try store.close()
     }
 
-    @Test func theInterimContentCoversTheSinksConnectorsOnly() {
-        func connector(_ name: String, _ status: CheckStatus, labels: [String: String]) -> StatusReport.ConnectorStatus {
-            var c = StatusReport.ConnectorStatus(
-                identity: ConnectorIdentity(name: name, kind: .onedrive, tenantId: "t", clientId: "c", labels: labels),
-                checks: [])
-            c.status = status
-            c.summary = "<b>\(name)</b> summary"
-            return c
+    @Test func theDigestIsTheReportWithACountingSubject() {
+        func connector(_ name: String, _ status: CheckStatus) -> ReportModel.Connector {
+            ReportModel.Connector(
+                name: name, kind: "onedrive", status: status, reason: status == .ok ? "ok" : "secret_expired",
+                summary: "<b>\(name)</b> summary", remediation: "", days: Array(repeating: nil, count: ReportModel.stripLength))
         }
         var sink = EmailDeliveryTests.sink("ops")
         sink.digest = .weekly(weekday: 1, hour: 8, minute: 0)
-        sink.labels = ["env": "prod"]
-        sink.minSeverity = .critical  // not for the digest: ok connectors are listed too
-        let all = [
-            connector("a-prod", .ok, labels: ["env": "prod"]), connector("b-prod", .critical, labels: ["env": "prod"]),
-            connector("c-dev", .warning, labels: ["env": "dev"]),
-        ]
         let now = RFC3339.date("2026-12-07T07:00:00Z")!
-        let t = StatusTransition(id: 1, connector: "b-prod", check: nil, from: .ok, to: .critical, reason: "secret_expired", at: now - 3600)
-        let c = StatusDigest.render(
-            sink: sink, connectors: all, transitions: [t], changesSince: now - 7 * 86400, now: now, warningDays: 30)
-        #expect(c.subject.contains("Weekly digest: 2 connectors") && c.subject.contains("1 critical, 1 ok"))
-        #expect(c.text.contains("a-prod") && c.text.contains("b-prod") && !c.text.contains("c-dev"))
-        #expect(c.text.contains("b-prod: ok -> critical (secret_expired)"))
-        #expect(c.text.contains("Changes since the previous digest (2026-11-30T07:00:00Z)"))
-        // The critical one first; HTML escaped.
-        #expect(c.text.range(of: "b-prod")!.lowerBound < c.text.range(of: "a-prod")!.lowerBound)
+        let observer = ReportModel.Connector(
+            name: "observer:t", kind: "observer", status: .critical, reason: "observer_failed", summary: "",
+            remediation: "", days: Array(repeating: nil, count: ReportModel.stripLength))
+        let model = ReportModel(
+            generatedAt: now, horizonDays: 90, timeZoneIdentifier: "UTC",
+            stripDays: ReportModel.dayStarts(endingAt: now, count: ReportModel.stripLength, timeZone: .gmt),
+            tenants: [
+                .init(
+                    tenantId: "t", observed: true, connectors: [observer, connector("a-prod", .ok), connector("b-prod", .critical)],
+                    credentials: [])
+            ], changesSince: now - 7 * 86400)
+        let c = StatusDigest.content(sink: sink, model: model, first: false)
+        // Connectors are counted, the observer is not (it is in the body).
+        #expect(c.subject == "[connwatch] Weekly digest: 2 connectors — 1 critical, 1 ok (worst: critical)")
+        // The parts are the report's text and page, untouched.
+        #expect(c.html == ReportRenderer.html(model))
+        #expect(c.text.hasPrefix("connwatch digest for ops (weekly on Mon at 08:00)\n\n"))
+        #expect(c.text.hasSuffix(ReportRenderer.text(model)))
         #expect(c.html.contains("&lt;b&gt;a-prod&lt;/b&gt;") && !c.html.contains("<b>a-prod"))
-        let first = StatusDigest.render(
-            sink: sink, connectors: all, transitions: [], changesSince: nil, now: now, warningDays: 30)
-        #expect(first.text.contains("Changes in the last 7 days (the first digest of ops)"))
+        let first = StatusDigest.content(sink: sink, model: model, first: true)
+        #expect(first.text.contains("The first digest of this sink: the changes cover the last 7 days."))
     }
 }

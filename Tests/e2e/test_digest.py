@@ -89,7 +89,11 @@ def test_daily_digest_once_per_period_and_on_request(tmp_path):
         html = msg.get_body(("html",)).get_content()
         for connector in (w.connectors["ex"][0], w.connectors["od"][0]):
             assert connector in text and connector in html, (connector, text)
-        assert "Changes in the last day (the first digest" in text, text
+        # The digest is the report: its text part the report's text after a heading, its HTML
+        # part the report page (the expiry timeline and status strips as inline SVG).
+        assert "The first digest of this sink: the changes cover the last day" in text, text
+        assert "connwatch report" in text and "Changed since" in text and "Last 30 days" in text, text
+        assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script" not in html.lower(), html[:300]
         [(status, attempts, mid, recipients)] = query(
             w.db, "SELECT status, attempts, message_id, recipients FROM digest WHERE sink = ?", name)
         assert (status, attempts, f"<{mid}>", recipients) == ("delivered", 1, expected_mid, '["ops@example.com"]')
