@@ -107,15 +107,16 @@ echo "== connwatchd keeps checking every minute"
 daemon_pid=$!
 ctl() { "$bin/connwatchctl" --socket "$work/connwatch.sock" "$@"; }
 for _ in $(seq 300); do ctl status >/dev/null 2>&1 && break; sleep 0.2; done
-ctl check >/dev/null 2>&1 || true
+ctl check --all >/dev/null 2>&1 || true  # one whole cycle, waited for (exit: the worst status)
 # The report page (what the digest's HTML part is), and one digest sent now, outside its
 # daily schedule, to the catcher.
 ctl report --html "$out/report.html"
 ctl email digest demo-mail >/dev/null
 sleep 0.5
-digest="$(grep -l '^Subject:.*digest' "$out"/mail/*.eml 2>/dev/null | tail -1 || true)"
+digest="$(grep -l '^X-Connwatch-Digest: manual' "$out"/mail/*.eml 2>/dev/null | tail -1 || true)"
 echo "The report: $out/report.html (open it in a browser; also: $bin/connwatchctl --socket $work/connwatch.sock report)"
 echo "A digest, sent on request (connwatchctl email digest demo-mail): ${digest:-none arrived, see $out/connwatchd.log}"
+echo "(the daily digest is due at 08:00; a daemon first started after that sends today's at once, never twice)"
 if [ "${DEMO_ONCE:-}" = 1 ]; then
   kill -TERM "$daemon_pid"
   wait "$daemon_pid" || true
