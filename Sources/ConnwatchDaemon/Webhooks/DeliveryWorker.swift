@@ -59,8 +59,7 @@ public actor DeliveryWorker {
 
     private var inFlight: [String: Int] = [:]
     private var total = 0
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var wakePending = false
+    private let doorbell = Doorbell()
     private var lastConfigured: Set<String>?
 
     public init(
@@ -113,14 +112,7 @@ public actor DeliveryWorker {
     }
 
     /// Wakes the loop (a delivery finished, an operator asked for a retry).
-    public func wake() {
-        if let w = waiter {
-            waiter = nil
-            w.resume()
-        } else {
-            wakePending = true
-        }
-    }
+    public func wake() { doorbell.ring() }
 
     /// One sink the worker sends to: a webhook or an `[[email]]` sink (one outbox, two transports).
     enum Target: Sendable {
@@ -207,27 +199,13 @@ public actor DeliveryWorker {
     }
 
     private func waitForWork() async {
-        if wakePending {
-            wakePending = false
-            return
-        }
+        if doorbell.takeRing() { return }
         var sleep = limits.poll
         if total == 0, let due = try? await store.nextDeliveryDue(), due.timeIntervalSince(clock.now()) > 0 {
             // Something is due soon: wake for it (a due one that could not start waits a poll).
             sleep = max(.milliseconds(20), min(sleep, .seconds(due.timeIntervalSince(clock.now()))))
         }
-        if wakePending {
-            wakePending = false
-            return
-        }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            waiter = c
-            Task { [sleep] in
-                try? await Task.sleep(for: sleep)
-                await self.wake()
-            }
-        }
-        wakePending = false
+        await doorbell.sleep(for: sleep)
     }
 
     /// One attempt: render, sign, send, record, decide.

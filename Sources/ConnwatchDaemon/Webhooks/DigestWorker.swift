@@ -36,8 +36,7 @@ public actor DigestWorker {
     /// Digests by sink and outcome, for `connwatch_digest_sent_total`.
     nonisolated let metrics = DigestMetrics()
 
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var wakePending = false
+    private let doorbell = Doorbell()
     /// The period each sink was last seen claimed in (this process): no write per look for
     /// the rest of the period. A restart's first look inserts-or-ignores once.
     private var claimed: [String: String] = [:]
@@ -230,29 +229,9 @@ public actor DigestWorker {
     }
 
     /// Wakes the loop now (a reload).
-    public func wake() {
-        if let w = waiter {
-            waiter = nil
-            w.resume()
-        } else {
-            wakePending = true
-        }
-    }
+    public func wake() { doorbell.ring() }
 
-    private func sleep(for duration: Duration) async {
-        if wakePending {
-            wakePending = false
-            return
-        }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            waiter = c
-            Task { [duration] in
-                try? await Task.sleep(for: duration)
-                await self.wake()
-            }
-        }
-        wakePending = false
-    }
+    private func sleep(for duration: Duration) async { await doorbell.sleep(for: duration) }
 }
 
 /// Digests since the daemon started, by sink and outcome (`delivered`, `retry`, `dead`).
