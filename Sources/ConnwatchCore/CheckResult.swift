@@ -91,7 +91,11 @@ public struct CheckResult: Sendable, Equatable, Codable {
     public static func remediation(_ steps: ReferenceStep..., prefix: String? = nil) -> String {
         let chain = steps.map(\.description).joined(separator: ", then ")
         guard let prefix, !prefix.isEmpty else { return chain }
-        return chain.isEmpty ? prefix : "\(prefix); \(chain)"
+        guard !chain.isEmpty else { return prefix }
+        // A prefix that leads into the steps ("…, then", "…, else") runs on into them; any
+        // other is a step of its own.
+        let leadsIn = ["then", "else", "otherwise"].contains(prefix.split(separator: " ").last.map(String.init) ?? "")
+        return prefix + (leadsIn ? " " : "; ") + chain
     }
 }
 

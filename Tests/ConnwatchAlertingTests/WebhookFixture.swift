@@ -196,7 +196,7 @@ enum WebhookFixture {
                 identity: teams, check: .signin, status: .warning, reason: .signinStale, severity: .warning,
                 summary: "no successful sign-in for 7d: the service has stopped using this app",
                 remediation:
-                    "check the tenant's status in the Zscaler Admin Portal; if the connector is no longer used, remove it from connwatch, else; re-authorize the tenant in the Zscaler Admin Portal (step 4)",
+                    "check the tenant's status in the Zscaler Admin Portal; if the connector is no longer used, remove it from connwatch, else re-authorize the tenant in the Zscaler Admin Portal (step 4)",
                 details: ["stale_after": "7d"],
                 resolvedSummary: "the service signs in; last success 2026-11-29T14:00:00Z")
         case .appDisabled:

@@ -149,6 +149,16 @@ import Testing
             CheckResult.remediation(.clientSecret, .authorize)
                 == "create a new client secret (step 1b), then re-authorize the tenant in the Zscaler Admin Portal (step 4)"
         )
+        // A prefix is a step of its own, unless it leads into the steps ("…, else").
+        #expect(
+            CheckResult.remediation(.roleAssignments, prefix: "assign the missing role")
+                .hasPrefix("assign the missing role; "))
+        #expect(
+            CheckResult.remediation(.authorize, prefix: "remove it if unused, else")
+                == "remove it if unused, else re-authorize the tenant in the Zscaler Admin Portal (step 4)")
+        #expect(
+            CheckResult.remediation(.authorize, prefix: "open a support request, then")
+                == "open a support request, then re-authorize the tenant in the Zscaler Admin Portal (step 4)")
     }
 
     @Test func checkResultEncodesWithSnakeCase() throws {
