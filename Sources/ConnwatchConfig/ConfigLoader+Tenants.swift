@@ -263,7 +263,7 @@ extension ConfigLoader {
             )
         } else {
             problems.append(
-                "has no PEM private key (a BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY block); the file must hold the monitoring app's private key and its certificate, e.g. cat key.pem cert.pem > monitor.pem"
+                "has no PEM private key (a PKCS #8 or PKCS #1 RSA key block); the file must hold the monitoring app's private key and its certificate, e.g. cat key.pem cert.pem > monitor.pem"
             )
         }
         if !block("CERTIFICATE") {

@@ -21,7 +21,7 @@ public enum ObserverCertificateFile {
             case .unreadable(let p): "certificate_file \(p): cannot read it"
             case .unsafe(let p, let f): "certificate_file: " + f.explain(p)
             case .noCertificate(let p): "certificate_file \(p): no -----BEGIN CERTIFICATE----- block"
-            case .noPrivateKey(let p): "certificate_file \(p): no BEGIN PRIVATE KEY block"
+            case .noPrivateKey(let p): "certificate_file \(p): no PEM private key block (PKCS #8 or PKCS #1 RSA)"
             case .encryptedKey(let p): "certificate_file \(p): the private key is encrypted (not supported)"
             case .credential(let p, let e): "certificate_file \(p): \(e)"
             }
